@@ -1,0 +1,137 @@
+/* labctl run: session, queue, lab and heartbeats around one COMMAND, always cleaned up. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "labctl.h"
+
+/* Release the lab (if held) and end the session; never cancelled by signals. */
+static void
+cleanup(struct rl_client *c, bool acquired, bool quiet)
+{
+	struct rl_heartbeat_info hb;
+	int r;
+
+	rl_client_set_cancel(c, NULL, NULL);
+	rl_heartbeat_get_info(c, &hb);
+	rl_heartbeat_stop(c);
+	if (hb.failed > 0)
+		labctl_err("warning: %lu heartbeat%s failed (last: %s)", hb.failed,
+			   hb.failed == 1 ? "" : "s", rl_strerror(hb.last_error));
+	if (acquired) {
+		r = rl_lab_release(c);
+		if (r < 0 && r != -ENOENT)
+			labctl_err("warning: lab release: %s", rl_client_errmsg(c));
+	}
+	if (rl_session_id(c) == NULL)
+		return;
+	r = rl_session_end(c);
+	if (r < 0 && r != -ENOENT)
+		labctl_err("warning: session end: %s", rl_client_errmsg(c));
+	else if (!quiet)
+		fprintf(stderr, "%s: session ended\n", labctl_prog);
+}
+
+/* Export the lab to COMMAND's environment. */
+static int
+export_env(struct rl_client *c, const char *file, size_t n)
+{
+	char count[32];
+
+	snprintf(count, sizeof(count), "%zu", n);
+	if (setenv("REMOTE_LAB_DEVICES_FILE", file, 1) < 0 ||
+	    setenv("REMOTE_LAB_DEVICE_COUNT", count, 1) < 0 ||
+	    setenv("REMOTE_LAB_SESSION_ID", rl_session_id(c), 1) < 0 ||
+	    setenv("REMOTE_LAB_URL", rl_client_url(c), 1) < 0) {
+		labctl_err("cannot set the environment: %s", strerror(errno));
+		return LABCTL_EXIT_LOCAL;
+	}
+	return 0;
+}
+
+int
+cmd_run(const struct opts *o)
+{
+	struct rl_lab_request *req = NULL;
+	struct rl_devices *d = NULL;
+	struct rl_client *c = NULL;
+	char *file = NULL;
+	bool acquired = false, quiet = o->quiet;
+	int r, ex, pos, status;
+
+	if (o->argc == 0)
+		return labctl_usage_error("run: no COMMAND given (labctl run --topology FILE -- COMMAND ...)");
+	ex = labctl_client(o, false, &c);
+	if (ex != 0)
+		return ex;
+	/* files are read before queueing, so a typo fails now, not after the wait */
+	ex = lab_request_from_opts(c, o, &req);
+	if (ex != 0)
+		goto out;
+
+	child_install_signals();
+	rl_client_set_cancel(c, child_cancel_hook, NULL);
+
+	r = rl_session_create(c, &pos);
+	if (r < 0) {
+		ex = labctl_fail(c, r, "session");
+		goto out;
+	}
+	if (!quiet)
+		fprintf(stderr, "%s: session %s created at queue position %d\n", labctl_prog,
+			rl_session_id(c), pos);
+	r = rl_heartbeat_start(c, 0);
+	if (r < 0) {
+		ex = labctl_fail(c, r, "heartbeat");
+		goto cleanup;
+	}
+	r = rl_session_wait_active(c, 0, 0, output_progress, &quiet);
+	output_progress_done();
+	if (r < 0) {
+		ex = labctl_fail(c, r, "waiting for the session");
+		goto cleanup;
+	}
+	if (!quiet)
+		fprintf(stderr, "%s: acquiring lab from %s...\n", labctl_prog, o->topology);
+	r = rl_lab_acquire(c, req, &d);
+	if (r < 0) {
+		ex = labctl_fail(c, r, "acquiring the lab");
+		if (ex == LABCTL_EXIT_SERVER)
+			ex = LABCTL_EXIT_ACQUIRE;
+		goto cleanup;
+	}
+	acquired = true;
+	if (!quiet)
+		fprintf(stderr, "%s: lab acquired%s: %zu device%s\n", labctl_prog,
+			d->reused ? " (reused)" : "", d->n, d->n == 1 ? "" : "s");
+	ex = output_write_devices_file(d, o->devices_file, &file);
+	if (ex != 0)
+		goto cleanup;
+	ex = export_env(c, file, d->n);
+	if (ex != 0)
+		goto cleanup;
+	if (child_signal) {
+		ex = 128 + child_signal;
+		goto cleanup;
+	}
+	ex = child_run(o->argv, &status);
+	if (ex == 0)
+		ex = status;
+	if (!quiet && child_signal)
+		fprintf(stderr, "%s: got signal %d; cleaning up\n", labctl_prog, (int)child_signal);
+
+cleanup:
+	cleanup(c, acquired, quiet);
+	if (child_signal && (ex == 0 || ex == LABCTL_EXIT_SERVER) && !acquired)
+		ex = 128 + child_signal;
+out:
+	if (file != NULL && o->devices_file == NULL && !o->keep_devices_file)
+		unlink(file);
+	free(file);
+	rl_devices_free(d);
+	rl_lab_request_free(req);
+	rl_client_free(c);
+	return ex;
+}

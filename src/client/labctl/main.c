@@ -1,0 +1,434 @@
+/* labctl: command-line client for neops-remote-lab; option parsing, help and dispatch. */
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "labctl.h"
+
+const char *labctl_prog = "labctl";
+
+enum {
+	OPT_URL = 256, OPT_SESSION, OPT_JSON, OPT_QUIET, OPT_WAIT, OPT_REUSE, OPT_NO_FORCE,
+	OPT_TOPOLOGY, OPT_EXTRA, OPT_EXTRA_AS, OPT_DEVICES_FILE, OPT_KEEP_DEVICES_FILE,
+	OPT_REQUEST_TIMEOUT, OPT_WAIT_TIMEOUT, OPT_ACQUIRE_TIMEOUT, OPT_POLL, OPT_HEARTBEAT,
+	OPT_EVERY, OPT_HELP, OPT_VERSION,
+};
+
+/* Which commands take which option (bit per command; 0 = every command). */
+enum {
+	C_SNEW = 1 << 0, C_SSTATUS = 1 << 1, C_SEND = 1 << 2, C_SHB = 1 << 3, C_LUP = 1 << 4,
+	C_LSTATUS = 1 << 5, C_LDEV = 1 << 6, C_LREL = 1 << 7, C_LDESTROY = 1 << 8,
+	C_HEALTH = 1 << 9, C_RUN = 1 << 10,
+};
+
+static const struct option long_opts[] = {
+	{ "url", required_argument, NULL, OPT_URL },
+	{ "session", required_argument, NULL, OPT_SESSION },
+	{ "json", no_argument, NULL, OPT_JSON },
+	{ "quiet", no_argument, NULL, OPT_QUIET },
+	{ "wait", no_argument, NULL, OPT_WAIT },
+	{ "reuse", no_argument, NULL, OPT_REUSE },
+	{ "no-force", no_argument, NULL, OPT_NO_FORCE },
+	{ "topology", required_argument, NULL, OPT_TOPOLOGY },
+	{ "extra", required_argument, NULL, OPT_EXTRA },
+	{ "extra-as", required_argument, NULL, OPT_EXTRA_AS },
+	{ "devices-file", required_argument, NULL, OPT_DEVICES_FILE },
+	{ "keep-devices-file", no_argument, NULL, OPT_KEEP_DEVICES_FILE },
+	{ "request-timeout", required_argument, NULL, OPT_REQUEST_TIMEOUT },
+	{ "wait-timeout", required_argument, NULL, OPT_WAIT_TIMEOUT },
+	{ "acquire-timeout", required_argument, NULL, OPT_ACQUIRE_TIMEOUT },
+	{ "poll-interval", required_argument, NULL, OPT_POLL },
+	{ "heartbeat-period", required_argument, NULL, OPT_HEARTBEAT },
+	{ "every", required_argument, NULL, OPT_EVERY },
+	{ "help", no_argument, NULL, OPT_HELP },
+	{ "version", no_argument, NULL, OPT_VERSION },
+	{ NULL, 0, NULL, 0 },
+};
+
+static const struct {
+	int opt;
+	unsigned cmds;
+} opt_scope[] = {
+	{ OPT_WAIT, C_SNEW },
+	{ OPT_REUSE, C_LUP | C_RUN },
+	{ OPT_NO_FORCE, C_LDESTROY },
+	{ OPT_TOPOLOGY, C_LUP | C_RUN },
+	{ OPT_EXTRA, C_LUP | C_RUN },
+	{ OPT_EXTRA_AS, C_LUP | C_RUN },
+	{ OPT_DEVICES_FILE, C_LUP | C_RUN },
+	{ OPT_KEEP_DEVICES_FILE, C_RUN },
+	{ OPT_WAIT_TIMEOUT, C_SNEW | C_RUN },
+	{ OPT_ACQUIRE_TIMEOUT, C_LUP | C_RUN | C_LDESTROY },
+	{ OPT_POLL, C_SNEW | C_RUN },
+	{ OPT_HEARTBEAT, C_RUN },
+	{ OPT_EVERY, C_SHB },
+};
+
+static const struct command {
+	const char *noun, *verb;
+	unsigned bit;
+	int (*fn)(const struct opts *o);
+	int max_args; /* positional arguments allowed (-1: any, for run) */
+} commands[] = {
+	{ "session", "new", C_SNEW, cmd_session_new, 0 },
+	{ "session", "status", C_SSTATUS, cmd_session_status, 1 },
+	{ "session", "end", C_SEND, cmd_session_end, 1 },
+	{ "session", "heartbeat", C_SHB, cmd_session_heartbeat, 1 },
+	{ "lab", "up", C_LUP, cmd_lab_up, 0 },
+	{ "lab", "status", C_LSTATUS, cmd_lab_status, 0 },
+	{ "lab", "devices", C_LDEV, cmd_lab_devices, 0 },
+	{ "lab", "release", C_LREL, cmd_lab_release, 0 },
+	{ "lab", "destroy", C_LDESTROY, cmd_lab_destroy, 0 },
+	{ "server", "health", C_HEALTH, cmd_server_health, 0 },
+	{ "run", NULL, C_RUN, cmd_run, -1 },
+};
+
+static const char help_text[] =
+"Usage: labctl [OPTIONS] COMMAND [ARGS]\n"
+"\n"
+"Take a session on a neops-remote-lab server, get a lab, use its devices, give it back.\n"
+"\n"
+"Commands:\n"
+"  run --topology FILE [--extra FILE]... [--reuse] [--] COMMAND [ARGS...]\n"
+"                        session + queue + lab + heartbeats around COMMAND, always cleaned up;\n"
+"                        COMMAND sees REMOTE_LAB_DEVICES_FILE, REMOTE_LAB_DEVICE_COUNT,\n"
+"                        REMOTE_LAB_SESSION_ID and REMOTE_LAB_URL; exits with its status\n"
+"  session new [--wait]  create a session, print its id (export it as REMOTE_LAB_SESSION)\n"
+"  session status [ID]   show waiting/active and the queue position\n"
+"  session end [ID]      leave the queue (an active session's lab is torn down)\n"
+"  session heartbeat [ID] [--every SECONDS]\n"
+"                        keep the session alive (once, or forever every SECONDS)\n"
+"  lab up --topology FILE [--extra FILE]... [--reuse] [--devices-file PATH]\n"
+"                        acquire a lab (the session must be active; retries while busy)\n"
+"  lab status            show the lab (running, topology, ref count, devices)\n"
+"  lab devices           list the lab's devices\n"
+"  lab release           release the lab (it stays up, idle)\n"
+"  lab destroy [--no-force]\n"
+"                        tear the lab down (--no-force: refuse while in use)\n"
+"  server health         check that the server answers\n"
+"\n"
+"Options:\n"
+"  --url URL             server base URL (default: $REMOTE_LAB_URL)\n"
+"  --session ID          session to act on (default: $REMOTE_LAB_SESSION)\n"
+"  --json                print JSON instead of text\n"
+"  --quiet               no progress output\n"
+"  --topology FILE       topology file (.yml/.yaml), uploaded under its basename\n"
+"  --extra PATH          extra file, uploaded under PATH (relative, no '..')\n"
+"  --extra-as NAME=PATH  extra file read from PATH, uploaded as NAME\n"
+"  --reuse               reuse a running lab with the same topology\n"
+"  --devices-file PATH   write the devices JSON here (run: default is a temp file)\n"
+"  --keep-devices-file   run: do not delete the devices file at the end\n"
+"  --request-timeout S   per-request timeout (default: $REMOTE_LAB_REQUEST_TIMEOUT or 30)\n"
+"  --wait-timeout S      queue wait limit (default: $REMOTE_LAB_SESSION_TIMEOUT or 600)\n"
+"  --acquire-timeout S   acquire limit incl. busy retries\n"
+"                        (default: $REMOTE_LAB_ACQUISITION_TIMEOUT or 600)\n"
+"  --poll-interval S     queue poll period (default 5)\n"
+"  --heartbeat-period S  heartbeat period during run (default 30)\n"
+"  --help, --version\n"
+"\n"
+"Environment: REMOTE_LAB_URL, REMOTE_LAB_SESSION, REMOTE_LAB_TOKEN (sent as a Bearer token),\n"
+"REMOTE_LAB_REQUEST_TIMEOUT, REMOTE_LAB_SESSION_TIMEOUT, REMOTE_LAB_ACQUISITION_TIMEOUT.\n"
+"\n"
+"Exit status:\n"
+"  0    success (run: COMMAND's own status is passed through, 128+N if it died of signal N)\n"
+"  1    the server answered with an error (its detail is printed)\n"
+"  2    usage error\n"
+"  3    server unreachable or the connection failed\n"
+"  4    timed out waiting in the queue or for the lab\n"
+"  5    the lab could not be acquired\n"
+"  6    the session is not known to the server (ended or reaped)\n"
+"  7    local error (file unreadable, cannot write the devices file, out of memory)\n"
+"  126  run: COMMAND is not executable;  127  run: COMMAND not found\n"
+"  128+N  interrupted by signal N before COMMAND ran (after cleaning up)\n"
+"\n"
+"See labctl(1) and docs/client.md.\n";
+
+/* Print "labctl: message" to stderr. */
+void
+labctl_err(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s: ", labctl_prog);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+/* Report a usage error; returns LABCTL_EXIT_USAGE. */
+int
+labctl_usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s: ", labctl_prog);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\nTry '%s --help'.\n", labctl_prog);
+	return LABCTL_EXIT_USAGE;
+}
+
+/* Map a library code to labctl's exit code. */
+int
+labctl_exit_for(int r)
+{
+	switch (-r) {
+	case 0:
+		return LABCTL_EXIT_OK;
+	case ECONNREFUSED:
+	case EHOSTUNREACH:
+	case EIO:
+	case EMSGSIZE:
+	case EBADMSG:
+	case EPROTO:
+		return LABCTL_EXIT_UNREACHABLE;
+	case ETIMEDOUT:
+		return LABCTL_EXIT_TIMEOUT;
+	case ENOMEM:
+	case EISDIR:
+	case EFBIG:
+	case EACCES:
+	case E2BIG:
+		return LABCTL_EXIT_LOCAL;
+	case ECANCELED:
+		return child_signal ? 128 + child_signal : LABCTL_EXIT_SERVER;
+	default:
+		return LABCTL_EXIT_SERVER;
+	}
+}
+
+/* Print the client's error and return the exit code for r. */
+int
+labctl_fail(struct rl_client *c, int r, const char *what)
+{
+	const char *msg = c != NULL ? rl_client_errmsg(c) : "";
+
+	if (msg[0] != '\0')
+		labctl_err("%s: %s", what, msg);
+	else
+		labctl_err("%s: %s", what, rl_strerror(r));
+	if (r == -ENOENT && c != NULL && rl_client_error(c)->http_status == 404 &&
+	    strcmp(rl_client_error(c)->detail, "Session not found") == 0)
+		return LABCTL_EXIT_NOSESSION;
+	return labctl_exit_for(r);
+}
+
+/* A client configured from the options; with need_session, attached to --session. */
+int
+labctl_client(const struct opts *o, bool need_session, struct rl_client **ret)
+{
+	struct rl_client *c = NULL;
+	char errbuf[256];
+	int r;
+
+	r = rl_client_new(&c, o->url, errbuf, sizeof(errbuf));
+	if (r < 0) {
+		labctl_err("%s", errbuf[0] ? errbuf : rl_strerror(r));
+		return r == -ENOMEM ? LABCTL_EXIT_LOCAL : LABCTL_EXIT_USAGE;
+	}
+	if (o->request_timeout > 0)
+		rl_client_set(c, RL_PARAM_REQUEST_TIMEOUT, o->request_timeout);
+	if (o->wait_timeout > 0)
+		rl_client_set(c, RL_PARAM_SESSION_TIMEOUT, o->wait_timeout);
+	if (o->acquire_timeout > 0)
+		rl_client_set(c, RL_PARAM_ACQUIRE_TIMEOUT, o->acquire_timeout);
+	if (o->poll > 0)
+		rl_client_set(c, RL_PARAM_POLL_INTERVAL, o->poll);
+	if (o->heartbeat > 0)
+		rl_client_set(c, RL_PARAM_HEARTBEAT_PERIOD, o->heartbeat);
+	if (need_session) {
+		const char *id = o->session;
+
+		if (id == NULL || id[0] == '\0') {
+			rl_client_free(c);
+			return labctl_usage_error("no session: pass --session ID or set REMOTE_LAB_SESSION");
+		}
+		r = rl_session_attach(c, id);
+		if (r < 0) {
+			labctl_err("%s", rl_client_errmsg(c));
+			rl_client_free(c);
+			return LABCTL_EXIT_USAGE;
+		}
+	}
+	*ret = c;
+	return 0;
+}
+
+/* Parse a positive number of seconds. */
+static int
+parse_secs(const char *name, const char *s, double *ret)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno != 0 || end == s || *end != '\0' || !isfinite(v) || v <= 0)
+		return labctl_usage_error("--%s: '%s' is not a positive number of seconds", name, s);
+	*ret = v;
+	return 0;
+}
+
+/* Append an extra file to the options. */
+static int
+add_extra(struct opts *o, const char *path, const char *name)
+{
+	struct extra *n;
+
+	n = realloc(o->extras, (o->n_extras + 1) * sizeof(*n));
+	if (n == NULL) {
+		labctl_err("out of memory");
+		return LABCTL_EXIT_LOCAL;
+	}
+	o->extras = n;
+	o->extras[o->n_extras].path = path;
+	o->extras[o->n_extras].name = name;
+	o->n_extras++;
+	return 0;
+}
+
+/* Name of a long option, for messages. */
+static const char *
+opt_name(int opt)
+{
+	size_t i;
+
+	for (i = 0; long_opts[i].name != NULL; i++)
+		if (long_opts[i].val == opt)
+			return long_opts[i].name;
+	return "?";
+}
+
+/*
+ * Parse options. cmd is NULL for the global part (stops at the first word).
+ * Returns 0, or an exit code (with *done set for --help/--version).
+ */
+static int
+parse_opts(int argc, char **argv, const struct command *cmd, struct opts *o, bool *done)
+{
+	const char *optstring = (cmd == NULL || cmd->max_args < 0) ? "+h" : "h";
+	size_t i;
+	int ch, r = 0;
+	char *eq;
+
+	optind = 1;
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, optstring, long_opts, NULL)) != -1) {
+		if (ch == '?')
+			return labctl_usage_error("unknown option '%s'", argv[optind - 1]);
+		if (ch == ':')
+			return labctl_usage_error("option '%s' needs a value", argv[optind - 1]);
+		for (i = 0; i < sizeof(opt_scope) / sizeof(opt_scope[0]); i++) {
+			if (opt_scope[i].opt != ch)
+				continue;
+			if (cmd == NULL)
+				return labctl_usage_error("--%s goes after the command", opt_name(ch));
+			if (!(opt_scope[i].cmds & cmd->bit))
+				return labctl_usage_error("--%s is not an option of '%s%s%s'",
+							  opt_name(ch), cmd->noun,
+							  cmd->verb ? " " : "", cmd->verb ? cmd->verb : "");
+		}
+		switch (ch) {
+		case 'h':
+		case OPT_HELP:
+			fputs(help_text, stdout);
+			*done = true;
+			return 0;
+		case OPT_VERSION:
+			printf("labctl %s (libremotelab %s)\n", REMOTELAB_VERSION, rl_version());
+			*done = true;
+			return 0;
+		case OPT_URL: o->url = optarg; break;
+		case OPT_SESSION: o->session = optarg; break;
+		case OPT_JSON: o->json = true; break;
+		case OPT_QUIET: o->quiet = true; break;
+		case OPT_WAIT: o->wait = true; break;
+		case OPT_REUSE: o->reuse = true; break;
+		case OPT_NO_FORCE: o->no_force = true; break;
+		case OPT_TOPOLOGY: o->topology = optarg; break;
+		case OPT_EXTRA: r = add_extra(o, optarg, optarg); break;
+		case OPT_EXTRA_AS:
+			eq = strchr(optarg, '=');
+			if (eq == NULL || eq == optarg || eq[1] == '\0')
+				return labctl_usage_error("--extra-as wants NAME=PATH, got '%s'", optarg);
+			*eq = '\0';
+			r = add_extra(o, eq + 1, optarg);
+			break;
+		case OPT_DEVICES_FILE: o->devices_file = optarg; break;
+		case OPT_KEEP_DEVICES_FILE: o->keep_devices_file = true; break;
+		case OPT_REQUEST_TIMEOUT: r = parse_secs("request-timeout", optarg, &o->request_timeout); break;
+		case OPT_WAIT_TIMEOUT: r = parse_secs("wait-timeout", optarg, &o->wait_timeout); break;
+		case OPT_ACQUIRE_TIMEOUT: r = parse_secs("acquire-timeout", optarg, &o->acquire_timeout); break;
+		case OPT_POLL: r = parse_secs("poll-interval", optarg, &o->poll); break;
+		case OPT_HEARTBEAT: r = parse_secs("heartbeat-period", optarg, &o->heartbeat); break;
+		case OPT_EVERY: r = parse_secs("every", optarg, &o->every); break;
+		default:
+			return labctl_usage_error("unexpected option");
+		}
+		if (r != 0)
+			return r;
+	}
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct opts o;
+	const struct command *cmd = NULL;
+	const char *noun, *verb;
+	bool done = false;
+	size_t i;
+	int r, rest;
+
+	memset(&o, 0, sizeof(o));
+	o.session = getenv("REMOTE_LAB_SESSION");
+	r = parse_opts(argc, argv, NULL, &o, &done);
+	if (r != 0 || done)
+		goto out;
+	if (optind >= argc) {
+		r = labctl_usage_error("no command given");
+		goto out;
+	}
+	noun = argv[optind];
+	if (strcmp(noun, "help") == 0) {
+		fputs(help_text, stdout);
+		goto out;
+	}
+	verb = optind + 1 < argc ? argv[optind + 1] : NULL;
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+		if (strcmp(commands[i].noun, noun) != 0)
+			continue;
+		if (commands[i].verb == NULL || (verb != NULL && strcmp(commands[i].verb, verb) == 0)) {
+			cmd = &commands[i];
+			break;
+		}
+	}
+	if (cmd == NULL) {
+		r = labctl_usage_error("unknown command '%s%s%s'", noun, verb ? " " : "",
+				       verb ? verb : "");
+		goto out;
+	}
+	/* re-parse from the word after the command, with the command's options */
+	rest = optind + (cmd->verb != NULL ? 1 : 0);
+	argv[rest] = argv[0];
+	r = parse_opts(argc - rest, argv + rest, cmd, &o, &done);
+	if (r != 0 || done)
+		goto out;
+	o.argc = argc - rest - optind;
+	o.argv = argv + rest + optind;
+	if (cmd->max_args >= 0 && o.argc > cmd->max_args) {
+		r = labctl_usage_error("unexpected argument '%s'", o.argv[cmd->max_args]);
+		goto out;
+	}
+	r = cmd->fn(&o);
+out:
+	free(o.extras);
+	return r;
+}
