@@ -1,5 +1,6 @@
 # Shared build conventions: warnings, sanitizer flavour, dependency targets, test helpers.
 find_package(PkgConfig REQUIRED)
+find_package(Threads REQUIRED)
 
 add_compile_definitions(_GNU_SOURCE RL_VERSION="${PROJECT_VERSION}")
 add_compile_options(-Wall -Wextra -Wformat=2 -Wshadow -Wstrict-prototypes

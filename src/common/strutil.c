@@ -1,0 +1,149 @@
+/* Bounded string and number parsing helpers. */
+#include "strutil.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+int parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *ret)
+{
+	unsigned long long v;
+	char *end;
+
+	if (s == NULL || !isdigit((unsigned char)s[0]))
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno == ERANGE)
+		return -ERANGE;
+	if (*end != '\0')
+		return -EINVAL;
+	if (v < min || v > max)
+		return -ERANGE;
+	*ret = v;
+	return 0;
+}
+
+int parse_i64(const char *s, int64_t min, int64_t max, int64_t *ret)
+{
+	long long v;
+	char *end;
+
+	if (s == NULL || s[0] == '\0' || isspace((unsigned char)s[0]))
+		return -EINVAL;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno == ERANGE)
+		return -ERANGE;
+	if (*end != '\0' || end == s)
+		return -EINVAL;
+	if (v < min || v > max)
+		return -ERANGE;
+	*ret = v;
+	return 0;
+}
+
+int parse_double(const char *s, double min, double max, double *ret)
+{
+	double v;
+	char *end;
+
+	if (s == NULL || s[0] == '\0' || isspace((unsigned char)s[0]))
+		return -EINVAL;
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno == ERANGE || *end != '\0' || end == s || !isfinite(v))
+		return -EINVAL;
+	if (v < min || v > max)
+		return -ERANGE;
+	*ret = v;
+	return 0;
+}
+
+int parse_size(const char *s, uint64_t max, uint64_t *ret)
+{
+	char num[32];
+	size_t n;
+	uint64_t v, mul = 1;
+	int r;
+
+	if (s == NULL)
+		return -EINVAL;
+	n = strlen(s);
+	if (n == 0 || n >= sizeof(num))
+		return -EINVAL;
+	memcpy(num, s, n + 1);
+	switch (num[n - 1]) {
+	case 'k': case 'K': mul = 1024ULL; break;
+	case 'm': case 'M': mul = 1024ULL * 1024; break;
+	case 'g': case 'G': mul = 1024ULL * 1024 * 1024; break;
+	default: break;
+	}
+	if (mul != 1)
+		num[n - 1] = '\0';
+	r = parse_u64(num, 0, UINT64_MAX / mul, &v);
+	if (r < 0)
+		return r;
+	if (v * mul > max)
+		return -ERANGE;
+	*ret = v * mul;
+	return 0;
+}
+
+int parse_bool_strict(const char *s, bool *ret)
+{
+	static const char *const yes[] = { "true", "1", "yes", "on", "t", "y" };
+	static const char *const no[] = { "false", "0", "no", "off", "f", "n" };
+	size_t i;
+
+	if (s == NULL)
+		return -EINVAL;
+	for (i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
+		if (strcasecmp(s, yes[i]) == 0) {
+			*ret = true;
+			return 0;
+		}
+		if (strcasecmp(s, no[i]) == 0) {
+			*ret = false;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+size_t strlcpy_rl(char *dst, const char *src, size_t size)
+{
+	size_t n = strlen(src);
+
+	if (size > 0) {
+		size_t c = n < size - 1 ? n : size - 1;
+		memcpy(dst, src, c);
+		dst[c] = '\0';
+	}
+	return n;
+}
+
+bool str_has_suffix_ci(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), m = strlen(suffix);
+
+	return n >= m && strcasecmp(s + n - m, suffix) == 0;
+}
+
+bool str_has_prefix(const char *s, const char *prefix)
+{
+	return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+bool str_equal_ct(const char *a, const char *b)
+{
+	size_t n = strlen(a), m = strlen(b), i;
+	unsigned char d = n != m;
+
+	for (i = 0; i < m; i++)
+		d |= (unsigned char)a[i % (n ? n : 1)] ^ (unsigned char)b[i];
+	return d == 0 && n == m;
+}

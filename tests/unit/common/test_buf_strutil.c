@@ -1,0 +1,140 @@
+/* Unit tests: bounded buffers and number/bool parsing. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "common/buf.h"
+#include "common/strutil.h"
+
+static void test_buf_limit(void **state)
+{
+	struct buf b;
+
+	buf_init(&b, 8);
+	assert_int_equal(buf_append(&b, "abcd", 4), 0);
+	assert_int_equal(buf_append(&b, "efgh", 4), 0);
+	assert_int_equal(buf_append(&b, "i", 1), -E2BIG);
+	assert_string_equal(buf_cstr(&b), "abcdefgh");
+	assert_int_equal(b.len, 8);
+	buf_free(&b);
+	buf_free(NULL);
+}
+
+static void test_buf_tail(void **state)
+{
+	struct buf b;
+
+	buf_init(&b, 5);
+	buf_append_tail(&b, "abc", 3);
+	buf_append_tail(&b, "defg", 4);
+	assert_string_equal(buf_cstr(&b), "cdefg");
+	assert_int_equal(b.dropped, 2);
+	buf_append_tail(&b, "0123456789", 10);
+	assert_string_equal(buf_cstr(&b), "56789");
+	assert_int_equal(b.dropped, 12);
+	buf_free(&b);
+}
+
+static void test_buf_printf_steal(void **state)
+{
+	struct buf b;
+	size_t len;
+	char *s;
+
+	buf_init(&b, 100);
+	assert_int_equal(buf_printf(&b, "%d-%s", 42, "x"), 0);
+	s = buf_steal(&b, &len);
+	assert_string_equal(s, "42-x");
+	assert_int_equal(len, 4);
+	assert_int_equal(b.len, 0);
+	free(s);
+	buf_init(&b, 3);
+	assert_int_equal(buf_printf(&b, "%s", "long"), -E2BIG);
+	buf_free(&b);
+}
+
+static void test_parse_numbers(void **state)
+{
+	uint64_t u;
+	int64_t i;
+	double d;
+
+	assert_int_equal(parse_u64("8000", 1, 65535, &u), 0);
+	assert_int_equal(u, 8000);
+	assert_int_equal(parse_u64("65536", 1, 65535, &u), -ERANGE);
+	assert_int_equal(parse_u64("-1", 0, 10, &u), -EINVAL);
+	assert_int_equal(parse_u64("12x", 0, 100, &u), -EINVAL);
+	assert_int_equal(parse_u64("", 0, 100, &u), -EINVAL);
+	assert_int_equal(parse_u64(" 1", 0, 100, &u), -EINVAL);
+	assert_int_equal(parse_u64("99999999999999999999999", 0, UINT64_MAX, &u), -ERANGE);
+	assert_int_equal(parse_i64("-5", -10, 10, &i), 0);
+	assert_int_equal(i, -5);
+	assert_int_equal(parse_i64("abc", -10, 10, &i), -EINVAL);
+	assert_int_equal(parse_double("1.5", 0, 10, &d), 0);
+	assert_true(d == 1.5);
+	assert_int_equal(parse_double("nan", 0, 10, &d), -EINVAL);
+	assert_int_equal(parse_double("inf", 0, 10, &d), -EINVAL);
+	assert_int_equal(parse_double("-1", 0, 10, &d), -ERANGE);
+	assert_int_equal(parse_size("16M", UINT64_MAX, &u), 0);
+	assert_int_equal(u, 16ULL << 20);
+	assert_int_equal(parse_size("2k", UINT64_MAX, &u), 0);
+	assert_int_equal(u, 2048);
+	assert_int_equal(parse_size("2k", 1000, &u), -ERANGE);
+	assert_int_equal(parse_size("M", UINT64_MAX, &u), -EINVAL);
+}
+
+static void test_parse_bool(void **state)
+{
+	static const char *const t[] = { "true", "TRUE", "1", "yes", "On", "t", "Y" };
+	static const char *const f[] = { "false", "0", "NO", "off", "f", "n" };
+	static const char *const bad[] = { "", "2", "truthy", "nope", " true" };
+	bool b;
+	size_t k;
+
+	for (k = 0; k < sizeof(t) / sizeof(t[0]); k++) {
+		assert_int_equal(parse_bool_strict(t[k], &b), 0);
+		assert_true(b);
+	}
+	for (k = 0; k < sizeof(f) / sizeof(f[0]); k++) {
+		assert_int_equal(parse_bool_strict(f[k], &b), 0);
+		assert_false(b);
+	}
+	for (k = 0; k < sizeof(bad) / sizeof(bad[0]); k++)
+		assert_int_equal(parse_bool_strict(bad[k], &b), -EINVAL);
+}
+
+static void test_strings(void **state)
+{
+	char small[4];
+
+	assert_int_equal(strlcpy_rl(small, "abcdef", sizeof(small)), 6);
+	assert_string_equal(small, "abc");
+	assert_true(str_has_suffix_ci("topo.YAML", ".yaml"));
+	assert_false(str_has_suffix_ci("yml", ".yml"));
+	assert_true(str_has_prefix("env:X", "env:"));
+	assert_true(str_equal_ct("secret", "secret"));
+	assert_false(str_equal_ct("secret", "secreT"));
+	assert_false(str_equal_ct("secret", "secret2"));
+	assert_false(str_equal_ct("", "x"));
+	assert_true(str_equal_ct("", ""));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_buf_limit),
+		cmocka_unit_test(test_buf_tail),
+		cmocka_unit_test(test_buf_printf_steal),
+		cmocka_unit_test(test_parse_numbers),
+		cmocka_unit_test(test_parse_bool),
+		cmocka_unit_test(test_strings),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
