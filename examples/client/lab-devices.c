@@ -1,4 +1,6 @@
 /* Example: take a session, get a lab from a topology file, print its devices, give it back. */
+#define _POSIX_C_SOURCE 200809L /* sigaction */
+
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
