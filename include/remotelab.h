@@ -101,6 +101,10 @@ typedef int (*rl_progress_fn)(const struct rl_progress *progress, void *userdata
  * call with -ECANCELED. Must be async-signal-safe-friendly: read a flag, nothing more. */
 typedef int (*rl_cancel_fn)(void *userdata);
 
+/* Told before every back-off pause: a 423 during acquire (http_status 423), a transient
+ * error or 5xx being retried (http_status 0 or 5xx). Must not call into the client. */
+typedef void (*rl_retry_fn)(const struct rl_error *why, double delay, void *userdata);
+
 struct rl_device {
 	char *name;               /* never NULL */
 	char *mgmt_ipv4;          /* raw.mgmt.ipv4, or NULL */
@@ -166,6 +170,9 @@ RL_EXPORT int rl_client_set_token(struct rl_client *c, const char *token);
 
 /* Install a cancel hook for this client's blocking calls (NULL to remove). */
 RL_EXPORT void rl_client_set_cancel(struct rl_client *c, rl_cancel_fn fn, void *userdata);
+
+/* Install a retry notifier for this client's calls (NULL to remove). */
+RL_EXPORT void rl_client_set_retry_notify(struct rl_client *c, rl_retry_fn fn, void *userdata);
 
 /* The base URL in use (without a trailing slash). Owned by the client. */
 RL_EXPORT const char *rl_client_url(const struct rl_client *c);

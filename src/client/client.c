@@ -219,6 +219,21 @@ rl_client_set_cancel(struct rl_client *c, rl_cancel_fn fn, void *userdata)
 	c->cancel_ud = userdata;
 }
 
+void
+rl_client_set_retry_notify(struct rl_client *c, rl_retry_fn fn, void *userdata)
+{
+	c->retry = fn;
+	c->retry_ud = userdata;
+}
+
+/* Tell the application about a coming back-off pause (the error is in c->err). */
+void
+client_notify_retry(struct rl_client *c, double delay)
+{
+	if (c->retry != NULL)
+		c->retry(&c->err, delay, c->retry_ud);
+}
+
 const char *
 rl_client_url(const struct rl_client *c)
 {
@@ -346,6 +361,14 @@ client_call(struct rl_client *c, const struct call *call, struct xfer_resp *resp
 				      c->params[RL_PARAM_RETRY_MAX], attempt);
 		if (call->deadline > 0 && clock_now() + pause >= call->deadline)
 			break;
+		if (c->retry != NULL) {
+			if (r == 0)
+				client_http_error(c, call->op, resp);
+			else
+				client_set_error(c, r, 0, call->op, "%s", errbuf);
+			client_notify_retry(c, pause);
+			client_clear_error(c);
+		}
 		if (clock_sleep(pause, c->cancel, c->cancel_ud) < 0) {
 			r = -ECANCELED;
 			snprintf(errbuf, sizeof(errbuf), "cancelled");

@@ -80,6 +80,8 @@ struct rl_client {
 	CURL *easy;
 	rl_cancel_fn cancel;
 	void *cancel_ud;
+	rl_retry_fn retry;
+	void *retry_ud;
 	struct rl_error err;
 	char errmsg[sizeof(((struct rl_error *)0)->op) + sizeof(((struct rl_error *)0)->detail) + 32];
 	struct heartbeat *hb;
@@ -106,5 +108,6 @@ int client_set_error(struct rl_client *c, int code, long http_status, const char
 int client_http_error(struct rl_client *c, const char *op, const struct xfer_resp *resp);
 int client_call(struct rl_client *c, const struct call *call, struct xfer_resp *resp);
 int client_easy(struct rl_client *c, CURL **ret);
+void client_notify_retry(struct rl_client *c, double delay);
 
 #endif

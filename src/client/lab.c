@@ -66,6 +66,7 @@ rl_lab_acquire(struct rl_client *c, const struct rl_lab_request *req, struct rl_
 					 detail, clock_now() - start, busy);
 			break;
 		}
+		client_notify_retry(c, pause);
 		if (clock_sleep(pause, c->cancel, c->cancel_ud) < 0) {
 			r = client_set_error(c, -ECANCELED, 0, call.op, "cancelled");
 			break;

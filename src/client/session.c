@@ -179,6 +179,8 @@ rl_session_wait_active(struct rl_client *c, double poll_interval, double deadlin
 			/* transient: client_call already retried; keep trying within the deadline */
 			pause = clock_backoff(c->params[RL_PARAM_RETRY_INITIAL],
 					      c->params[RL_PARAM_RETRY_MAX], failures++);
+			if (clock_now() + pause < end)
+				client_notify_retry(c, pause);
 		} else {
 			return r; /* 404 (session reaped), 4xx, cancel, OOM, bad body: stop now */
 		}

@@ -55,6 +55,7 @@ int output_json_text(const char *json);
 void output_json_pack(const char *fmt, ...);
 int output_progress(const struct rl_progress *p, void *userdata);
 void output_progress_done(void);
+void output_retry(const struct rl_error *why, double delay, void *userdata);
 int output_write_devices_file(const struct rl_devices *d, const char *path, char **ret_path);
 
 /* cmd_session.c, cmd_lab.c, cmd_run.c */

@@ -232,6 +232,7 @@ labctl_client(const struct opts *o, bool need_session, struct rl_client **ret)
 		labctl_err("%s", errbuf[0] ? errbuf : rl_strerror(r));
 		return r == -ENOMEM ? LABCTL_EXIT_LOCAL : LABCTL_EXIT_USAGE;
 	}
+	rl_client_set_retry_notify(c, output_retry, (void *)&o->quiet);
 	if (o->request_timeout > 0)
 		rl_client_set(c, RL_PARAM_REQUEST_TIMEOUT, o->request_timeout);
 	if (o->wait_timeout > 0)

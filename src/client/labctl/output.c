@@ -173,3 +173,21 @@ out:
 	json_decref(j);
 	return r;
 }
+
+/* Retry notifier: one line per back-off (userdata is a const bool *quiet). */
+void
+output_retry(const struct rl_error *why, double delay, void *userdata)
+{
+	const bool *quiet = userdata;
+
+	if (quiet != NULL && *quiet)
+		return;
+	output_progress_done();
+	if (why->http_status > 0)
+		fprintf(stderr, "%s: %s: HTTP %ld: %s; retrying in %.1f s\n", labctl_prog, why->op,
+			why->http_status, why->detail, delay);
+	else
+		fprintf(stderr, "%s: %s: %s; retrying in %.1f s\n", labctl_prog, why->op,
+			why->detail, delay);
+	fflush(stderr);
+}

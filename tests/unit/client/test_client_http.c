@@ -189,6 +189,18 @@ sleep_s(double s)
 	nanosleep(&ts, NULL);
 }
 
+static int nretry;
+static long retry_status;
+static char retry_detail[1200];
+
+static void
+on_retry(const struct rl_error *why, double delay, void *ud)
+{
+	nretry++;
+	retry_status = why->http_status;
+	snprintf(retry_detail, sizeof(retry_detail), "%s %s", why->op, why->detail);
+}
+
 static void
 test_create_and_headers(void **state)
 {
@@ -237,9 +249,14 @@ test_get_retried_on_5xx(void **state)
 	struct rl_devices *d = NULL;
 
 	sc.mode = 3;
+	nretry = 0;
 	rl_session_attach(cl, "sid-1");
+	rl_client_set_retry_notify(cl, on_retry, NULL);
 	assert_int_equal(rl_lab_devices(cl, &d), 0);
 	assert_int_equal(fake_http_count(srv), 3);
+	assert_int_equal(nretry, 2);
+	assert_int_equal(retry_status, 500);
+	assert_string_equal(retry_detail, "GET /lab/devices Internal Server Error");
 	assert_int_equal(d->n, 2);
 	assert_string_equal(d->items[0].name, "r1");
 	assert_string_equal(d->items[0].mgmt_ipv4, "192.0.2.1");
@@ -346,10 +363,15 @@ test_acquire_423_resends_everything(void **state)
 	struct rl_devices *d = NULL;
 
 	sc.mode = 7;
+	nretry = 0;
 	rl_session_attach(cl, "sid-1");
+	rl_client_set_retry_notify(cl, on_retry, NULL);
 	req = make_request(true);
 	assert_int_equal(rl_lab_acquire(cl, req, &d), 0);
 	assert_int_equal(fake_http_count(srv), 3);
+	assert_int_equal(nretry, 2);
+	assert_int_equal(retry_status, 423);
+	assert_string_equal(retry_detail, "POST /lab Lab currently busy");
 	check_multipart(0, "true");
 	check_multipart(1, "true");
 	check_multipart(2, "true");
