@@ -318,7 +318,7 @@ parse_opts(int argc, char **argv, const struct command *cmd, struct opts *o, boo
 	int ch, r = 0;
 	char *eq;
 
-	optind = 1;
+	optind = 0; /* 0, not 1: glibc then also re-reads the ordering mode ("+") */
 	opterr = 0;
 	while ((ch = getopt_long(argc, argv, optstring, long_opts, NULL)) != -1) {
 		if (ch == '?')
