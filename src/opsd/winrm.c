@@ -971,6 +971,12 @@ int winrm_run_resolved(const struct winrm_conf *conf, const char *command,
 		r = winrm_err(errbuf, errlen, -EINVAL, "a WinRM command is required");
 		goto out;
 	}
+	for (size_t i = 0; i < nargs; i++) {
+		if (!args[i]) {
+			r = winrm_err(errbuf, errlen, -EINVAL, "WinRM argument %zu is NULL", i);
+			goto out;
+		}
+	}
 	if (!command_fits(command, args, nargs)) {
 		r = winrm_err(errbuf, errlen, -E2BIG, "WinRM command line exceeds %u bytes",
 		              WINRM_MAX_COMMAND_LINE);

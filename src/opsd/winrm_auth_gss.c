@@ -147,8 +147,14 @@ int winrm_auth_gss_new(const char *user, const char *password, const char *host,
 	g->target = GSS_C_NO_NAME;
 	g->ctx = GSS_C_NO_CONTEXT;
 
+	/*
+	 * Names are passed with their terminating NUL inside the buffer: gss-ntlmssp
+	 * strndup()s the mechglue's exact-length copy, which ASan's strict_string_checks
+	 * (our sanitizer setting) reports as reading a missing terminator. gss-ntlmssp stops
+	 * at the NUL, so the name itself is unchanged.
+	 */
 	buf.value = (void *)user;
-	buf.length = strlen(user);
+	buf.length = strlen(user) + 1;
 	major = gss_import_name(&minor, &buf, GSS_C_NT_USER_NAME, &uname);
 	if (GSS_ERROR(major)) {
 		r = gss_fail(errbuf, errlen, -EINVAL, "invalid NTLM user name", major, minor);
@@ -182,7 +188,7 @@ int winrm_auth_gss_new(const char *user, const char *password, const char *host,
 		goto fail;
 	}
 	buf.value = svc;
-	buf.length = strlen(svc);
+	buf.length = strlen(svc) + 1;
 	major = gss_import_name(&minor, &buf, GSS_C_NT_HOSTBASED_SERVICE, &g->target);
 	if (GSS_ERROR(major)) {
 		r = gss_fail(errbuf, errlen, -EINVAL, "invalid service name", major, minor);
