@@ -440,6 +440,9 @@ int winrm_http_post(struct winrm_http *h, const uint8_t *soap, size_t len, unsig
 			return winrm_err(errbuf, errlen, -ECONNRESET,
 			                 "WinRM server %s keeps closing the authenticated connection",
 			                 h->conf->url);
+		/* The server dropped our context: the next request (Signal/Delete cleanup)
+		 * starts with a fresh handshake instead of another doomed sealed message. */
+		h->authenticated = false;
 		return winrm_err(errbuf, errlen, -EACCES, "WinRM authentication failed (HTTP 401)");
 	}
 	if (status != 200 && status != 500)
