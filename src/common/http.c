@@ -26,6 +26,7 @@ struct http_server {
 	struct MHD_Daemon *mhd;
 	sd_event_source *io;
 	sd_event_source *timer;
+	sd_event_source *kick;   /* runs MHD after a resume (MHD does not wake us itself) */
 	struct http_server_config cfg;
 	unsigned port;
 	TAILQ_HEAD(, http_request) suspended;
@@ -103,6 +104,12 @@ static int http_on_io(sd_event_source *s, int fd, uint32_t revents, void *userda
 }
 
 static int http_on_timer(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	http_server_run(userdata);
+	return 0;
+}
+
+static int http_on_kick(sd_event_source *s, void *userdata)
 {
 	http_server_run(userdata);
 	return 0;
@@ -368,6 +375,10 @@ int http_server_new(sd_event *e, const struct http_server_config *cfg,
 	r = sd_event_add_time(e, &srv->timer, CLOCK_MONOTONIC, 0, 1000, http_on_timer, srv);
 	if (r < 0)
 		goto fail;
+	r = sd_event_add_defer(e, &srv->kick, http_on_kick, srv);
+	if (r < 0)
+		goto fail;
+	sd_event_source_set_enabled(srv->kick, SD_EVENT_OFF);
 	http_server_rearm(srv);
 	*ret = srv;
 	return 0;
@@ -419,6 +430,7 @@ void http_server_free(struct http_server *srv, unsigned status_for_suspended)
 	}
 	sd_event_source_disable_unref(srv->io);
 	sd_event_source_disable_unref(srv->timer);
+	sd_event_source_disable_unref(srv->kick);
 	sd_event_unref(srv->event);
 	free(srv);
 }
@@ -558,8 +570,10 @@ void http_respond(struct http_request *req, unsigned status, const char *content
 		srv->n_suspended--;
 		req->suspended = false;
 		MHD_resume_connection(req->conn);
+		/* In external-epoll mode MHD's wake-up channel is not in its epoll set, so a
+		 * resume is only noticed by the next MHD_run: schedule one. */
 		if (!srv->stopping)
-			http_server_rearm(srv);
+			sd_event_source_set_enabled(srv->kick, SD_EVENT_ONESHOT);
 	}
 }
 

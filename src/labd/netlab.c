@@ -1,0 +1,452 @@
+/* The only place that knows netlab's command lines and output formats. */
+#define LOG_COMPONENT "neops_remote_lab.netlab.connector"
+#include "netlab.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "common/loop.h"
+#include "common/strutil.h"
+#include "common/xmalloc.h"
+
+#define NETLAB_MAX_ARGS 12
+#define NETLAB_DETAIL_TAIL 2048
+
+struct netlab_run {
+	enum netlab_step step;
+	const char *argv[NETLAB_MAX_ARGS];
+	char *arg;              /* owned copy of the variable argument */
+	char *cmdline;          /* "netlab up topology.yml" for messages */
+	char *cwd;
+	bool expected_failure;
+	struct spawn *child;
+	netlab_done_fn done;
+	void *userdata;
+};
+
+/* argv after the program name, per step (spec §4.7 and the fake-netlab contract A.8). */
+static size_t netlab_build_argv(struct netlab_run *run, const char *command)
+{
+	const char **a = run->argv;
+	size_t n = 0;
+
+	a[n++] = command;
+	switch (run->step) {
+	case NETLAB_VERSION:
+		a[n++] = "version";
+		break;
+	case NETLAB_DOWN_DEFAULT:
+		a[n++] = "down";
+		a[n++] = "--instance";
+		a[n++] = "default";
+		a[n++] = "--cleanup";
+		break;
+	case NETLAB_UP:
+		a[n++] = "up";
+		a[n++] = run->arg;
+		break;
+	case NETLAB_INSPECT_NODES:
+		a[n++] = "inspect";
+		a[n++] = "-q";
+		a[n++] = "--format";
+		a[n++] = "json";
+		a[n++] = "nodes";
+		break;
+	case NETLAB_INSPECT_NODE:
+		a[n++] = "inspect";
+		a[n++] = "-q";
+		a[n++] = "--format";
+		a[n++] = "json";
+		a[n++] = "--node";
+		a[n++] = run->arg;
+		break;
+	case NETLAB_DOWN:
+		a[n++] = "down";
+		a[n++] = "--cleanup";
+		break;
+	case NETLAB_DOWN_FORCE:
+		a[n++] = "down";
+		a[n++] = "--cleanup";
+		a[n++] = "--force";
+		break;
+	}
+	a[n] = NULL;
+	return n;
+}
+
+static uint64_t netlab_timeout(const struct netlab_config *cfg, enum netlab_step step)
+{
+	switch (step) {
+	case NETLAB_VERSION: return cfg->version_timeout;
+	case NETLAB_UP: return cfg->up_timeout;
+	case NETLAB_INSPECT_NODES:
+	case NETLAB_INSPECT_NODE: return cfg->inspect_timeout;
+	default: return cfg->down_timeout;
+	}
+}
+
+static void netlab_on_line(void *userdata, enum spawn_stream stream, const char *line)
+{
+	size_t n = strlen(line);
+
+	while (n > 0 && (line[n - 1] == ' ' || line[n - 1] == '\r' || line[n - 1] == '\t'))
+		n--;
+	if (n > 0)
+		log_debug("[netlab] %.*s", (int)n, line);
+}
+
+/* Log the newest stderr lines of a failed step, one log line each. */
+static void netlab_log_stderr(int level, const struct netlab_run *run,
+			      const struct spawn_result *res)
+{
+	const char *s = buf_cstr(&res->err), *end = s + res->err.len, *p = end;
+	int lines = 0;
+
+	if (res->err.len == 0)
+		return;
+	log_write(level, LOG_COMPONENT, "`%s` stderr (%.1fs)%s:", run->cmdline,
+		  (double)res->duration_usec / 1e6, res->err.dropped ? " (tail)" : "");
+	/* Step back over at most the last 40 lines. */
+	while (p > s) {
+		if (p[-1] == '\n' && p != end && ++lines >= 40)
+			break;
+		p--;
+	}
+	while (*p != '\0') {
+		size_t len = strcspn(p, "\n");
+
+		if (len > 0)
+			log_write(level, LOG_COMPONENT, "  %.*s", (int)len, p);
+		p += len;
+		if (*p == '\n')
+			p++;
+	}
+}
+
+static void netlab_on_done(struct spawn *sp, struct spawn_result *res, void *userdata)
+{
+	struct netlab_run *run = userdata;
+	double secs = (double)res->duration_usec / 1e6;
+	bool ok = res->exited && res->exit_code == 0 && !res->timed_out;
+	char how[64];
+
+	spawn_describe(res, how, sizeof(how));
+	if (ok) {
+		log_info("`%s` finished successfully (%.1fs)", run->cmdline, secs);
+	} else if (run->expected_failure) {
+		netlab_log_stderr(LOG_LEVEL_DEBUG, run, res);
+		log_debug("`%s` failed with %s (%.1fs) - expected failure", run->cmdline, how, secs);
+	} else {
+		netlab_log_stderr(LOG_LEVEL_ERROR, run, res);
+		log_error("`%s` failed with %s (%.1fs)", run->cmdline, how, secs);
+	}
+	if (res->stdout_truncated)
+		log_warn("`%s` wrote more than %zu bytes to stdout; the rest was dropped",
+			 run->cmdline, res->out.max);
+	if (ok && res->out.len > 0)
+		log_debug("`%s` stdout: %.*s", run->cmdline, (int)(res->out.len > 2000 ? 2000 : res->out.len),
+			  buf_cstr(&res->out));
+	run->done(run, ok, res, run->userdata);
+}
+
+int netlab_run(sd_event *e, const struct netlab_config *cfg, enum netlab_step step,
+	       const char *cwd, const char *arg, netlab_done_fn done, void *userdata,
+	       struct netlab_run **ret)
+{
+	struct netlab_run *run = xcalloc(1, sizeof(*run));
+	struct spawn_options opt = { 0 };
+	struct buf cmd;
+	size_t n, i;
+	int r;
+
+	run->step = step;
+	run->arg = arg ? xstrdup(arg) : NULL;
+	run->cwd = cwd ? xstrdup(cwd) : NULL;
+	run->expected_failure = step == NETLAB_DOWN_DEFAULT || step == NETLAB_DOWN_FORCE;
+	run->done = done;
+	run->userdata = userdata;
+	n = netlab_build_argv(run, cfg->command);
+	buf_init(&cmd, 4096);
+	(void)buf_append_str(&cmd, "netlab");
+	for (i = 1; i < n; i++)
+		(void)buf_printf(&cmd, " %s", run->argv[i]);
+	run->cmdline = buf_steal(&cmd, NULL);
+
+	opt.argv = run->argv;
+	opt.cwd = run->cwd;
+	opt.timeout_usec = netlab_timeout(cfg, step);
+	opt.term_signal = SIGINT; /* netlab logs "command was interrupted" and exits 1 */
+	opt.kill_grace_usec = 10 * USEC_PER_SEC;
+	opt.stdout_max = cfg->stdout_max;
+	opt.stderr_max = cfg->stderr_max;
+	if (cfg->stream)
+		opt.on_line = netlab_on_line;
+	log_debug("Running: %s (cwd=%s)", run->cmdline, cwd ? cwd : ".");
+	r = spawn_start(e, &opt, netlab_on_done, run, &run->child);
+	if (r < 0) {
+		log_error("cannot run `%s`: %s", run->cmdline, strerror(-r));
+		netlab_run_free(run);
+		return r;
+	}
+	*ret = run;
+	return 0;
+}
+
+void netlab_interrupt(struct netlab_run *run)
+{
+	if (run != NULL && run->child != NULL)
+		spawn_signal(run->child, SIGINT);
+}
+
+void netlab_run_free(struct netlab_run *run)
+{
+	if (run == NULL)
+		return;
+	spawn_free(run->child);
+	free(run->arg);
+	free(run->cmdline);
+	free(run->cwd);
+	free(run);
+}
+
+const char *netlab_run_cmdline(const struct netlab_run *run)
+{
+	return run->cmdline;
+}
+
+json_t *netlab_error_json(const struct netlab_run *run, const struct spawn_result *res)
+{
+	const char *tail = buf_cstr(&res->err);
+	char how[64], detail[NETLAB_DETAIL_TAIL + 256];
+	size_t len = res->err.len;
+	const char *last;
+
+	spawn_describe(res, how, sizeof(how));
+	if (len > NETLAB_DETAIL_TAIL) {
+		tail += len - NETLAB_DETAIL_TAIL;
+		len = NETLAB_DETAIL_TAIL;
+	}
+	/* The detail names the command and, when there is one, netlab's last stderr line. */
+	last = tail + len;
+	while (last > tail && (last[-1] == '\n' || last[-1] == '\r' || last[-1] == ' '))
+		last--;
+	{
+		const char *end = last;
+
+		while (last > tail && last[-1] != '\n')
+			last--;
+		if (end > last)
+			snprintf(detail, sizeof(detail), "`%s` failed with %s: %.*s", run->cmdline, how,
+				 (int)(end - last), last);
+		else
+			snprintf(detail, sizeof(detail), "`%s` failed with %s", run->cmdline, how);
+	}
+	return json_pack("{s:s, s:{s:s, s:o, s:o, s:b, s:s%}}", "detail", detail, "netlab",
+			 "command", run->cmdline,
+			 "exit_code", res->exited ? json_integer(res->exit_code) : json_null(),
+			 "signal", res->exited ? json_null() : json_integer(res->signal),
+			 "timed_out", res->timed_out,
+			 "stderr_tail", tail, len);
+}
+
+int netlab_locate(const char *command, char **ret_path)
+{
+	const char *path, *p;
+	struct stat st;
+	char buf[4096];
+
+	if (strchr(command, '/') != NULL) {
+		if (stat(command, &st) < 0 || !S_ISREG(st.st_mode) || access(command, X_OK) < 0)
+			return -ENOENT;
+		*ret_path = xstrdup(command);
+		return 0;
+	}
+	path = getenv("PATH");
+	if (path == NULL)
+		path = "/usr/local/bin:/usr/bin:/bin";
+	for (p = path; *p != '\0';) {
+		size_t len = strcspn(p, ":");
+
+		if (len > 0 && (size_t)snprintf(buf, sizeof(buf), "%.*s/%s", (int)len, p, command) <
+				       sizeof(buf) &&
+		    stat(buf, &st) == 0 && S_ISREG(st.st_mode) && access(buf, X_OK) == 0) {
+			*ret_path = xstrdup(buf);
+			return 0;
+		}
+		p += len;
+		if (*p == ':')
+			p++;
+	}
+	return -ENOENT;
+}
+
+int netlab_preflight(const struct netlab_config *cfg, char **ret_output, char **ret_error)
+{
+	struct netlab_run run = { .step = NETLAB_VERSION };
+	struct spawn_options opt = { 0 };
+	struct spawn_result res;
+	char how[64];
+	int r;
+
+	netlab_build_argv(&run, cfg->command);
+	opt.argv = run.argv;
+	opt.timeout_usec = cfg->version_timeout;
+	opt.stdout_max = 64 * 1024;
+	opt.stderr_max = 4096;
+	r = spawn_run_sync(&opt, &res);
+	if (r < 0) {
+		*ret_error = xasprintf("%s", strerror(-r));
+		return r;
+	}
+	if (!res.exited || res.exit_code != 0 || res.timed_out) {
+		spawn_describe(&res, how, sizeof(how));
+		*ret_error = xasprintf("`netlab version` failed with %s%s%s", how,
+				       res.err.len ? ": " : "", buf_cstr(&res.err));
+		spawn_result_free(&res);
+		return -EIO;
+	}
+	*ret_output = buf_steal(&res.out, NULL);
+	spawn_result_free(&res);
+	return 0;
+}
+
+/* Turn a Python list repr (['r1', 'r2']) into JSON text; NULL when it is not one. */
+static char *netlab_pylist_to_json(const char *s, size_t len)
+{
+	struct buf b;
+	size_t i;
+	char quote = 0;
+
+	buf_init(&b, len + 16);
+	for (i = 0; i < len; i++) {
+		char c = s[i];
+
+		if (quote) {
+			if (c == '\\' && i + 1 < len) {
+				if (buf_append(&b, &s[i], 2) < 0)
+					goto fail;
+				i++;
+				continue;
+			}
+			if (c == quote) {
+				quote = 0;
+				c = '"';
+			} else if (c == '"') {
+				if (buf_append(&b, "\\", 1) < 0)
+					goto fail;
+			}
+		} else if (c == '\'') {
+			quote = c;
+			c = '"';
+		}
+		if (buf_append(&b, &c, 1) < 0)
+			goto fail;
+	}
+	return buf_steal(&b, NULL);
+fail:
+	buf_free(&b);
+	return NULL;
+}
+
+struct netlab_node_order {
+	const char *name;
+	json_int_t id;
+	size_t pos;
+};
+
+static int netlab_node_cmp(const void *a, const void *b)
+{
+	const struct netlab_node_order *x = a, *y = b;
+
+	if (x->id != y->id)
+		return x->id < y->id ? -1 : 1;
+	return x->pos < y->pos ? -1 : (x->pos > y->pos);
+}
+
+int netlab_parse_nodes(const char *out, size_t len, json_t **ret_names)
+{
+	json_error_t err;
+	json_t *v, *names = NULL;
+	int r = -EINVAL;
+
+	v = json_loadb(out, len, JSON_REJECT_DUPLICATES, &err);
+	if (v == NULL) {
+		char *conv = netlab_pylist_to_json(out, len);
+
+		if (conv != NULL)
+			v = json_loads(conv, 0, &err);
+		free(conv);
+	}
+	if (v == NULL)
+		return -EINVAL;
+	if (json_is_object(v)) {
+		struct netlab_node_order *order;
+		const char *key;
+		json_t *node;
+		size_t n = 0, i;
+
+		order = xcalloc(json_object_size(v) + 1, sizeof(*order));
+		json_object_foreach(v, key, node) {
+			json_t *id = json_is_object(node) ? json_object_get(node, "id") : NULL;
+
+			order[n].name = key;
+			order[n].id = json_is_integer(id) ? json_integer_value(id) : LLONG_MAX;
+			order[n].pos = n;
+			n++;
+		}
+		qsort(order, n, sizeof(*order), netlab_node_cmp);
+		names = json_array();
+		for (i = 0; i < n; i++)
+			json_array_append_new(names, json_string(order[i].name));
+		free(order);
+		r = 0;
+	} else if (json_is_array(v)) {
+		size_t i;
+		json_t *item;
+
+		names = json_array();
+		r = 0;
+		json_array_foreach(v, i, item) {
+			if (!json_is_string(item)) {
+				r = -EINVAL;
+				break;
+			}
+			json_array_append(names, item);
+		}
+	}
+	json_decref(v);
+	if (r < 0) {
+		json_decref(names);
+		return r;
+	}
+	*ret_names = names;
+	return 0;
+}
+
+int netlab_parse_node(const char *out, size_t len, json_t **ret_node)
+{
+	json_error_t err;
+	json_t *v;
+	size_t i;
+
+	for (i = 0; i < len && (out[i] == ' ' || out[i] == '\n' || out[i] == '\r' || out[i] == '\t'); i++)
+		;
+	if (i == len) {
+		*ret_node = json_object();
+		return 0;
+	}
+	v = json_loadb(out, len, 0, &err);
+	if (v == NULL || !json_is_object(v)) {
+		json_decref(v);
+		return -EINVAL;
+	}
+	*ret_node = v;
+	return 0;
+}

@@ -1,0 +1,67 @@
+/* The only place that knows netlab's command lines and output formats. */
+#ifndef RL_LABD_NETLAB_H
+#define RL_LABD_NETLAB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+#include <systemd/sd-event.h>
+
+#include "common/spawn.h"
+
+struct netlab_config {
+	const char *command;      /* "netlab" (looked up on PATH) or a path */
+	uint64_t up_timeout;      /* usec */
+	uint64_t down_timeout;
+	uint64_t inspect_timeout;
+	uint64_t version_timeout;
+	bool stream;              /* log every output line at DEBUG as it arrives */
+	size_t stdout_max;
+	size_t stderr_max;
+};
+
+enum netlab_step {
+	NETLAB_VERSION,       /* netlab version */
+	NETLAB_DOWN_DEFAULT,  /* netlab down --instance default --cleanup (may fail: nothing runs) */
+	NETLAB_UP,            /* netlab up <topology> */
+	NETLAB_INSPECT_NODES, /* netlab inspect -q --format json nodes */
+	NETLAB_INSPECT_NODE,  /* netlab inspect -q --format json --node <name> */
+	NETLAB_DOWN,          /* netlab down --cleanup */
+	NETLAB_DOWN_FORCE,    /* netlab down --cleanup --force (after a failed up; may fail) */
+};
+
+struct netlab_run;
+
+/* `ok` is true when netlab exited 0 within its deadline. res is borrowed for the call. */
+typedef void (*netlab_done_fn)(struct netlab_run *run, bool ok, struct spawn_result *res,
+			       void *userdata);
+
+/* Run one netlab step as a child in cwd (arg: topology file or node name). */
+int netlab_run(sd_event *e, const struct netlab_config *cfg, enum netlab_step step,
+	       const char *cwd, const char *arg, netlab_done_fn done, void *userdata,
+	       struct netlab_run **ret);
+/* Interrupt a running step (SIGINT to its process group, SIGKILL after a grace). */
+void netlab_interrupt(struct netlab_run *run);
+/* Stop watching and kill a still-running step; accepts NULL. */
+void netlab_run_free(struct netlab_run *run);
+/* "netlab up topology.yml" */
+const char *netlab_run_cmdline(const struct netlab_run *run);
+
+/* JSON error object for a failed step: {"detail": "...", "netlab": {...}} (new reference). */
+json_t *netlab_error_json(const struct netlab_run *run, const struct spawn_result *res);
+
+/* Blocking start-up check: `netlab version` must exit 0. On success *ret_output holds its
+ * stdout (caller frees). On failure *ret_error describes why (caller frees). */
+int netlab_preflight(const struct netlab_config *cfg, char **ret_output, char **ret_error);
+/* Find the netlab executable: a path as given, else the first match on $PATH. */
+int netlab_locate(const char *command, char **ret_path);
+
+/* Node names from `inspect ... nodes` output (a JSON object keyed by node name, ordered by
+ * node id), or a JSON / Python list of names. New reference to an array of strings. */
+int netlab_parse_nodes(const char *out, size_t len, json_t **ret_names);
+/* One node's data from `inspect --node` output (a JSON object; empty output is {}). */
+int netlab_parse_node(const char *out, size_t len, json_t **ret_node);
+
+#endif
