@@ -50,8 +50,11 @@ static int nt_hash_hex(const char *password, char hex[33])
 	pthread_once(&md4_once, md4_init);
 	if (!md4)
 		return -ENOTSUP;
+	/* One allocation up front: realloc would leave unwiped copies of the password. */
 	winrm_buf_init(&u16, 4 * strlen(password) + 4);
-	r = winrm_codec_utf8_to_utf16le(password, strlen(password), &u16);
+	r = winrm_buf_reserve(&u16, 4 * strlen(password) + 4);
+	if (r == 0)
+		r = winrm_codec_utf8_to_utf16le(password, strlen(password), &u16);
 	if (r == 0 && (!EVP_Digest(u16.data, u16.len, h, &hlen, md4, NULL) || hlen != 16))
 		r = -ENOTSUP;
 	if (r == 0) {

@@ -17,7 +17,7 @@ void winrm_buf_init(struct winrm_buf *b, size_t max)
 }
 
 /* Make room for n more bytes plus the terminating NUL. */
-static int buf_reserve(struct winrm_buf *b, size_t n)
+int winrm_buf_reserve(struct winrm_buf *b, size_t n)
 {
 	size_t need, ncap;
 	uint8_t *p;
@@ -53,7 +53,7 @@ int winrm_buf_append(struct winrm_buf *b, const void *p, size_t n)
 {
 	int r;
 
-	r = buf_reserve(b, n);
+	r = winrm_buf_reserve(b, n);
 	if (r < 0)
 		return r;
 	if (n)
@@ -80,7 +80,7 @@ int winrm_buf_appendf(struct winrm_buf *b, const char *fmt, ...)
 	va_end(ap);
 	if (n < 0)
 		return -EINVAL;
-	r = buf_reserve(b, (size_t)n);
+	r = winrm_buf_reserve(b, (size_t)n);
 	if (r < 0)
 		return r;
 	va_start(ap, fmt);
@@ -97,7 +97,7 @@ int winrm_buf_ensure(struct winrm_buf *b)
 
 	if (b->data)
 		return 0;
-	r = buf_reserve(b, 0);
+	r = winrm_buf_reserve(b, 0);
 	if (r < 0)
 		return r;
 	b->data[0] = 0;

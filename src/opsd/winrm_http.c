@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 
 #include <curl/curl.h>
 
@@ -103,6 +104,15 @@ static size_t on_header(char *ptr, size_t size, size_t nitems, void *userdata)
 		}
 	}
 	return n;
+}
+
+/* libcurl socket factory, so that our connection is close-on-exec like every other fd. */
+static curl_socket_t open_socket(void *clientp, curlsocktype purpose,
+                                 struct curl_sockaddr *addr)
+{
+	(void)clientp;
+	(void)purpose;
+	return socket(addr->family, addr->socktype | SOCK_CLOEXEC, addr->protocol);
 }
 
 /* Map a libcurl failure to an errno and text. */
@@ -268,6 +278,7 @@ int winrm_http_new(const struct winrm_conf *conf, struct winrm_http **ret, char 
 	curl_easy_setopt(h->curl, CURLOPT_WRITEDATA, h);
 	curl_easy_setopt(h->curl, CURLOPT_HEADERFUNCTION, on_header);
 	curl_easy_setopt(h->curl, CURLOPT_HEADERDATA, h);
+	curl_easy_setopt(h->curl, CURLOPT_OPENSOCKETFUNCTION, open_socket);
 	if (conf->https) {
 		curl_easy_setopt(h->curl, CURLOPT_SSL_VERIFYPEER, conf->skip_verify ? 0L : 1L);
 		curl_easy_setopt(h->curl, CURLOPT_SSL_VERIFYHOST, conf->skip_verify ? 0L : 2L);

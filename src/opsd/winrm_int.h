@@ -19,6 +19,8 @@ struct winrm_buf {
 };
 
 void winrm_buf_init(struct winrm_buf *b, size_t max);
+/* Make room for n more bytes in one allocation (e.g. so secrets are never copied by realloc). */
+int winrm_buf_reserve(struct winrm_buf *b, size_t n);
 int winrm_buf_append(struct winrm_buf *b, const void *p, size_t n);
 int winrm_buf_append_str(struct winrm_buf *b, const char *s);
 int winrm_buf_appendf(struct winrm_buf *b, const char *fmt, ...)
