@@ -834,3 +834,20 @@ def test_path_directory_provides_netlab():
   r = subprocess.run(['netlab', 'version'], env={'PATH': f'{path_dir}:/usr/bin:/bin'},
                      capture_output=True, text=True, stdin=subprocess.DEVNULL)
   assert r.returncode == 0 and r.stdout.startswith('netlab version ')
+
+
+def test_dry_run(sim):
+  d = sim.labdir()
+  r = sim.ok('up', '--dry-run', cwd=d)
+  assert 'DRY RUN: sudo -E containerlab deploy --reconfigure -t clab.yml' in r.stdout
+  assert (d / 'clab.yml').exists() and not (d / 'netlab.lock').exists()
+  assert sim.registry() == {}
+
+
+def test_relative_log_path_survives_instance_chdir(sim, running_lab):
+  elsewhere = sim.tmp / 'elsewhere'
+  elsewhere.mkdir()
+  sim.ok('down', '-i', 'default', cwd=elsewhere, env={'FAKE_NETLAB_LOG': 'rel.jsonl'})
+  lines = (elsewhere / 'rel.jsonl').read_text().splitlines()
+  assert [json.loads(l)['event'] for l in lines] == ['start', 'exit']
+  assert not (running_lab / 'rel.jsonl').exists()
