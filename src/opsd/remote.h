@@ -1,0 +1,68 @@
+/* WinRM calls for the loop: copies of the target, a worker thread, the result on the loop. */
+#ifndef RL_OPSD_REMOTE_H
+#define RL_OPSD_REMOTE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "winrm.h"
+
+struct opsd;
+struct host;
+
+/* Everything a WinRM call needs, owned by the call (strings are copies). */
+struct remote_target {
+	char *address;
+	char *user;
+	char *password;   /* secret: wiped on free, never logged */
+	char *transport;
+	bool use_ssl;
+	unsigned port;    /* 0: 5985, or 5986 with use_ssl */
+};
+
+enum remote_kind {
+	REMOTE_COMMAND,   /* exe + args in a cmd shell */
+	REMOTE_HEARTBEAT, /* read heartbeat_path and, optionally, events_path */
+};
+
+struct remote_call {
+	enum remote_kind kind;
+	struct remote_target target;
+	/* REMOTE_COMMAND */
+	char *exe;
+	char **args;      /* NULL-terminated; args[0] is the LabStation command */
+	size_t nargs;
+	/* REMOTE_HEARTBEAT */
+	char *path;
+	char *events_path;   /* NULL: do not read events */
+	/* results (valid in done) */
+	int r;               /* 0, or the WinRM error (negative errno) */
+	char err[512];       /* WinRM error text, for logs */
+	struct winrm_result res;
+	char *content;       /* heartbeat text */
+	size_t content_len;
+	int events_r;
+	char events_err[512];
+	char *events;        /* events file text, NULL when not read */
+	size_t events_len;
+	uint64_t duration_ms;
+	/* completion on the loop; the callee frees with remote_call_free */
+	void (*done)(struct remote_call *c, void *userdata);
+	void *userdata;
+	struct opsd *o;
+};
+
+/* Fill t from a host entry (borrowed) and optional request overrides (NULL/0 = none). */
+void remote_target_from_host(struct remote_target *t, const struct host *h, const char *user,
+			     const char *password, const char *transport, bool use_ssl,
+			     unsigned port);
+void remote_target_clear(struct remote_target *t);
+/* Run c on the network worker threads; c->done runs on the loop. -EAGAIN when the queue
+ * is full (c untouched, done not called). */
+int remote_submit(struct opsd *o, struct remote_call *c);
+void remote_call_free(struct remote_call *c);
+/* A message for API callers and the journal: never library text or secrets. */
+const char *remote_error_message(int r);
+
+#endif

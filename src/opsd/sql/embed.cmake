@@ -1,0 +1,11 @@
+# Embeds the DDL files as C strings: cmake -DOUT=<file.c> -DSQLITE=<sqlite.sql> -DMYSQL=<mysql.sql> -P embed.cmake
+function(rl_embed_sql var file out_var)
+  file(READ "${file}" hex HEX)
+  string(REGEX REPLACE "([0-9a-f][0-9a-f])" "0x\\1," bytes "${hex}")
+  set(${out_var} "const char ${var}[] = {${bytes}0x00};\n" PARENT_SCOPE)
+endfunction()
+rl_embed_sql(opsd_sql_sqlite "${SQLITE}" a)
+rl_embed_sql(opsd_sql_mysql "${MYSQL}" b)
+file(WRITE "${OUT}.tmp" "/* Generated from the files in src/opsd/sql by embed.cmake: do not edit. */\n#include \"db.h\"\n${a}${b}")
+file(COPY_FILE "${OUT}.tmp" "${OUT}" ONLY_IF_DIFFERENT)
+file(REMOVE "${OUT}.tmp")
