@@ -281,6 +281,14 @@ static int api_acquire_part(struct http_request *req, const struct http_form_par
 	return au->upload ? upload_part(au->upload, part) : -ECANCELED;
 }
 
+/* Answer a rejected upload, removing its files first so the client never sees them. */
+static void api_upload_reject(struct http_request *req, struct upload *u, unsigned status,
+			      json_t *body)
+{
+	upload_remove(u);
+	http_respond_json(req, status, body);
+}
+
 static void api_acquire(struct http_request *req)
 {
 	struct labd *d = api_labd(req);
@@ -300,24 +308,28 @@ static void api_acquire(struct http_request *req)
 	else
 		errors = upload_validation_errors(u);
 	if (au->gate == GATE_NO_HEADER) {
+		upload_remove(u);
 		api_gate_respond(req, GATE_NO_HEADER, errors);
 		return;
 	}
 	if (json_array_size(errors) > 0) {
-		api_validation(req, errors);
+		api_upload_reject(req, u, 422, json_pack("{s:o}", "detail", errors));
 		return;
 	}
 	json_decref(errors);
 	status = upload_check(u, &reuse, &detail);
 	if (status != 0) {
 		log_warn("Rejected upload: %s", detail);
-		api_detail(req, status, detail);
+		api_upload_reject(req, u, status, json_pack("{s:s}", "detail", detail));
 		return;
 	}
 	/* The session may have ended while its upload streamed in. */
 	s = NULL;
-	if (api_gate_respond(req, api_gate(req, &s), NULL))
+	if (api_gate(req, &s) != GATE_OK) {
+		upload_remove(u);
+		api_gate_respond(req, api_gate(req, &s), NULL);
 		return;
+	}
 	labd_session_touch(d, s);
 	log_info("Saved topology %s to %s", u->topology_name, u->topology_path);
 	session_set_topology(s, u->topology_name);
@@ -440,9 +452,9 @@ static const struct http_route api_routes[] = {
 	{ .method = "GET", .path = "/session/{session_id}", .handler = api_get_session },
 	{ .method = "DELETE", .path = "/session/{session_id}", .handler = api_delete_session },
 	{ .method = "GET", .path = "/active-session", .handler = api_active_session_get },
+	{ .method = "GET", .path = "/lab", .handler = api_lab_status },
 	{ .method = "POST", .path = "/lab", .handler = api_acquire, .body = HTTP_BODY_FORM,
 	  .begin = api_acquire_begin, .form_part = api_acquire_part },
-	{ .method = "GET", .path = "/lab", .handler = api_lab_status },
 	{ .method = "DELETE", .path = "/lab", .handler = api_lab_destroy },
 	{ .method = "POST", .path = "/lab/release", .handler = api_lab_release },
 	{ .method = "GET", .path = "/lab/devices", .handler = api_lab_devices },

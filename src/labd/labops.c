@@ -68,6 +68,9 @@ struct labop {
 	size_t next_node;
 	struct labop_slot slots[LABOPS_PARALLEL];
 	json_t *error;           /* first failure: {"detail":..., "netlab":{...}} */
+	json_t *first_error;     /* a teardown's first failure while it retries with --force */
+	bool forced;             /* the teardown retry with --force has run */
+	bool cleanup_failed;     /* the --force cleanup after a failed start failed too */
 	/* teardown */
 	char reason[192];
 	labops_done_fn done;
@@ -82,6 +85,9 @@ struct labops {
 	struct labop *running;
 	int lock_fd;
 	bool lock_wait_logged;
+	/* A netlab directory whose teardown failed: netlab's registry may still point at it,
+	 * so it stays until a `netlab down --instance default --cleanup` succeeds. */
+	char *orphan_workdir;
 	sd_event_source *lock_timer;
 	sd_event_source *kick;
 };
@@ -118,6 +124,7 @@ static void labop_free(struct labop *op)
 	json_decref(op->names);
 	json_decref(op->devices);
 	json_decref(op->error);
+	json_decref(op->first_error);
 	free(op);
 }
 
@@ -181,13 +188,48 @@ static void labop_finish(struct labop *op)
 	labops_kick(ops);
 }
 
-/* Remove the directories of the current lab and forget it. */
-static void labop_forget_lab(struct labops *ops)
+static void labops_remove_dir(const char *dir)
+{
+	int r = fs_rm_rf(dir);
+
+	if (r < 0)
+		log_warn("cannot remove %s: %s, ignoring", dir, strerror(-r));
+}
+
+/* Keep a netlab directory that could not be torn down (see orphan_workdir). */
+static void labops_orphan(struct labops *ops, const char *workdir)
+{
+	if (ops->orphan_workdir != NULL) {
+		log_warn("Removing older orphaned netlab directory %s", ops->orphan_workdir);
+		labops_remove_dir(ops->orphan_workdir);
+		free(ops->orphan_workdir);
+	}
+	log_error("netlab could not tear down %s; keeping it so the next "
+		  "`netlab down --instance default --cleanup` can finish the job", workdir);
+	ops->orphan_workdir = xstrdup(workdir);
+}
+
+/* A default-instance teardown worked: nothing refers to the orphaned directory any more. */
+static void labops_clear_orphan(struct labops *ops)
+{
+	if (ops->orphan_workdir == NULL)
+		return;
+	log_info("Removing orphaned netlab directory %s", ops->orphan_workdir);
+	labops_remove_dir(ops->orphan_workdir);
+	free(ops->orphan_workdir);
+	ops->orphan_workdir = NULL;
+}
+
+/* Remove the directories of the current lab and forget it. With keep_workdir (teardown
+ * failed even with --force) the netlab directory is kept as the orphan. */
+static void labop_forget_lab(struct labops *ops, bool keep_workdir)
 {
 	struct labd *d = ops->d;
 	int r;
 
-	if (d->lab.workdir != NULL && (r = fs_rm_rf(d->lab.workdir)) < 0)
+	if (d->lab.workdir != NULL && keep_workdir)
+		labops_orphan(ops, d->lab.workdir);
+	else if (d->lab.workdir != NULL && (r = fs_rm_rf(d->lab.workdir)) < 0)
 		log_warn("cannot remove %s: %s, ignoring", d->lab.workdir, strerror(-r));
 	if (d->lab.upload_dir != NULL && (r = fs_rm_rf(d->lab.upload_dir)) < 0)
 		log_warn("cannot remove %s: %s, ignoring", d->lab.upload_dir, strerror(-r));
@@ -335,6 +377,41 @@ static void labop_succeed_start(struct labop *op)
 	labop_finish(op);
 }
 
+/* A failed `netlab down --cleanup` is retried once with --force, which goes on to clean up
+ * and unregister the instance even when stopping failed. True when the retry started. */
+static bool labop_teardown_retry(struct labop *op)
+{
+	struct labd *d = op->ops->d;
+
+	if (op->error == NULL || op->forced)
+		return false;
+	op->forced = true;
+	log_warn("Teardown of lab %s failed; retrying with --force", d->lab.name);
+	op->first_error = op->error;
+	op->error = NULL;
+	if (labop_run(op, 0, NETLAB_DOWN_FORCE, d->lab.workdir, NULL) == 0)
+		return true;
+	json_decref(op->error);
+	op->error = op->first_error;
+	op->first_error = NULL;
+	return false;
+}
+
+/* After the retry: success clears the error, failure reports the first one. */
+static void labop_teardown_settle(struct labop *op)
+{
+	if (op->first_error == NULL)
+		return;
+	if (op->error == NULL) {
+		log_info("Forced teardown of lab %s succeeded", op->ops->d->lab.name);
+		json_decref(op->first_error);
+	} else {
+		json_decref(op->error);
+		op->error = op->first_error;
+	}
+	op->first_error = NULL;
+}
+
 /* Advance an operation after its current phase completed (or could not start). */
 static void labop_step(struct labop *op)
 {
@@ -354,11 +431,17 @@ static void labop_step(struct labop *op)
 		labop_finish(op);
 		return;
 	case PHASE_TEARDOWN:
-		labop_forget_lab(op->ops);
+		if (labop_teardown_retry(op))
+			return;
+		labop_teardown_settle(op);
+		labop_forget_lab(op->ops, op->error != NULL);
 		labop_finish(op);
 		return;
 	case PHASE_TEARDOWN_OLD:
-		labop_forget_lab(op->ops);
+		if (labop_teardown_retry(op))
+			return;
+		labop_teardown_settle(op);
+		labop_forget_lab(op->ops, op->error != NULL);
 		if (op->error != NULL) {
 			labop_respond(op, 500, json_incref(op->error));
 			labop_finish(op);
@@ -396,7 +479,9 @@ static void labop_step(struct labop *op)
 		labop_succeed_start(op);
 		return;
 	case PHASE_CLEANUP_FAILED:
-		if (op->workdir != NULL && (r = fs_rm_rf(op->workdir)) < 0)
+		if (op->workdir != NULL && op->cleanup_failed)
+			labops_orphan(op->ops, op->workdir);
+		else if (op->workdir != NULL && (r = fs_rm_rf(op->workdir)) < 0)
 			log_warn("cannot remove %s: %s, ignoring", op->workdir, strerror(-r));
 		if (op->cancelled)
 			labop_respond(op, 503, labop_detail("Server is shutting down"));
@@ -419,6 +504,10 @@ static void labop_on_netlab(struct netlab_run *run, bool ok, struct spawn_result
 
 	if (!ok)
 		labop_set_error(op, netlab_error_json(run, res));
+	if (!ok && op->phase == PHASE_CLEANUP_FAILED)
+		op->cleanup_failed = true;
+	if (ok && (op->phase == PHASE_DOWN_DEFAULT || op->phase == PHASE_STARTUP_DOWN))
+		labops_clear_orphan(op->ops);
 	if (op->phase == PHASE_INSPECT_NODES && ok) {
 		if (netlab_parse_nodes(buf_cstr(&res->out), res->out.len, &parsed) == 0)
 			op->names = parsed;
@@ -690,5 +779,6 @@ void labops_free(struct labops *ops)
 	lock_release(ops->lock_fd);
 	sd_event_source_disable_unref(ops->lock_timer);
 	sd_event_source_disable_unref(ops->kick);
+	free(ops->orphan_workdir);
 	free(ops);
 }

@@ -1,0 +1,196 @@
+"""Start the real neops-remote-lab binary on a loopback port, with netlab-sim as `netlab`.
+
+Each server gets its own scratch directory: TMPDIR (lock files, metadata, uploads, netlab
+work directories), HOME (netlab-sim's registry), a bin/ with `netlab` -> netlab-sim, a knob
+file (FAKE_NETLAB_CONFIG) that tests rewrite while the server runs, and the simulator's
+JSONL log of every invocation (FAKE_NETLAB_LOG). The server's stderr goes to a file that is
+checked for sanitizer reports when the server stops.
+"""
+import json
+import os
+import re
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import requests
+
+SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "runtime error:", "LeakSanitizer",
+                     "ERROR: UndefinedBehaviorSanitizer")
+REPO = Path(__file__).resolve().parents[3]
+
+
+def bin_dir():
+    return Path(os.environ.get("RL_BIN_DIR") or REPO / "build" / "bin")
+
+
+def server_binary():
+    return bin_dir() / "neops-remote-lab"
+
+
+def netlab_sim():
+    return bin_dir() / "netlab-sim"
+
+
+class Server:
+    """One neops-remote-lab process and its scratch world."""
+
+    def __init__(self, root, args=(), env=None, netlab=True):
+        self.root = Path(root)
+        self.tmp = self.root / "tmp"
+        self.home = self.root / "home"
+        self.bin = self.root / "bin"
+        for d in (self.tmp, self.home, self.bin):
+            d.mkdir(parents=True, exist_ok=True)
+        if netlab:
+            link = self.bin / "netlab"
+            if not link.exists():
+                link.symlink_to(netlab_sim())
+        self.knob_file = self.root / "knobs.json"
+        self.knob_file.write_text("{}")
+        self.netlab_log = self.root / "netlab.jsonl"
+        self.stderr_path = self.root / "server.log"
+        self.args = list(args)
+        self.env = {
+            "PATH": f"{self.bin}:/usr/bin:/bin",
+            "HOME": str(self.home),
+            "TMPDIR": str(self.tmp),
+            "LANG": "C.UTF-8",
+            "FAKE_NETLAB_CONFIG": str(self.knob_file),
+            "FAKE_NETLAB_LOG": str(self.netlab_log),
+            "ASAN_OPTIONS": "detect_leaks=1:abort_on_error=0",
+            "UBSAN_OPTIONS": "print_stacktrace=1:halt_on_error=1",
+        }
+        if env:
+            self.env.update(env)
+        self.proc = None
+        self.port = None
+        self.url = None
+        self.http = requests.Session()
+
+    # --- process ---
+
+    def spawn(self, extra_args=()):
+        """Start the process without waiting for readiness."""
+        self._log = open(self.stderr_path, "ab")
+        cmd = [str(server_binary()), "--host", "127.0.0.1", "--port", "0", *self.args,
+               *extra_args]
+        self.proc = subprocess.Popen(cmd, cwd=self.root, env=self.env, stdin=subprocess.DEVNULL,
+                                     stdout=self._log, stderr=self._log)
+        return self.proc
+
+    def start(self, timeout=15):
+        self.spawn()
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            m = re.search(r"Listening on http://[^:]+:(\d+)", self.log())
+            if m:
+                self.port = int(m.group(1))
+                self.url = f"http://127.0.0.1:{self.port}"
+                break
+            if self.proc.poll() is not None:
+                raise AssertionError(f"server exited with {self.proc.returncode}:\n{self.log()}")
+            time.sleep(0.02)
+        else:
+            raise AssertionError(f"server did not start:\n{self.log()}")
+        self.wait_for(lambda: self.get("/healthz").status_code == 204, timeout)
+        return self
+
+    def stop(self, sig=signal.SIGTERM, timeout=30):
+        """Stop the server and return its exit code; sanitizer reports fail the test."""
+        if self.proc is None:
+            return None
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+                raise AssertionError(f"server did not stop within {timeout}s:\n{self.log()}")
+        self._log.close()
+        self.http.close()
+        self.check_sanitizers()
+        return self.proc.returncode
+
+    def check_sanitizers(self):
+        text = self.log()
+        for marker in SANITIZER_MARKERS:
+            assert marker not in text, f"sanitizer report in server stderr:\n{text}"
+
+    def log(self):
+        try:
+            return self.stderr_path.read_text(errors="replace")
+        except FileNotFoundError:
+            return ""
+
+    def wait_log(self, pattern, timeout=10):
+        return self.wait_for(lambda: re.search(pattern, self.log()), timeout,
+                             f"log line /{pattern}/")
+
+    @staticmethod
+    def wait_for(cond, timeout=10, what="condition"):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            v = cond()
+            if v:
+                return v
+            time.sleep(0.02)
+        raise AssertionError(f"timed out waiting for {what}")
+
+    # --- netlab-sim ---
+
+    def knobs(self, **knobs):
+        """Change netlab-sim's behaviour for its next invocations."""
+        self.knob_file.write_text(json.dumps(knobs))
+
+    def netlab_events(self):
+        if not self.netlab_log.exists():
+            return []
+        return [json.loads(line) for line in self.netlab_log.read_text().splitlines() if line]
+
+    def netlab_calls(self):
+        """argv lists (without 'netlab') of every netlab invocation, in order."""
+        return [e["argv"] for e in self.netlab_events() if e["event"] == "start"]
+
+    def netlab_starts(self):
+        return [e for e in self.netlab_events() if e["event"] == "start"]
+
+    # --- HTTP ---
+
+    def request(self, method, path, session=None, **kw):
+        headers = kw.pop("headers", {})
+        if session is not None:
+            headers["X-Session-ID"] = session
+        kw.setdefault("timeout", 30)
+        return self.http.request(method, self.url + path, headers=headers, **kw)
+
+    def get(self, path, **kw):
+        return self.request("GET", path, **kw)
+
+    def post(self, path, **kw):
+        return self.request("POST", path, **kw)
+
+    def delete(self, path, **kw):
+        return self.request("DELETE", path, **kw)
+
+    def new_session(self):
+        r = self.post("/session")
+        assert r.status_code == 201, r.text
+        return r.json()["session_id"]
+
+    def acquire(self, session, topology=None, name="topology.yml", reuse=True, extra=(),
+                **kw):
+        """POST /lab; extra is a list of (filename, bytes)."""
+        if topology is None:
+            topology = TOPOLOGY
+        files = [("topology", (name, topology, "application/x-yaml"))]
+        files += [("extra_files", (fn, data, "application/octet-stream")) for fn, data in extra]
+        data = {} if reuse is None else {"reuse": str(reuse).lower() if isinstance(reuse, bool)
+                                         else reuse}
+        return self.post("/lab", session=session, files=files, data=data, **kw)
+
+
+TOPOLOGY = b"provider: clab\ndefaults.device: frr\nnodes: [r1, r2]\nlinks: [r1-r2]\n"
+OTHER_TOPOLOGY = b"provider: clab\ndefaults.device: frr\nnodes: [a, b, c]\n"
