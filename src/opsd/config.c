@@ -304,6 +304,9 @@ int config_load(struct opsd_config *c, char *err, size_t errlen)
 	r = env_double("OPS_RESERVATION_CLAIM_TTL", 3600, 1, 30 * 86400, &c->claim_ttl, err, errlen);
 	if (r < 0)
 		return r;
+	r = env_double("OPS_RESERVATION_WAKE_TIMEOUT", 10, 0, 600, &c->wake_wait, err, errlen);
+	if (r < 0)
+		return r;
 	c->worker_id = env_dup("OPS_WORKER_ID", NULL);
 	if (c->worker_id == NULL)
 		c->worker_id = default_worker_id();

@@ -62,6 +62,7 @@ struct opsd_config {
 	long max_attempts;             /* OPS_RESERVATION_MAX_ATTEMPTS (0: unlimited) */
 	double claim_ttl;              /* OPS_RESERVATION_CLAIM_TTL */
 	char *worker_id;               /* OPS_WORKER_ID */
+	double wake_wait;              /* OPS_RESERVATION_WAKE_TIMEOUT: default wake wait (10) */
 	/* journal spool */
 	long spool_max;                /* OPS_JOURNAL_SPOOL_MAX rows */
 	double spool_retry;            /* OPS_JOURNAL_SPOOL_RETRY seconds */

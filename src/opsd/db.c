@@ -2,6 +2,7 @@
 #include "db.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -56,8 +57,17 @@ static int vprepare(struct db *db, struct db_stmt **ret, const char *sql, const 
 		    va_list ap)
 {
 	struct db_stmt *st;
+	size_t marks = 0;
+	const char *p;
 	int r;
 
+	/* One type character per '?' (the SQL here never has '?' inside literals). */
+	for (p = sql; *p; p++)
+		marks += *p == '?';
+	if (marks != (types ? strlen(types) : 0)) {
+		snprintf(db->errmsg, sizeof(db->errmsg), "bind types do not match placeholders");
+		return -EINVAL;
+	}
 	r = db->ops->prepare(db, sql, &st);
 	if (r < 0)
 		return r;

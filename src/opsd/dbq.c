@@ -125,6 +125,8 @@ int dbq_new(sd_event *e, struct db *db, struct dbq **ret)
 
 	q->db = db;
 	q->backend = db_name(db);
+	q->connected = db_connected(db); /* SQLite is opened before the thread starts */
+	q->was_connected = q->connected;
 	r = workq_new(e, 1, DBQ_MAX_PENDING, &q->wq);
 	if (r < 0) {
 		free(q);

@@ -162,7 +162,7 @@ int heartbeat_store(struct db *db, const struct heartbeat_row *row)
 		   "local_session, last_forced_logoff_ts, last_forced_logoff_user, "
 		   "last_power_action_ts, last_power_action_mode, raw_json) "
 		   "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-		   "isppssssss", host_id, row->ts, tri_ptr(row->ready, &a),
+		   "ispppsssss", host_id, row->ts, tri_ptr(row->ready, &a),
 		   tri_ptr(row->local_mode, &b), tri_ptr(row->local_session, &c),
 		   row->lfo_ts[0] ? row->lfo_ts : NULL, row->lfo_user,
 		   row->lpa_ts[0] ? row->lpa_ts : NULL, row->lpa_mode,

@@ -27,6 +27,7 @@ struct jentry {
 	journal_done_fn done;
 	void *userdata;
 	bool notified;
+	bool wait_db;
 	bool inflight;
 	unsigned data_errors;
 	TAILQ_ENTRY(jentry) link;
@@ -359,7 +360,7 @@ static void flush_done(void *arg, int rr)
 			log_warn("journal row %s/%s kept in the spool until the database is back",
 				 e->row.reservation_id, e->row.action);
 		}
-		if (!e->notified) {
+		if (!e->notified && (!e->wait_db || j->o->stopping)) {
 			e->notified = true;
 			if (e->done)
 				e->done(e->userdata, false);
@@ -448,8 +449,8 @@ size_t journal_spooled(const struct journal *j)
 	return j ? j->n : 0;
 }
 
-void journal_record(struct journal *j, struct journal_row *row, journal_done_fn done,
-		    void *userdata)
+void journal_record(struct journal *j, struct journal_row *row, int flags,
+		    journal_done_fn done, void *userdata)
 {
 	struct jentry *e;
 
@@ -479,6 +480,7 @@ void journal_record(struct journal *j, struct journal_row *row, journal_done_fn 
 	e->row.id = j->next_id++;
 	e->done = done;
 	e->userdata = userdata;
+	e->wait_db = flags & JOURNAL_WAIT_DB;
 	TAILQ_INSERT_TAIL(&j->rows, e, link);
 	j->n++;
 	spool_write(j);
@@ -487,7 +489,7 @@ void journal_record(struct journal *j, struct journal_row *row, journal_done_fn 
 
 void journal_add(struct journal *j, const char *reservation_id, const char *lab_id,
 		 const char *host, const char *action, bool success, const int64_t *response_code,
-		 const int64_t *duration_ms, json_t *payload, const char *message,
+		 const int64_t *duration_ms, json_t *payload, const char *message, int flags,
 		 journal_done_fn done, void *userdata)
 {
 	struct journal_row row = { 0 };
@@ -511,5 +513,20 @@ void journal_add(struct journal *j, const char *reservation_id, const char *lab_
 		json_decref(payload);
 	}
 	row.message = message ? xstrdup(message) : NULL;
-	journal_record(j, &row, done, userdata);
+	journal_record(j, &row, flags, done, userdata);
+}
+
+void journal_stop_waiting(struct journal *j)
+{
+	struct jentry *e;
+
+	if (j == NULL)
+		return;
+	TAILQ_FOREACH(e, &j->rows, link) {
+		if (!e->notified && !e->inflight) {
+			e->notified = true;
+			if (e->done)
+				e->done(e->userdata, false);
+		}
+	}
 }

@@ -34,8 +34,12 @@ struct journal_row {
 	bool spooled;        /* failed once (or left from a previous run): insert with dedup */
 };
 
-/* Called once the row is in the database (true) or kept in the spool (false). */
+/* Called once: the row is in the database (true), or it is kept in the spool (false).
+ * With JOURNAL_WAIT_DB the call waits until the row is in the database; false then only
+ * comes when the row is dropped or the daemon is stopping. */
 typedef void (*journal_done_fn)(void *userdata, bool in_db);
+
+#define JOURNAL_WAIT_DB 1
 
 /* Load the spool from the state directory; start the retry timer when rows are waiting. */
 int journal_new(struct opsd *o, struct journal **ret);
@@ -46,13 +50,15 @@ void journal_free(struct journal *j);
  * The row is written to the spool file first (write-ahead), then inserted; on success it
  * leaves the spool. Without a database it is only logged. done may be NULL.
  */
-void journal_record(struct journal *j, struct journal_row *row, journal_done_fn done,
-		    void *userdata);
+void journal_record(struct journal *j, struct journal_row *row, int flags,
+		    journal_done_fn done, void *userdata);
 /* Convenience: build and record a row. payload is taken (may be NULL). */
 void journal_add(struct journal *j, const char *reservation_id, const char *lab_id,
 		 const char *host, const char *action, bool success, const int64_t *response_code,
-		 const int64_t *duration_ms, json_t *payload, const char *message,
+		 const int64_t *duration_ms, json_t *payload, const char *message, int flags,
 		 journal_done_fn done, void *userdata);
+/* Shutdown: answer every caller still waiting for the database (with false). */
+void journal_stop_waiting(struct journal *j);
 /* Rows waiting in the spool. */
 size_t journal_spooled(const struct journal *j);
 /* Insert a row now (database thread). dedup: skip when an identical row exists. */

@@ -51,7 +51,8 @@ static const char usage[] =
 	"  OPS_RESERVATION_START_LEAD [120]  OPS_RESERVATION_END_DELAY [60]\n"
 	"  OPS_RESERVATION_LOOKBACK [21600]  OPS_RESERVATION_RETRY_COOLDOWN [60]\n"
 	"  OPS_RESERVATION_MAX_BATCH [200]  OPS_RESERVATION_MAX_ATTEMPTS [10]\n"
-	"  OPS_RESERVATION_CLAIM_TTL [3600]  OPS_WORKER_ID [host:pid]\n"
+	"  OPS_RESERVATION_CLAIM_TTL [3600]  OPS_RESERVATION_WAKE_TIMEOUT [10]\n"
+	"  OPS_WORKER_ID [host:pid]\n"
 	"  OPS_TIMELINE_MAX_OPS [500]  OPS_TIMELINE_DEFAULT_LIMIT [100]\n"
 	"  OPS_TIMELINE_PHASE_LOOKBACK [500]  OPS_JOURNAL_SPOOL_MAX [10000]\n"
 	"  OPS_JOURNAL_SPOOL_RETRY [5]  OPS_MAX_BODY [65536]\n"
@@ -110,6 +111,7 @@ static int on_term(sd_event_source *s, const struct signalfd_siginfo *si, void *
 	poller_stop(o->poller);
 	scheduler_stop(o->sched);
 	wake_cancel_all(o);
+	journal_stop_waiting(o->journal);
 	on_shutdown_tick(NULL, 0, o);
 	return 0;
 }

@@ -82,7 +82,7 @@ static void wake_step_failed_config(struct resv_flow *f, const char *message)
 	json_array_append_new(f->steps, step);
 	f->success = false;
 	journal_add(f->o->journal, f->req.reservation_id, f->req.lab_id, f->host->name, "wake",
-		    false, NULL, NULL, json_object(), message, flow_journal_done, f);
+		    false, NULL, NULL, json_object(), message, 0, flow_journal_done, f);
 }
 
 static void wake_step_done(void *userdata, const struct wake_outcome *out)
@@ -103,7 +103,7 @@ static void wake_step_done(void *userdata, const struct wake_outcome *out)
 	if (!out->success)
 		f->success = false;
 	journal_add(f->o->journal, f->req.reservation_id, f->req.lab_id, f->host->name, "wake",
-		    out->success, &code, &dur, details, out->message, flow_journal_done, f);
+		    out->success, &code, &dur, details, out->message, 0, flow_journal_done, f);
 }
 
 static void wake_step(struct resv_flow *f)
@@ -127,7 +127,7 @@ static void wake_step(struct resv_flow *f)
 		return;
 	}
 	wr.attempts = w->has_attempts ? w->attempts : h->wake_attempts ? h->wake_attempts : 3;
-	wr.wait_s = w->has_timeout ? w->timeout : 10.0;
+	wr.wait_s = w->has_timeout ? w->timeout : f->o->cfg.wake_wait;
 	wr.port = w->has_port ? w->port : h->wol_port ? h->wol_port : 9;
 	d = json_object();
 	json_object_set_new(d, "mac", json_string(mac));
@@ -192,7 +192,7 @@ static void command_step_done(struct remote_call *c, void *userdata)
 	failed_call = c->r < 0;
 	remote_call_free(c);
 	journal_add(f->o->journal, f->req.reservation_id, f->req.lab_id, f->host->name, f->action,
-		    ok, failed_call ? NULL : &code, &dur, details, msg, flow_journal_done, f);
+		    ok, failed_call ? NULL : &code, &dur, details, msg, 0, flow_journal_done, f);
 }
 
 /* action (journal), command (LabStation), args (borrowed into f). */

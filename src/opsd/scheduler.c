@@ -65,7 +65,7 @@ int sched_find_candidates(struct db *db, const struct sched_params *p, bool star
 			       "WHERE c.reservation_id = r.transaction_hash AND c.phase = 'start' "
 			       "AND (c.claimed_until > ? OR (? > 0 AND c.attempts >= ?))) "
 			       "ORDER BY r.start_time ASC LIMIT ?",
-			       "sssssiii", lo, hi, cool, now, (int64_t)p->max_attempts,
+			       "ssssiii", lo, hi, cool, now, (int64_t)p->max_attempts,
 			       (int64_t)p->max_attempts, (int64_t)p->max_batch);
 	} else {
 		db_time(p->now_usec - (int64_t)(p->end_delay * USEC), hi);
@@ -80,7 +80,7 @@ int sched_find_candidates(struct db *db, const struct sched_params *p, bool star
 			       "WHERE c.reservation_id = r.transaction_hash AND c.phase = 'end' "
 			       "AND (c.claimed_until > ? OR (? > 0 AND c.attempts >= ?))) "
 			       "ORDER BY r.end_time ASC LIMIT ?",
-			       "sssssiii", lo, hi, cool, now, (int64_t)p->max_attempts,
+			       "ssssiii", lo, hi, cool, now, (int64_t)p->max_attempts,
 			       (int64_t)p->max_attempts, (int64_t)p->max_batch);
 	}
 	if (r < 0)
@@ -423,8 +423,8 @@ static void summary_recorded(void *userdata, bool in_db)
 	struct sched_job *j;
 
 	if (!in_db) {
-		/* Do not release: the claim keeps other workers off until the row is written
-		 * or the claim expires. */
+		/* Stopping (or the row was dropped): do not release; the claim keeps other
+		 * workers off until it expires. */
 		item_done(s);
 		return;
 	}
@@ -461,7 +461,8 @@ static void record_summary(struct scheduler *s, const char *host, bool success, 
 		log_warn("reservation %s %s failed on attempt %ld of %ld: giving up", s->cur->id,
 			 s->cur_start ? "start" : "end", s->attempt, s->o->cfg.max_attempts);
 	journal_add(s->o->journal, s->cur->id, s->cur->lab_id, host, action, success,
-		    response ? &code : NULL, NULL, payload, message, summary_recorded, s);
+		    response ? &code : NULL, NULL, payload, message, JOURNAL_WAIT_DB,
+		    summary_recorded, s);
 }
 
 static void flow_done(void *userdata, unsigned status, json_t *response)

@@ -414,3 +414,28 @@ def make_worker(tmp_path):
 
 def no_secret(text):
     assert PASSWORD not in text
+
+
+def wait_db_ready(w, timeout=30):
+    """Until the worker reports a working database connection (the schema is then there)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if w.get("/health").json()["db_connected"]:
+            return
+        w.get("/api/reservations/timeline?reservationId=warmup")
+        time.sleep(0.1)
+    raise AssertionError("database never connected:\n" + w.log()[-3000:])
+
+
+def db_time(offset_s=0.0):
+    """UTC wall clock as stored in DATETIME/TIMESTAMP columns."""
+    import datetime
+    t = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=offset_s)
+    return t.strftime("%Y-%m-%d %H:%M:%S")
+
+
+def seed_reservation(db, rid, lab="lab-1", status="CONFIRMED", start=None, end=None):
+    db.execute("INSERT INTO lab_reservations (transaction_hash, user_id, wallet_address, lab_id, "
+               "start_time, end_time, status, created_at, updated_at) VALUES ('%s', 1, '0xw', "
+               "'%s', '%s', '%s', '%s', '2025-12-31 00:00:00', '2025-12-31 00:00:00')"
+               % (rid, lab, start or "2026-01-01 12:00:00", end or "2026-01-01 13:00:00", status))
