@@ -67,17 +67,6 @@ static bool opsd_idle(const struct opsd *o)
 	       (o->netq == NULL || workq_pending(o->netq) == 0);
 }
 
-void opsd_busy_inc(struct opsd *o)
-{
-	o->busy++;
-}
-
-void opsd_busy_dec(struct opsd *o)
-{
-	if (o->busy > 0)
-		o->busy--;
-}
-
 static int on_shutdown_tick(sd_event_source *s, uint64_t usec, void *userdata)
 {
 	struct opsd *o = userdata;
