@@ -429,6 +429,6 @@ void spawn_describe(const struct spawn_result *res, char *out, size_t len)
 		snprintf(out, len, "exit code %d%s", res->exit_code,
 			 res->timed_out ? " (timed out)" : "");
 	else
-		snprintf(out, len, "killed by signal %d%s", res->signal,
+		snprintf(out, len, "signal %d%s", res->signal,
 			 res->timed_out ? " (timed out)" : "");
 }

@@ -60,7 +60,7 @@ void spawn_free(struct spawn *sp);
 int spawn_run_sync(const struct spawn_options *o, struct spawn_result *ret);
 void spawn_result_free(struct spawn_result *res);
 
-/* "exit code 3", "killed by signal 9", plus " (timed out)" — for messages. */
+/* "exit code 3" or "signal 9", plus " (timed out)" — for "failed with ..." messages. */
 void spawn_describe(const struct spawn_result *res, char *out, size_t len);
 
 #endif

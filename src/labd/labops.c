@@ -70,7 +70,6 @@ struct labop {
 	json_t *error;           /* first failure: {"detail":..., "netlab":{...}} */
 	json_t *first_error;     /* a teardown's first failure while it retries with --force */
 	bool forced;             /* the teardown retry with --force has run */
-	bool cleanup_failed;     /* the --force cleanup after a failed start failed too */
 	/* teardown */
 	char reason[192];
 	labops_done_fn done;
@@ -209,10 +208,10 @@ static void labops_orphan(struct labops *ops, const char *workdir)
 	ops->orphan_workdir = xstrdup(workdir);
 }
 
-/* A default-instance teardown worked: nothing refers to the orphaned directory any more. */
+/* After a default-instance teardown: drop the orphan once netlab let go of it. */
 static void labops_clear_orphan(struct labops *ops)
 {
-	if (ops->orphan_workdir == NULL)
+	if (ops->orphan_workdir == NULL || netlab_dir_locked(ops->orphan_workdir))
 		return;
 	log_info("Removing orphaned netlab directory %s", ops->orphan_workdir);
 	labops_remove_dir(ops->orphan_workdir);
@@ -220,17 +219,24 @@ static void labops_clear_orphan(struct labops *ops)
 	ops->orphan_workdir = NULL;
 }
 
-/* Remove the directories of the current lab and forget it. With keep_workdir (teardown
- * failed even with --force) the netlab directory is kept as the orphan. */
-static void labop_forget_lab(struct labops *ops, bool keep_workdir)
+/* Remove a netlab directory, unless netlab still holds it (then keep it as the orphan). */
+static void labops_settle_workdir(struct labops *ops, const char *workdir)
+{
+	if (workdir == NULL)
+		return;
+	if (netlab_dir_locked(workdir))
+		labops_orphan(ops, workdir);
+	else
+		labops_remove_dir(workdir);
+}
+
+/* Remove the directories of the current lab and forget it. */
+static void labop_forget_lab(struct labops *ops)
 {
 	struct labd *d = ops->d;
 	int r;
 
-	if (d->lab.workdir != NULL && keep_workdir)
-		labops_orphan(ops, d->lab.workdir);
-	else if (d->lab.workdir != NULL && (r = fs_rm_rf(d->lab.workdir)) < 0)
-		log_warn("cannot remove %s: %s, ignoring", d->lab.workdir, strerror(-r));
+	labops_settle_workdir(ops, d->lab.workdir);
 	if (d->lab.upload_dir != NULL && (r = fs_rm_rf(d->lab.upload_dir)) < 0)
 		log_warn("cannot remove %s: %s, ignoring", d->lab.upload_dir, strerror(-r));
 	lab_clear(&d->lab);
@@ -415,9 +421,6 @@ static void labop_teardown_settle(struct labop *op)
 /* Advance an operation after its current phase completed (or could not start). */
 static void labop_step(struct labop *op)
 {
-	struct labd *d = op->ops->d;
-	int r;
-
 	switch (op->phase) {
 	case PHASE_STARTUP_DOWN:
 		if (op->error != NULL)
@@ -434,14 +437,14 @@ static void labop_step(struct labop *op)
 		if (labop_teardown_retry(op))
 			return;
 		labop_teardown_settle(op);
-		labop_forget_lab(op->ops, op->error != NULL);
+		labop_forget_lab(op->ops);
 		labop_finish(op);
 		return;
 	case PHASE_TEARDOWN_OLD:
 		if (labop_teardown_retry(op))
 			return;
 		labop_teardown_settle(op);
-		labop_forget_lab(op->ops, op->error != NULL);
+		labop_forget_lab(op->ops);
 		if (op->error != NULL) {
 			labop_respond(op, 500, json_incref(op->error));
 			labop_finish(op);
@@ -479,10 +482,7 @@ static void labop_step(struct labop *op)
 		labop_succeed_start(op);
 		return;
 	case PHASE_CLEANUP_FAILED:
-		if (op->workdir != NULL && op->cleanup_failed)
-			labops_orphan(op->ops, op->workdir);
-		else if (op->workdir != NULL && (r = fs_rm_rf(op->workdir)) < 0)
-			log_warn("cannot remove %s: %s, ignoring", op->workdir, strerror(-r));
+		labops_settle_workdir(op->ops, op->workdir);
 		if (op->cancelled)
 			labop_respond(op, 503, labop_detail("Server is shutting down"));
 		else
@@ -491,7 +491,6 @@ static void labop_step(struct labop *op)
 		labop_finish(op);
 		return;
 	}
-	(void)d;
 }
 
 /* A netlab child of this operation finished. */
@@ -504,9 +503,12 @@ static void labop_on_netlab(struct netlab_run *run, bool ok, struct spawn_result
 
 	if (!ok)
 		labop_set_error(op, netlab_error_json(run, res));
-	if (!ok && op->phase == PHASE_CLEANUP_FAILED)
-		op->cleanup_failed = true;
-	if (ok && (op->phase == PHASE_DOWN_DEFAULT || op->phase == PHASE_STARTUP_DOWN))
+	if (ok && (op->phase == PHASE_TEARDOWN || op->phase == PHASE_TEARDOWN_OLD) &&
+	    netlab_dir_locked(op->ops->d->lab.workdir))
+		labop_set_error(op, labop_detail("`%s` exited 0 but %s/netlab.lock is still there",
+						 netlab_run_cmdline(run),
+						 op->ops->d->lab.workdir));
+	if (op->phase == PHASE_DOWN_DEFAULT || op->phase == PHASE_STARTUP_DOWN)
 		labops_clear_orphan(op->ops);
 	if (op->phase == PHASE_INSPECT_NODES && ok) {
 		if (netlab_parse_nodes(buf_cstr(&res->out), res->out.len, &parsed) == 0)

@@ -256,6 +256,16 @@ json_t *netlab_error_json(const struct netlab_run *run, const struct spawn_resul
 			 "stderr_tail", tail, len);
 }
 
+bool netlab_dir_locked(const char *workdir)
+{
+	char path[4096];
+
+	if (workdir == NULL ||
+	    (size_t)snprintf(path, sizeof(path), "%s/netlab.lock", workdir) >= sizeof(path))
+		return false;
+	return access(path, F_OK) == 0;
+}
+
 int netlab_locate(const char *command, char **ret_path)
 {
 	const char *path, *p;

@@ -52,6 +52,10 @@ const char *netlab_run_cmdline(const struct netlab_run *run);
 /* JSON error object for a failed step: {"detail": "...", "netlab": {...}} (new reference). */
 json_t *netlab_error_json(const struct netlab_run *run, const struct spawn_result *res);
 
+/* Does netlab still consider this directory's lab in use? It creates netlab.lock during
+ * `up` and removes it on every successful `down`; an exit code alone can mislead. */
+bool netlab_dir_locked(const char *workdir);
+
 /* Blocking start-up check: `netlab version` must exit 0. On success *ret_output holds its
  * stdout (caller frees). On failure *ret_error describes why (caller frees). */
 int netlab_preflight(const struct netlab_config *cfg, char **ret_output, char **ret_error);

@@ -74,6 +74,7 @@ class Server:
     def spawn(self, extra_args=()):
         """Start the process without waiting for readiness."""
         self._log = open(self.stderr_path, "ab")
+        self._log_start = self._log.tell()
         cmd = [str(server_binary()), "--host", "127.0.0.1", "--port", "0", *self.args,
                *extra_args]
         self.proc = subprocess.Popen(cmd, cwd=self.root, env=self.env, stdin=subprocess.DEVNULL,
@@ -81,12 +82,18 @@ class Server:
         return self.proc
 
     def start(self, timeout=15):
+        """Spawn and wait until /healthz answers. With --port 0 the bound port is read from
+        the instance metadata, which the server rewrites once it listens."""
         self.spawn()
+        meta = self.tmp / "neops_remote_lab_server.meta.json"
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            m = re.search(r"Listening on http://[^:]+:(\d+)", self.log())
-            if m:
-                self.port = int(m.group(1))
+            try:
+                m = json.loads(meta.read_text())
+            except (FileNotFoundError, ValueError):
+                m = {}
+            if m.get("pid") == self.proc.pid and m.get("port"):
+                self.port = int(m["port"])
                 self.url = f"http://127.0.0.1:{self.port}"
                 break
             if self.proc.poll() is not None:
@@ -120,8 +127,11 @@ class Server:
             assert marker not in text, f"sanitizer report in server stderr:\n{text}"
 
     def log(self):
+        """This server's stderr since it was spawned."""
         try:
-            return self.stderr_path.read_text(errors="replace")
+            with open(self.stderr_path, "rb") as f:
+                f.seek(getattr(self, "_log_start", 0))
+                return f.read().decode(errors="replace")
         except FileNotFoundError:
             return ""
 
