@@ -57,3 +57,31 @@ function(rl_add_e2e_test name path)
   set_tests_properties(${name} PROPERTIES LABELS e2e TIMEOUT ${T_TIMEOUT}
     ENVIRONMENT "RL_BIN_DIR=${CMAKE_BINARY_DIR}/bin;RL_BUILD_DIR=${CMAKE_BINARY_DIR};RL_SOURCE_DIR=${CMAKE_SOURCE_DIR};${T_ENV}")
 endfunction()
+
+# rl_add_fuzzer(<name> SOURCES <files...> [LIBS <targets...>] [INCLUDES <dirs...>] CORPUS <dir>)
+# A libFuzzer target (RL_FUZZ=ON, clang) built into build/fuzz, plus a 20 s ctest smoke run
+# (label "fuzz") over the checked-in corpus fuzz/corpus/<dir> and the dictionary
+# fuzz/<name>.dict when it exists. The code under test is listed in SOURCES so it is compiled
+# with coverage instrumentation; new inputs go to the build tree, never into the repository.
+function(rl_add_fuzzer name)
+  cmake_parse_arguments(F "" "CORPUS" "SOURCES;LIBS;INCLUDES" ${ARGN})
+  add_executable(${name} ${F_SOURCES})
+  target_include_directories(${name} PRIVATE ${PROJECT_SOURCE_DIR}/src ${F_INCLUDES})
+  target_compile_options(${name} PRIVATE -fsanitize=fuzzer,address,undefined
+                         -fno-sanitize-recover=all)
+  target_link_options(${name} PRIVATE -fsanitize=fuzzer,address,undefined)
+  target_link_libraries(${name} PRIVATE ${F_LIBS})
+  set_target_properties(${name} PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/fuzz)
+  file(MAKE_DIRECTORY ${CMAKE_BINARY_DIR}/fuzz/corpus-${name})
+  set(dict)
+  if(EXISTS ${PROJECT_SOURCE_DIR}/fuzz/${name}.dict)
+    set(dict -dict=${PROJECT_SOURCE_DIR}/fuzz/${name}.dict)
+  endif()
+  add_test(NAME ${name}-smoke
+           COMMAND ${name} -max_total_time=20 ${dict}
+                   -artifact_prefix=${CMAKE_BINARY_DIR}/fuzz/${name}-
+                   ${CMAKE_BINARY_DIR}/fuzz/corpus-${name}
+                   ${PROJECT_SOURCE_DIR}/fuzz/corpus/${F_CORPUS})
+  set_tests_properties(${name}-smoke PROPERTIES LABELS fuzz TIMEOUT 120
+                       ENVIRONMENT "${RL_SAN_ENV}")
+endfunction()

@@ -387,11 +387,11 @@ int netlab_parse_nodes(const char *out, size_t len, json_t **ret_names)
 	int r = -EINVAL;
 
 	v = json_loadb(out, len, JSON_REJECT_DUPLICATES, &err);
-	if (v == NULL) {
+	if (v == NULL && len > 0 && out[0] == '[') {
 		char *conv = netlab_pylist_to_json(out, len);
 
 		if (conv != NULL)
-			v = json_loads(conv, 0, &err);
+			v = json_loads(conv, JSON_REJECT_DUPLICATES, &err);
 		free(conv);
 	}
 	if (v == NULL)
