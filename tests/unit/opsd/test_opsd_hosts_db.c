@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -151,7 +152,7 @@ static void test_db_and_journal(void **state)
 	row.has_code = true;
 	row.response_code = code;
 	row.payload = strdup("{\"mac\":\"x\"}");
-	strcpy(row.created_at, "2026-01-01 12:00:00");
+	snprintf(row.created_at, sizeof(row.created_at), "%s", "2026-01-01 12:00:00");
 	assert_int_equal(journal_insert_row(db, &row, false), 0);
 	assert_int_equal(journal_insert_row(db, &row, true), 0); /* dedup: already there */
 	assert_int_equal(count(db, "SELECT COUNT(*) FROM reservation_operations"), 1);
