@@ -349,6 +349,7 @@ int http_server_new(sd_event *e, const struct http_server_config *cfg,
 		flags |= MHD_USE_IPv6;
 	srv->mhd = MHD_start_daemon(
 		flags, (uint16_t)cfg->port, NULL, NULL, http_on_request, srv,
+		MHD_OPTION_EXTERNAL_LOGGER, http_mhd_log, srv, /* first, or MHD logs to stderr */
 		MHD_OPTION_SOCK_ADDR, ai->ai_addr,
 		MHD_OPTION_NOTIFY_COMPLETED, http_on_completed, srv,
 		MHD_OPTION_CONNECTION_LIMIT, cfg->connection_limit ? cfg->connection_limit : 1024,
@@ -356,7 +357,6 @@ int http_server_new(sd_event *e, const struct http_server_config *cfg,
 		MHD_OPTION_CONNECTION_TIMEOUT, cfg->connection_timeout ? cfg->connection_timeout : 120,
 		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)64 * 1024,
 		MHD_OPTION_LISTENING_ADDRESS_REUSE, 1,
-		MHD_OPTION_EXTERNAL_LOGGER, http_mhd_log, srv,
 		MHD_OPTION_END);
 	freeaddrinfo(ai);
 	if (srv->mhd == NULL) {

@@ -396,25 +396,29 @@ static void raise_fd_limit(void)
 	}
 }
 
-/* Log `netlab version`: its first line, and any line that warns about something. */
-static void log_netlab_version(const char *path, const char *out)
+/* Log `netlab version`: its first line at INFO, the rest at DEBUG, and whatever it wrote
+ * to stderr (netlab's warnings) at WARNING. */
+static void log_netlab_version(const char *path, const char *out, const char *warnings)
 {
-	const char *p = out;
+	const char *p;
 	bool first = true;
 
-	while (*p != '\0') {
+	for (p = out; *p != '\0';) {
 		size_t len = strcspn(p, "\n");
 
 		if (first)
 			log_info("Detected %.*s (%s)", (int)len, p, path);
-		else if (len > 0 && memmem(p, len, "WARNING", 7) != NULL)
-			log_warn("netlab version: %.*s", (int)len, p);
 		else if (len > 0)
 			log_debug("netlab version: %.*s", (int)len, p);
 		first = false;
-		p += len;
-		if (*p == '\n')
-			p++;
+		p += len + (p[len] == '\n');
+	}
+	for (p = warnings; *p != '\0';) {
+		size_t len = strcspn(p, "\n");
+
+		if (len > 0)
+			log_warn("`netlab version` says: %.*s", (int)len, p);
+		p += len + (p[len] == '\n');
 	}
 }
 
@@ -423,7 +427,7 @@ int main(int argc, char **argv)
 	struct labd d = { 0 };
 	struct cli cli = { 0 };
 	struct http_server_config hc = { 0 };
-	char *netlab_path = NULL, *version = NULL, *error = NULL;
+	char *netlab_path = NULL, *version = NULL, *warnings = NULL, *error = NULL;
 	char cwd[PATH_MAX];
 	int lock_fd = -1, r, ret = 1;
 
@@ -476,12 +480,12 @@ int main(int argc, char **argv)
 		.stdout_max = 16 << 20,
 		.stderr_max = 64 << 10,
 	};
-	if (netlab_preflight(&d.netlab, &version, &error) < 0) {
+	if (netlab_preflight(&d.netlab, &version, &warnings, &error) < 0) {
 		log_error("Failed to execute 'netlab version': %s", error);
 		log_error("Please verify your Netlab installation: https://netlab.tools/install/ubuntu/");
 		goto out_meta;
 	}
-	log_netlab_version(netlab_path, version);
+	log_netlab_version(netlab_path, version, warnings);
 
 	d.upload_limits = (struct upload_limits){
 		.file_max = d.cfg.max_file_size,
@@ -519,6 +523,7 @@ int main(int argc, char **argv)
 		log_crit("cannot watch signals");
 		goto out_meta;
 	}
+	(void)sd_event_set_watchdog(d.event, true); /* pings WATCHDOG=1 when WatchdogSec= is set */
 	log_info("Remote Lab Manager startup complete");
 	loop_notify("READY=1\nSTATUS=Serving lab sessions");
 
@@ -542,6 +547,7 @@ out:
 	sd_event_unref(d.event);
 	free(netlab_path);
 	free(version);
+	free(warnings);
 	free(error);
 	free(d.tmpdir);
 	free(d.cwd);

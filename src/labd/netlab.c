@@ -297,7 +297,8 @@ int netlab_locate(const char *command, char **ret_path)
 	return -ENOENT;
 }
 
-int netlab_preflight(const struct netlab_config *cfg, char **ret_output, char **ret_error)
+int netlab_preflight(const struct netlab_config *cfg, char **ret_output, char **ret_warnings,
+		     char **ret_error)
 {
 	struct netlab_run run = { .step = NETLAB_VERSION };
 	struct spawn_options opt = { 0 };
@@ -323,6 +324,7 @@ int netlab_preflight(const struct netlab_config *cfg, char **ret_output, char **
 		return -EIO;
 	}
 	*ret_output = buf_steal(&res.out, NULL);
+	*ret_warnings = buf_steal(&res.err, NULL);
 	spawn_result_free(&res);
 	return 0;
 }

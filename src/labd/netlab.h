@@ -57,8 +57,10 @@ json_t *netlab_error_json(const struct netlab_run *run, const struct spawn_resul
 bool netlab_dir_locked(const char *workdir);
 
 /* Blocking start-up check: `netlab version` must exit 0. On success *ret_output holds its
- * stdout (caller frees). On failure *ret_error describes why (caller frees). */
-int netlab_preflight(const struct netlab_config *cfg, char **ret_output, char **ret_error);
+ * stdout and *ret_warnings its stderr (caller frees both). On failure *ret_error describes
+ * why (caller frees). */
+int netlab_preflight(const struct netlab_config *cfg, char **ret_output, char **ret_warnings,
+		     char **ret_error);
 /* Find the netlab executable: a path as given, else the first match on $PATH. */
 int netlab_locate(const char *command, char **ret_path);
 

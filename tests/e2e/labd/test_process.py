@@ -149,7 +149,9 @@ def test_startup_cleanup_and_logs(server):
     assert server.netlab_calls()[:2] == [["version"], ["down", "--instance", "default", "--cleanup"]]
     for line in ["Starting Remote Lab Manager on 127.0.0.1:0", "Remote Lab Manager starting up...",
                  "Performing startup cleanup of stale netlab instances...",
-                 "Remote Lab Manager startup complete", "Detected netlab version 26.03"]:
+                 "Remote Lab Manager startup complete", "Detected netlab version 26.03",
+                 "[WARNING] remote-lab-server: `netlab version` says: [WARNING] netlab-sim: "
+                 "this is the netlab SIMULATOR"]:
         assert line in server.log()
 
 

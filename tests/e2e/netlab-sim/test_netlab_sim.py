@@ -117,7 +117,7 @@ def test_version(sim):
   assert len(lines) > 5
   assert any('netlab-sim' in line for line in lines[1:])
   assert 'netlab-sim' not in lines[0]
-  assert r.stderr == ''
+  assert r.stderr == '[WARNING] netlab-sim: this is the netlab SIMULATOR - no lab devices are started\n'
 
 
 def test_version_is_fast(sim):

@@ -1,0 +1,88 @@
+#!/bin/bash
+# The README's two Quick start commands, for a Debian 12 machine (run as root to install):
+#   ./dev.sh serve [server options]  install what is missing, build, start neops-remote-lab
+#   ./dev.sh test                    install what is missing, build every flavour, run every test
+# .ci/run calls `./dev.sh test`. Any failing step (an install included) fails the command.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+# What the build needs.
+BUILD_PKGS=(gcc cmake ninja-build pkg-config libmicrohttpd-dev libsystemd-dev libjansson-dev
+            libcurl4-openssl-dev libxml2-dev libsqlite3-dev libmariadb-dev libssl-dev uuid-dev
+            libcmocka-dev libkrb5-dev gss-ntlmssp gss-ntlmssp-dev python3 python3-yaml)
+# What the tests need on top: clang for the second compiler and libFuzzer, Debian's pytest
+# and requests for the e2e suites, python3-winrm to cross-check the fake WinRM endpoint, a
+# real MariaDB server for the ops-worker's database tests, and a few system tools.
+TEST_PKGS=(clang libclang-rt-14-dev python3-pytest python3-requests python3-winrm
+           python3-requests-ntlm python3-gssapi mariadb-server openssl procps iproute2
+           iputils-ping)
+
+say() { printf '\033[1mdev.sh:\033[0m %s\n' "$*" >&2; }
+
+install_missing() {
+	local missing=() p
+	for p in "$@"; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
+			missing+=("$p")
+	done
+	[ ${#missing[@]} -eq 0 ] && return 0
+	say "installing missing packages: ${missing[*]}"
+	if [ "$(id -u)" -ne 0 ]; then
+		say "installing packages needs root; run as root or install them yourself"
+		exit 1
+	fi
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -q
+	apt-get install -y -q --no-install-recommends "${missing[@]}"
+}
+
+jobs() { nproc 2>/dev/null || echo 2; }
+
+cmd_serve() {
+	install_missing "${BUILD_PKGS[@]}"
+	cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo
+	cmake --build build -j "$(jobs)"
+	local args=("$@")
+	[ ${#args[@]} -eq 0 ] && args=(--host 127.0.0.1 --port 8000)
+	if command -v netlab >/dev/null 2>&1 && netlab version >/dev/null 2>&1 &&
+	   ! netlab version 2>&1 | grep -q netlab-sim; then
+		say "using the real netlab at $(command -v netlab)"
+	else
+		say "================================================================="
+		say "no working netlab found: starting with the bundled netlab SIMULATOR"
+		say "(tools/netlab-sim). No lab devices are started. Install netlab"
+		say "(https://netlab.tools/install/ubuntu/) for real labs."
+		say "================================================================="
+		export PATH="$PWD/build/netlab-sim-path:$PATH"
+	fi
+	say "starting build/bin/neops-remote-lab ${args[*]}  (Ctrl-C stops it)"
+	exec build/bin/neops-remote-lab "${args[@]}"
+}
+
+cmd_test() {
+	local t0=$SECONDS
+	install_missing "${BUILD_PKGS[@]}" "${TEST_PKGS[@]}"
+	tools/check-banned
+	# 1. gcc with AddressSanitizer + UndefinedBehaviorSanitizer: every unit and e2e test.
+	cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRL_SANITIZE=ON
+	cmake --build build-asan -j "$(jobs)"
+	# 2. clang, warnings as errors, with the libFuzzer targets.
+	CC=clang cmake -S . -B build-clang -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRL_FUZZ=ON
+	cmake --build build-clang -j "$(jobs)"
+	say "unit tests (gcc, ASan+UBSan)"
+	ctest --test-dir build-asan -L unit -j "$(jobs)" --output-on-failure
+	say "end-to-end tests (real daemons on loopback, gcc, ASan+UBSan)"
+	ctest --test-dir build-asan -L e2e --output-on-failure
+	say "fuzz smoke runs (clang, libFuzzer)"
+	ctest --test-dir build-clang -L fuzz -j "$(jobs)" --output-on-failure
+	say "all tests passed in $((SECONDS - t0)) s"
+}
+
+case "${1:-}" in
+serve) shift; cmd_serve "$@" ;;
+test) shift; cmd_test "$@" ;;
+*)
+	echo "usage: $0 serve [neops-remote-lab options] | test" >&2
+	exit 2
+	;;
+esac
