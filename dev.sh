@@ -40,7 +40,7 @@ jobs() { nproc 2>/dev/null || echo 2; }
 
 cmd_serve() {
 	install_missing "${BUILD_PKGS[@]}"
-	cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo
+	cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRL_SANITIZE=OFF -DRL_FUZZ=OFF
 	cmake --build build -j "$(jobs)"
 	local args=("$@")
 	[ ${#args[@]} -eq 0 ] && args=(--host 127.0.0.1 --port 8000)
