@@ -46,6 +46,23 @@ int fs_mkdir_parents(const char *base, const char *relpath)
 	return 0;
 }
 
+int fs_write_all(int fd, const void *data, size_t len)
+{
+	const char *p = data;
+
+	while (len > 0) {
+		ssize_t n = write(fd, p, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
 int fs_copy_file(const char *src, const char *dst, mode_t mode)
 {
 	int in = -1, out = -1, r = 0;
@@ -60,7 +77,7 @@ int fs_copy_file(const char *src, const char *dst, mode_t mode)
 		goto out;
 	}
 	for (;;) {
-		ssize_t n = read(in, chunk, sizeof(chunk)), w = 0;
+		ssize_t n = read(in, chunk, sizeof(chunk));
 
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -70,17 +87,9 @@ int fs_copy_file(const char *src, const char *dst, mode_t mode)
 		}
 		if (n == 0)
 			break;
-		while (w < n) {
-			ssize_t k = write(out, chunk + w, (size_t)(n - w));
-
-			if (k < 0 && errno == EINTR)
-				continue;
-			if (k < 0) {
-				r = -errno;
-				goto out;
-			}
-			w += k;
-		}
+		r = fs_write_all(out, chunk, (size_t)n);
+		if (r < 0)
+			goto out;
 	}
 out:
 	if (in >= 0)

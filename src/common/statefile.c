@@ -12,23 +12,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fsutil.h"
 #include "xmalloc.h"
-
-static int write_all(int fd, const char *p, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = write(fd, p, len);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
 
 int statefile_write(const char *path, const void *data, size_t len, mode_t mode)
 {
@@ -40,7 +25,7 @@ int statefile_write(const char *path, const void *data, size_t len, mode_t mode)
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
 	if (fd < 0)
 		return -errno;
-	r = write_all(fd, data, len);
+	r = fs_write_all(fd, data, len);
 	if (r < 0)
 		goto fail;
 	if (fchmod(fd, mode) < 0 || fsync(fd) < 0) {

@@ -348,16 +348,26 @@ static void api_lab_status(struct http_request *req)
 	http_respond_json(req, 200, lab_status_json(&d->lab, true));
 }
 
-static void api_lab_release(struct http_request *req)
+/* The ACTIVE session's request against a running lab; NULL when already answered. */
+static struct labd *api_running_lab(struct http_request *req)
 {
 	struct labd *d = api_labd(req);
 
 	if (api_active_session(req, NULL) == NULL)
-		return;
+		return NULL;
 	if (!d->lab.running) {
 		api_detail(req, 404, "No lab running");
-		return;
+		return NULL;
 	}
+	return d;
+}
+
+static void api_lab_release(struct http_request *req)
+{
+	struct labd *d = api_running_lab(req);
+
+	if (d == NULL)
+		return;
 	if (lab_release(&d->lab))
 		log_error("Reference counter underflow for topo %s", d->lab.name);
 	if (d->lab.ref == 0)
@@ -417,14 +427,10 @@ static void api_lab_destroy(struct http_request *req)
 
 static void api_lab_devices(struct http_request *req)
 {
-	struct labd *d = api_labd(req);
+	struct labd *d = api_running_lab(req);
 
-	if (api_active_session(req, NULL) == NULL)
+	if (d == NULL)
 		return;
-	if (!d->lab.running) {
-		api_detail(req, 404, "No lab running");
-		return;
-	}
 	http_respond_json(req, 200, lab_devices_json(&d->lab));
 }
 

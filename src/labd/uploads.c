@@ -298,6 +298,8 @@ static void upload_start_extra(struct upload *u, const struct http_form_part *p)
 
 int upload_part(struct upload *u, const struct http_form_part *p)
 {
+	int r;
+
 	if (p->offset == 0) {
 		upload_close_current(u);
 		if (p->filename != NULL) {
@@ -355,21 +357,10 @@ int upload_part(struct upload *u, const struct http_form_part *p)
 		upload_abandon_current(u);
 		return 0;
 	}
-	{
-		size_t off = 0;
-
-		while (off < p->len) {
-			ssize_t n = write(u->fd, p->data + off, p->len - off);
-
-			if (n < 0 && errno == EINTR)
-				continue;
-			if (n < 0) {
-				upload_error(u, 500, "cannot write upload: %s", strerror(errno));
-				upload_abandon_current(u);
-				return 0;
-			}
-			off += (size_t)n;
-		}
+	r = fs_write_all(u->fd, p->data, p->len);
+	if (r < 0) {
+		upload_error(u, 500, "cannot write upload: %s", strerror(-r));
+		upload_abandon_current(u);
 	}
 	return 0;
 }
