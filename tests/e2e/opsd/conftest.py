@@ -111,7 +111,8 @@ class MariaDB:
         with open(os.path.join(self.base, "install.log"), "w") as log:
             subprocess.run(["mariadb-install-db", "--no-defaults", "--datadir=" + self.datadir,
                             "--auth-root-authentication-method=normal", "--skip-test-db",
-                            "--user=root"],
+                            # no DNS or /etc/hosts needed: the tests use 127.0.0.1 only
+                            "--skip-name-resolve", "--user=root"],
                            check=True, stdout=log, stderr=subprocess.STDOUT, timeout=180)
 
     def start(self):
