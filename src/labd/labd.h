@@ -34,6 +34,7 @@ struct labd_config {
 	unsigned max_files;
 	unsigned max_sessions;
 	unsigned max_connections;
+	unsigned connection_timeout; /* idle keep-alive connections are closed after this (s) */
 };
 
 struct labops;

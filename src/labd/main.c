@@ -31,7 +31,8 @@
 	"                        [--active-session-timeout S] [--waiting-session-timeout S]\n" \
 	"                        [--idle-lab-keep S] [--max-upload-file-size BYTES]\n" \
 	"                        [--max-upload-total-size BYTES] [--max-upload-files N]\n" \
-	"                        [--max-sessions N] [--max-connections N]\n"
+	"                        [--max-sessions N] [--max-connections N]\n" \
+	"                        [--idle-connection-timeout S]\n"
 
 static void usage(FILE *f)
 {
@@ -89,6 +90,9 @@ static void usage(FILE *f)
 	      "                        all files of one POST /lab (default: 64M)\n"
 	      "  --max-upload-files N  files in one POST /lab (default: 256)\n"
 	      "  --max-connections N   concurrent HTTP connections (default: 1024)\n"
+	      "  --idle-connection-timeout S\n"
+	      "                        close a connection idle this long (default: 300); a request\n"
+	      "                        waiting for netlab is not idle\n"
 	      "\n"
 	      "Exit status: 0 after a clean stop, 1 when another instance runs or netlab is\n"
 	      "missing or broken, 2 for command-line errors. State lives under $TMPDIR.\n",
@@ -112,7 +116,7 @@ enum {
 	OPT_HOST = 256, OPT_PORT, OPT_LOG_LEVEL, OPT_LOG_CONFIG, OPT_LOG_FORMAT, OPT_DEBUG,
 	OPT_VERSION, OPT_NETLAB_COMMAND, OPT_UP_TIMEOUT, OPT_DOWN_TIMEOUT, OPT_INSPECT_TIMEOUT,
 	OPT_ACTIVE_TIMEOUT, OPT_WAITING_TIMEOUT, OPT_IDLE_KEEP, OPT_MAX_FILE, OPT_MAX_TOTAL,
-	OPT_MAX_FILES, OPT_MAX_SESSIONS, OPT_MAX_CONNECTIONS,
+	OPT_MAX_FILES, OPT_MAX_SESSIONS, OPT_MAX_CONNECTIONS, OPT_CONNECTION_TIMEOUT,
 };
 
 static const struct option long_options[] = {
@@ -136,6 +140,7 @@ static const struct option long_options[] = {
 	{ "max-upload-files", required_argument, NULL, OPT_MAX_FILES },
 	{ "max-sessions", required_argument, NULL, OPT_MAX_SESSIONS },
 	{ "max-connections", required_argument, NULL, OPT_MAX_CONNECTIONS },
+	{ "idle-connection-timeout", required_argument, NULL, OPT_CONNECTION_TIMEOUT },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -203,6 +208,7 @@ static void parse_args(int argc, char **argv, struct cli *cli)
 		.max_files = 256,
 		.max_sessions = 100000,
 		.max_connections = 1024,
+		.connection_timeout = 300,
 	};
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, ":h", long_options, NULL)) != -1) {
@@ -243,6 +249,7 @@ static void parse_args(int argc, char **argv, struct cli *cli)
 		case OPT_MAX_FILES: c->max_files = (unsigned)opt_uint(opt, optarg, 1, 100000); break;
 		case OPT_MAX_SESSIONS: c->max_sessions = (unsigned)opt_uint(opt, optarg, 1, 10000000); break;
 		case OPT_MAX_CONNECTIONS: c->max_connections = (unsigned)opt_uint(opt, optarg, 4, 1000000); break;
+		case OPT_CONNECTION_TIMEOUT: c->connection_timeout = (unsigned)opt_uint(opt, optarg, 1, 86400); break;
 		case ':':
 			usage_error("argument %s: expected one argument", argv[optind - 1]);
 		default:
@@ -499,7 +506,7 @@ int main(int argc, char **argv)
 	hc.head_as_get = true;
 	hc.default_body_max = 64 * 1024;
 	hc.connection_limit = d.cfg.max_connections;
-	hc.connection_timeout = 300;
+	hc.connection_timeout = d.cfg.connection_timeout;
 	hc.error = api_error;
 	hc.userdata = &d;
 	hc.log_component = "uvicorn.error";

@@ -271,3 +271,20 @@ def test_delete_active_session_answers_after_teardown(server):
     assert done["r"].status_code == 204
     assert time.monotonic() - t0 >= 1.4
     assert server.get(f"/session/{b}").json()["status"] == "active"
+
+
+def test_long_acquire_outlives_the_idle_connection_timeout(make_server):
+    """A request waiting for netlab is suspended, not idle: MHD must not close it."""
+    import socket
+    import time
+
+    s = make_server(args=["--idle-connection-timeout", "1"])
+    sid = s.new_session()
+    s.knobs(up_delay=3)
+    r = s.acquire(sid)
+    assert r.status_code == 200 and r.json()["reused"] is False
+    # ...while a connection that is really idle is closed after the timeout.
+    with socket.create_connection(("127.0.0.1", s.port), timeout=10) as c:
+        t0 = time.monotonic()
+        assert c.recv(1) == b""  # EOF from the server
+        assert 0.5 < time.monotonic() - t0 < 5
