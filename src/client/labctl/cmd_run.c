@@ -7,11 +7,26 @@
 
 #include "labctl.h"
 
-/* Release the lab (if held) and end the session; never cancelled by signals. */
-static void
+/* True when the last error says the server no longer knows the session. */
+static bool
+session_gone(struct rl_client *c)
+{
+	const struct rl_error *e = rl_client_error(c);
+
+	return e->code == -ENOENT && e->http_status == 404 &&
+	       strcmp(e->detail, "Session not found") == 0;
+}
+
+/*
+ * Release the lab (if held) and end the session; never cancelled by signals. A session
+ * the server dropped on its own (stale) is reported: the lab may have been torn down
+ * under COMMAND. Returns false when that happened.
+ */
+static bool
 cleanup(struct rl_client *c, bool acquired, bool quiet)
 {
 	struct rl_heartbeat_info hb;
+	bool gone = false;
 	int r;
 
 	rl_client_set_cancel(c, NULL, NULL);
@@ -22,16 +37,24 @@ cleanup(struct rl_client *c, bool acquired, bool quiet)
 			   hb.failed == 1 ? "" : "s", rl_strerror(hb.last_error));
 	if (acquired) {
 		r = rl_lab_release(c);
-		if (r < 0 && r != -ENOENT)
+		if (r < 0 && session_gone(c))
+			gone = true;
+		else if (r < 0)
 			labctl_err("warning: lab release: %s", rl_client_errmsg(c));
 	}
 	if (rl_session_id(c) == NULL)
-		return;
+		return !gone;
 	r = rl_session_end(c);
-	if (r < 0 && r != -ENOENT)
+	if (r < 0 && session_gone(c))
+		gone = true;
+	else if (r < 0)
 		labctl_err("warning: session end: %s", rl_client_errmsg(c));
 	else if (!quiet)
 		fprintf(stderr, "%s: session ended\n", labctl_prog);
+	if (gone)
+		labctl_err("warning: the server had already dropped the session (stale: no "
+			   "heartbeat within its timeout?)");
+	return !gone;
 }
 
 /* Export the lab to COMMAND's environment. */

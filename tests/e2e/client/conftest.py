@@ -128,6 +128,8 @@ class Server:
         """The netlab subcommand of every logged invocation, e.g. ['down', 'up', 'inspect', ...]."""
         res = []
         for c in self.netlab_calls():
+            if c.get("event") != "start":
+                continue
             argv = c.get("argv") or []
             args = argv[1:] if argv and os.path.basename(str(argv[0])) in ("netlab", "netlab-sim") else argv
             res.append(args[0] if args else "")

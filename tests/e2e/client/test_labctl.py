@@ -282,6 +282,9 @@ def test_run_second_signal_kills_stubborn_command(labctl, server, tmp_path, topo
 
 # --- heartbeats -----------------------------------------------------------------------------
 
+# COMMAND for the heartbeat tests: wait, then fail (exit 6) if the server dropped the session
+STILL_ALIVE = "sleep {delay}; exec {labctl} session status \"$REMOTE_LAB_SESSION_ID\""
+
 def test_heartbeat_keeps_active_session_alive(make_server, tmp_path, topo):
     server = make_server("--active-session-timeout", "2")
     labctl = Labctl(server, tmp_path)
@@ -291,22 +294,30 @@ def test_heartbeat_keeps_active_session_alive(make_server, tmp_path, topo):
     wait_for(lambda: not server_has_sessions(labctl, 1), timeout=60, step=0.5,
              what="an idle session to be reaped")
     assert labctl("session", "status", sid).returncode == EXIT_NOSESSION
-    # labctl run heartbeats every 0.5 s while COMMAND runs three times the stale window
+    # labctl run heartbeats every 0.5 s while COMMAND outlives the stale window plus a sweep
+    # (2 s + 3 s); COMMAND then asks the server whether its session still exists
     p = labctl("run", "--topology", str(topo), "--heartbeat-period", "0.5", "--poll-interval", "0.2",
-               "--", "sleep", "6", timeout=120)
+               "--", "sh", "-c", STILL_ALIVE.format(labctl=labctl.exe, delay=8), timeout=120)
     assert p.returncode == 0, p.stderr
     assert "warning" not in p.stderr, p.stderr  # heartbeats, release and session end all worked
     assert "session ended" in p.stderr
 
 
 def test_heartbeat_during_long_acquire(make_server, tmp_path, topo):
-    server = make_server("--active-session-timeout", "2")
-    server.netlab(up_delay=5)
+    # `netlab up` takes 6 s, longer than the 2 s stale window plus a 3 s sweep
+    server = make_server("--active-session-timeout", "2", "--log-level", "DEBUG")
+    server.netlab(up_delay=6)
     labctl = Labctl(server, tmp_path)
     p = labctl("run", "--topology", str(topo), "--heartbeat-period", "0.5", "--poll-interval", "0.2",
-               "--", "true", timeout=120)
+               "--", "sh", "-c", STILL_ALIVE.format(labctl=labctl.exe, delay=0), timeout=120)
     assert p.returncode == 0, p.stderr
     assert "warning" not in p.stderr, p.stderr
+    # the server saw heartbeats while `netlab up` ran (this server also keeps a session with
+    # an acquire in flight from going stale, so survival alone would not show it)
+    log = server.stderr()
+    start = log.index("Starting lab acquisition")
+    end = log.index("Lab topo.yml started")
+    assert log[start:end].count("Heartbeat for session") >= 3, log[start:end]
 
 
 def test_heartbeat_while_waiting(make_server, tmp_path, topo):
