@@ -125,13 +125,16 @@ cmd_session_heartbeat(const struct opts *o)
 	}
 	for (;;) {
 		r = rl_session_heartbeat(c);
-		if (r < 0) {
-			if (r == -ECANCELED && child_signal)
-				break;
-			ex = labctl_fail(c, r, "session heartbeat");
+		if (r == -ECANCELED && child_signal)
+			break;
+		if (r < 0 && (o->every <= 0 || rl_client_error(c)->http_status / 100 == 4)) {
+			ex = labctl_fail(c, r, "session heartbeat"); /* gone or refused: stop */
 			break;
 		}
-		n++;
+		if (r < 0) /* transient (already retried): keep the loop alive */
+			labctl_err("warning: session heartbeat: %s", rl_client_errmsg(c));
+		else
+			n++;
 		if (o->every <= 0)
 			break;
 		/* a signal interrupts the sleep (no SA_RESTART) and ends the loop */
