@@ -86,7 +86,9 @@ set_url(struct rl_client *c, const char *url)
 	n = strlen(c->url);
 	while (n > 0 && c->url[n - 1] == '/')
 		c->url[--n] = '\0';
-	if (strchr(c->url, '?') != NULL || strchr(c->url, '#') != NULL || n <= 8)
+	/* a host after "scheme://", no query or fragment (paths are appended to it) */
+	if (strchr(c->url, '?') != NULL || strchr(c->url, '#') != NULL ||
+	    n <= strlen(url[4] == 's' ? "https://" : "http://"))
 		return -EINVAL;
 	return 0;
 }

@@ -41,12 +41,12 @@ hb_beat(struct heartbeat *hb, long *status)
 				  hb_cancel, hb };
 	struct xfer_resp resp;
 	char errbuf[256];
-	double t = hb->request_timeout < hb->period ? hb->request_timeout : hb->period;
 	int r;
 
 	*status = 0;
 	xfer_resp_init(&resp);
-	r = xfer_once(hb->easy, &conf, "POST", "/session/heartbeat", NULL, t, &resp, errbuf,
+	/* a slow answer is still a heartbeat: wait the full request timeout (stop aborts it) */
+	r = xfer_once(hb->easy, &conf, "POST", "/session/heartbeat", NULL, hb->request_timeout, &resp, errbuf,
 		      sizeof(errbuf));
 	if (r == 0 && resp.status != 204 && resp.status != 200) {
 		*status = resp.status;

@@ -122,6 +122,7 @@ add_header(struct curl_slist **list, const char *name, const char *value)
 	if (len < 0 || (size_t)len >= sizeof(line))
 		return -EINVAL;
 	n = curl_slist_append(*list, line);
+	explicit_bzero(line, sizeof(line)); /* may hold the token */
 	if (n == NULL)
 		return -ENOMEM;
 	*list = n;
@@ -179,13 +180,15 @@ xfer_once(CURL *easy, const struct xfer_conf *conf, const char *method, const ch
 		r = add_header(&hdrs, "X-Session-ID", conf->session_id);
 	if (r == 0 && conf->token != NULL && conf->token[0] != '\0') {
 		char bearer[900];
+		int len = snprintf(bearer, sizeof(bearer), "Bearer %s", conf->token);
 
-		snprintf(bearer, sizeof(bearer), "Bearer %s", conf->token);
-		r = add_header(&hdrs, "Authorization", bearer);
+		r = len < 0 || (size_t)len >= sizeof(bearer) ? -EINVAL
+							     : add_header(&hdrs, "Authorization", bearer);
 		explicit_bzero(bearer, sizeof(bearer));
 	}
 	if (r < 0) {
-		snprintf(errbuf, errlen, "cannot build request headers");
+		snprintf(errbuf, errlen, r == -ENOMEM ? "out of memory"
+						      : "request header too long (session id or token)");
 		goto out;
 	}
 

@@ -230,6 +230,17 @@ test_create_and_headers(void **state)
 	assert_int_equal(rl_server_health(cl), 0);
 	assert_null(hdr(2, "Authorization"));
 	assert_null(hdr(2, "X-Session-ID"));
+	/* a token too long for a header is refused locally, not truncated */
+	{
+		char big[2000];
+
+		memset(big, 'a', sizeof(big) - 1);
+		big[sizeof(big) - 1] = '\0';
+		assert_int_equal(rl_client_set_token(cl, big), 0);
+		assert_int_equal(rl_server_health(cl), -EINVAL);
+		assert_int_equal(fake_http_count(srv), 3);
+		assert_non_null(strstr(rl_client_errmsg(cl), "too long"));
+	}
 }
 
 static void

@@ -298,7 +298,18 @@ test_client_config(void **state)
 	assert_non_null(strstr(err, "REMOTE_LAB_URL"));
 	assert_int_equal(rl_client_new(&c, "ftp://x", err, sizeof(err)), -EINVAL);
 	assert_int_equal(rl_client_new(&c, "lab1:8000", err, sizeof(err)), -EINVAL);
+	assert_int_equal(rl_client_new(&c, "http://", err, sizeof(err)), -EINVAL);
+	assert_int_equal(rl_client_new(&c, "https:///", err, sizeof(err)), -EINVAL);
+	assert_int_equal(rl_client_new(&c, "http://h/?x=1", err, sizeof(err)), -EINVAL);
 	assert_null(c);
+	assert_int_equal(rl_client_new(&c, "http://x", err, sizeof(err)), 0);
+	assert_string_equal(rl_client_url(c), "http://x");
+	rl_client_free(c);
+	c = NULL;
+	assert_int_equal(rl_client_new(&c, "https://proxy/lab/", err, sizeof(err)), 0);
+	assert_string_equal(rl_client_url(c), "https://proxy/lab");
+	rl_client_free(c);
+	c = NULL;
 
 	setenv("REMOTE_LAB_URL", "http://lab1:8000//", 1);
 	assert_int_equal(rl_client_new(&c, NULL, err, sizeof(err)), 0);
