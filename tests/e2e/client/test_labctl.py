@@ -250,6 +250,10 @@ def test_run_killed_releases_and_ends_session(labctl, server, tmp_path, topo, si
     assert r.returncode == EXIT_NOSESSION, r.stderr
     assert_queue_empty(labctl)
     assert server.netlab_subcommands()[-1] == "down"
+    # released (refcount to 0) before the session was ended
+    log = server.stderr()
+    assert "became idle" in log, log
+    assert log.index("became idle") < log.index(f"Session {sid[:8]} removed (client-end")
 
 
 def test_run_sigterm_while_waiting_leaves_queue(labctl, server, tmp_path, topo):
