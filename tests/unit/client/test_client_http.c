@@ -676,6 +676,47 @@ test_connect_refused(void **state)
 	close(fd);
 }
 
+/* One client per thread, all at once: session, heartbeat thread, lab calls, end. */
+static void *
+thread_body(void *arg)
+{
+	struct rl_devices *d = NULL;
+	struct rl_client *c = NULL;
+	long ok = 0;
+	int i;
+
+	if (rl_client_new(&c, fake_http_url(srv), NULL, 0) != 0)
+		return (void *)0;
+	for (i = 0; i < 5; i++) {
+		if (rl_session_create(c, NULL) != 0 || rl_heartbeat_start(c, 0.01) != 0)
+			break;
+		if (rl_session_wait_active(c, 0.01, 10, NULL, NULL) == 0 && rl_lab_devices(c, &d) == 0 &&
+		    d->n == 2 && rl_session_end(c) == 0)
+			ok++;
+		rl_devices_free(d);
+		d = NULL;
+	}
+	rl_client_free(c);
+	return (void *)ok;
+}
+
+static void
+test_threads(void **state)
+{
+	pthread_t t[4];
+	void *ok;
+	int i;
+
+	sc.mode = 12; /* first poll 503 (retried), then active */
+	for (i = 0; i < 4; i++)
+		assert_int_equal(pthread_create(&t[i], NULL, thread_body, NULL), 0);
+	for (i = 0; i < 4; i++) {
+		assert_int_equal(pthread_join(t[i], &ok), 0);
+		assert_int_equal((long)ok, 5);
+	}
+	assert_int_equal(fake_http_count_matching(srv, "DELETE", "/session/"), 20);
+}
+
 int
 main(void)
 {
@@ -701,6 +742,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_destroy_and_status, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_validation_detail, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_connect_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_threads, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
