@@ -56,6 +56,18 @@ void loop_timer_disarm(sd_event_source *s)
 		sd_event_source_set_enabled(s, SD_EVENT_OFF);
 }
 
+int loop_timer_arm_next(sd_event *e, sd_event_source **s, uint64_t started, uint64_t interval,
+			sd_event_time_handler_t cb, void *userdata)
+{
+	uint64_t now = loop_now(e), due = started + interval;
+
+	if (interval == 0)
+		return loop_timer_arm(e, s, 0, cb, userdata);
+	if (due <= now)
+		due += ((now - due) / interval + 1) * interval;
+	return loop_timer_arm(e, s, due - now, cb, userdata);
+}
+
 double loop_wall_seconds(void)
 {
 	struct timespec ts;

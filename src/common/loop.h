@@ -18,6 +18,11 @@ uint64_t loop_now(sd_event *e);
 int loop_timer_arm(sd_event *e, sd_event_source **s, uint64_t usec,
 		   sd_event_time_handler_t cb, void *userdata);
 void loop_timer_disarm(sd_event_source *s);
+/* Arm a one-shot timer for the first `started + k * interval` (k >= 1) still ahead, so a
+ * periodic job whose run overran its interval skips the missed runs instead of running late
+ * ones back to back (interval 0: now). */
+int loop_timer_arm_next(sd_event *e, sd_event_source **s, uint64_t started, uint64_t interval,
+			sd_event_time_handler_t cb, void *userdata);
 /* Wall clock in seconds since the epoch, with fractions. */
 double loop_wall_seconds(void);
 /* Tell systemd about our state ("READY=1", "STOPPING=1", "STATUS=..."); no-op outside it. */

@@ -1,4 +1,4 @@
-/* Bounded string and number parsing helpers. */
+/* Bounded string and number parsing helpers, trimming, wiping secrets. */
 #include "strutil.h"
 
 #include <ctype.h>
@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+
+#include "xmalloc.h"
 
 int parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *ret)
 {
@@ -146,4 +148,55 @@ bool str_equal_ct(const char *a, const char *b)
 	for (i = 0; i < m; i++)
 		d |= (unsigned char)a[i % (n ? n : 1)] ^ (unsigned char)b[i];
 	return d == 0 && n == m;
+}
+
+void str_trim(const char **s, size_t *n)
+{
+	while (*n > 0 && isspace((unsigned char)**s)) {
+		(*s)++;
+		(*n)--;
+	}
+	while (*n > 0 && isspace((unsigned char)(*s)[*n - 1]))
+		(*n)--;
+}
+
+char *str_trim_dup(const char *s, size_t n)
+{
+	str_trim(&s, &n);
+	return xstrndup(s, n);
+}
+
+bool str_next_item(const char **s, char sep, const char **ret, size_t *ret_n)
+{
+	const char *p = *s, *end;
+	size_t n;
+
+	if (*p == '\0')
+		return false;
+	end = strchr(p, sep);
+	n = end ? (size_t)(end - p) : strlen(p);
+	*s = end ? end + 1 : p + n;
+	str_trim(&p, &n);
+	*ret = p;
+	*ret_n = n;
+	return true;
+}
+
+int str_hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+void str_free_secret(char *s)
+{
+	if (s == NULL)
+		return;
+	explicit_bzero(s, strlen(s));
+	free(s);
 }

@@ -22,5 +22,17 @@ bool str_has_suffix_ci(const char *s, const char *suffix);
 bool str_has_prefix(const char *s, const char *prefix);
 /* Constant-time comparison of two byte strings (length leaks, contents do not). */
 bool str_equal_ct(const char *a, const char *b);
+/* Narrow the span (*s, *n) to exclude leading and trailing whitespace (isspace). */
+void str_trim(const char **s, size_t *n);
+/* NUL-terminated copy of s[0..n) without leading and trailing whitespace; aborts on OOM
+ * (xmalloc). */
+char *str_trim_dup(const char *s, size_t n);
+/* The next item of the sep-separated list at *s, trimmed, as a span (empty items too);
+ * *s moves past it. false when the list is used up. */
+bool str_next_item(const char **s, char sep, const char **ret, size_t *ret_n);
+/* The value of a hexadecimal digit (either case), or -1. */
+int str_hex_digit(char c);
+/* Wipe a NUL-terminated secret (explicit_bzero) and free it; NULL is a no-op. */
+void str_free_secret(char *s);
 
 #endif

@@ -1,4 +1,4 @@
-/* Unit tests: bounded buffers and number/bool parsing. */
+/* Unit tests: bounded buffers, number/bool parsing and string helpers. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -125,6 +125,42 @@ static void test_strings(void **state)
 	assert_true(str_equal_ct("", ""));
 }
 
+static void test_trim_items_secrets(void **state)
+{
+	const char *p = "\t a b \n", *list = " status , ,hello,", *item;
+	size_t n = strlen(p);
+	char *t, *secret;
+
+	str_trim(&p, &n);
+	assert_int_equal(n, 3);
+	assert_memory_equal(p, "a b", 3);
+	p = " \r\n";
+	n = strlen(p);
+	str_trim(&p, &n);
+	assert_int_equal(n, 0);
+	t = str_trim_dup("  x y\v", 6); /* the length bounds the copy */
+	assert_string_equal(t, "x y");
+	free(t);
+	t = str_trim_dup("   ", 3);
+	assert_string_equal(t, "");
+	free(t);
+	assert_true(str_next_item(&list, ',', &item, &n));
+	assert_int_equal(n, 6);
+	assert_memory_equal(item, "status", 6);
+	assert_true(str_next_item(&list, ',', &item, &n));
+	assert_int_equal(n, 0);
+	assert_true(str_next_item(&list, ',', &item, &n));
+	assert_int_equal(n, 5);
+	assert_memory_equal(item, "hello", 5);
+	assert_false(str_next_item(&list, ',', &item, &n)); /* a trailing separator ends it */
+	list = "";
+	assert_false(str_next_item(&list, ',', &item, &n));
+	secret = strdup("hunter2");
+	assert_non_null(secret);
+	str_free_secret(secret);
+	str_free_secret(NULL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -134,6 +170,7 @@ int main(void)
 		cmocka_unit_test(test_parse_numbers),
 		cmocka_unit_test(test_parse_bool),
 		cmocka_unit_test(test_strings),
+		cmocka_unit_test(test_trim_items_secrets),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
