@@ -97,8 +97,9 @@ struct rl_progress {
 /* Return non-zero to stop waiting: the wait then fails with -ECANCELED. */
 typedef int (*rl_progress_fn)(const struct rl_progress *progress, void *userdata);
 
-/* Polled during blocking calls (at least once per second); non-zero aborts the
- * call with -ECANCELED. Must be async-signal-safe-friendly: read a flag, nothing more. */
+/* Polled during blocking calls (about once a second during a transfer, every 100 ms
+ * while sleeping); non-zero aborts the call with -ECANCELED. Keep it trivial, e.g. read a
+ * volatile sig_atomic_t that a signal handler sets. */
 typedef int (*rl_cancel_fn)(void *userdata);
 
 /* Told before every back-off pause: a 423 during acquire (http_status 423), a transient
@@ -161,7 +162,8 @@ RL_EXPORT int rl_client_new(struct rl_client **ret, const char *base_url,
  * call rl_session_end() first. NULL is a no-op. */
 RL_EXPORT void rl_client_free(struct rl_client *c);
 
-/* Set or read a tunable. -EINVAL for a negative/non-finite value or an unknown param. */
+/* Set or read a tunable. Values must be finite and > 0, except RL_PARAM_MAX_RETRIES and
+ * RL_PARAM_RETRY_INITIAL, which may be 0; otherwise -EINVAL (also for an unknown param). */
 RL_EXPORT int rl_client_set(struct rl_client *c, enum rl_param param, double value);
 RL_EXPORT int rl_client_get(const struct rl_client *c, enum rl_param param, double *ret);
 
