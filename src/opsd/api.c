@@ -68,6 +68,31 @@ static json_t *body_object(struct http_request *req)
 	return o;
 }
 
+/* The original words "unknown host" differently per route. */
+enum unknown_host {
+	UNKNOWN_HOST_IN_CONFIG, /* host '<name>' not found in config (winrm, heartbeat/poll) */
+	UNKNOWN_HOST_QUOTED,    /* host '<name>' not found (reservations) */
+	UNKNOWN_HOST_BARE,      /* host <name> not found (quarantine) */
+};
+
+/* The host a validated request names: 0, or 404 with the route's message in err. */
+static unsigned find_host(const struct opsd *o, const char *name, enum unknown_host wording,
+			  struct host **ret, char *err, size_t errlen)
+{
+	struct host *h = hosts_get(o->hosts, name);
+
+	if (h != NULL) {
+		*ret = h;
+		return 0;
+	}
+	if (wording == UNKNOWN_HOST_BARE)
+		snprintf(err, errlen, "host %s not found", name);
+	else
+		snprintf(err, errlen, "host '%s' not found%s", name,
+			 wording == UNKNOWN_HOST_IN_CONFIG ? " in config" : "");
+	return 404;
+}
+
 /* ---- GET /health ---------------------------------------------------------------------- */
 
 static void h_health(struct http_request *req)
@@ -183,8 +208,8 @@ static void h_winrm(struct http_request *req)
 	struct opsd *o = opsd_of(req);
 	struct req_winrm r = { 0 };
 	struct remote_call *c;
-	const struct host *h;
-	char err[REQUEST_ERR_MAX], msg[REQUEST_ERR_MAX + 64];
+	struct host *h = NULL;
+	char err[REQUEST_ERR_MAX + 64];
 	json_t *body = body_object(req);
 	unsigned status;
 	size_t i;
@@ -193,14 +218,10 @@ static void h_winrm(struct http_request *req)
 		return;
 	status = request_winrm(body, &o->cfg, &r, err, sizeof(err));
 	json_decref(body);
+	if (status == 0)
+		status = find_host(o, r.host, UNKNOWN_HOST_IN_CONFIG, &h, err, sizeof(err));
 	if (status) {
 		respond_error(req, status, err);
-		return;
-	}
-	h = hosts_get(o->hosts, r.host);
-	if (h == NULL) {
-		snprintf(msg, sizeof(msg), "host '%s' not found in config", r.host);
-		respond_error(req, 404, msg);
 		req_winrm_clear(&r);
 		return;
 	}
@@ -261,8 +282,8 @@ static void h_poll(struct http_request *req)
 	struct opsd *o = opsd_of(req);
 	struct req_poll r = { 0 };
 	struct poll_ctx *c;
-	const struct host *h;
-	char err[REQUEST_ERR_MAX], msg[REQUEST_ERR_MAX + 64];
+	struct host *h = NULL;
+	char err[REQUEST_ERR_MAX + 64];
 	json_t *body = body_object(req);
 	unsigned status;
 
@@ -270,14 +291,10 @@ static void h_poll(struct http_request *req)
 		return;
 	status = request_poll(body, &r, err, sizeof(err));
 	json_decref(body);
+	if (status == 0)
+		status = find_host(o, r.host, UNKNOWN_HOST_IN_CONFIG, &h, err, sizeof(err));
 	if (status) {
 		respond_error(req, status, err);
-		return;
-	}
-	h = hosts_get(o->hosts, r.host);
-	if (h == NULL) {
-		snprintf(msg, sizeof(msg), "host '%s' not found in config", r.host);
-		respond_error(req, 404, msg);
 		req_poll_clear(&r);
 		return;
 	}
@@ -296,7 +313,7 @@ static void hosts_warn(void *userdata, const char *message)
 	log_warn("%s", message);
 }
 
-int api_reload_hosts(struct opsd *o, char *err, size_t errlen)
+int api_load_hosts(struct opsd *o, char *err, size_t errlen)
 {
 	struct host_registry *reg;
 	int r;
@@ -304,9 +321,10 @@ int api_reload_hosts(struct opsd *o, char *err, size_t errlen)
 	r = hosts_load(o->cfg.hosts_path, hosts_warn, NULL, &reg, err, errlen);
 	if (r < 0)
 		return r;
+	log_info("%s %zu host(s) from %s", o->hosts ? "reloaded" : "loaded", reg->n,
+		 o->cfg.hosts_path);
 	hosts_unref(o->hosts);
 	o->hosts = reg;
-	log_info("hosts reloaded from %s: %zu host(s)", o->cfg.hosts_path, reg->n);
 	return 0;
 }
 
@@ -316,7 +334,7 @@ static void h_reload(struct http_request *req)
 	char err[512];
 	json_t *r;
 
-	if (api_reload_hosts(o, err, sizeof(err)) < 0) {
+	if (api_load_hosts(o, err, sizeof(err)) < 0) {
 		log_error("hosts reload failed, keeping the previous hosts: %s", err);
 		respond_error(req, 500, err);
 		return;
@@ -349,8 +367,8 @@ static void h_quarantine(struct http_request *req)
 {
 	struct opsd *o = opsd_of(req);
 	struct req_quarantine r = { 0 };
-	struct host *h;
-	char err[REQUEST_ERR_MAX], msg[REQUEST_ERR_MAX + 64];
+	struct host *h = NULL;
+	char err[REQUEST_ERR_MAX + 64];
 	json_t *body, *resp;
 	unsigned status;
 
@@ -363,14 +381,10 @@ static void h_quarantine(struct http_request *req)
 		return;
 	status = request_quarantine(body, &r, err, sizeof(err));
 	json_decref(body);
+	if (status == 0)
+		status = find_host(o, r.host, UNKNOWN_HOST_BARE, &h, err, sizeof(err));
 	if (status) {
 		respond_error(req, status, err);
-		return;
-	}
-	h = hosts_get(o->hosts, r.host);
-	if (h == NULL) {
-		snprintf(msg, sizeof(msg), "host %s not found", r.host);
-		respond_error(req, 404, msg);
 		req_quarantine_clear(&r);
 		return;
 	}
@@ -394,8 +408,8 @@ static void h_resv(struct http_request *req, bool start)
 {
 	struct opsd *o = opsd_of(req);
 	struct req_resv r = { 0 };
-	const struct host *h;
-	char err[REQUEST_ERR_MAX], msg[REQUEST_ERR_MAX + 64];
+	struct host *h = NULL;
+	char err[REQUEST_ERR_MAX + 64];
 	json_t *body = body_object(req);
 	unsigned status;
 
@@ -403,14 +417,10 @@ static void h_resv(struct http_request *req, bool start)
 		return;
 	status = request_resv(body, start, &r, err, sizeof(err));
 	json_decref(body);
+	if (status == 0)
+		status = find_host(o, r.host, UNKNOWN_HOST_QUOTED, &h, err, sizeof(err));
 	if (status) {
 		respond_error(req, status, err);
-		return;
-	}
-	h = hosts_get(o->hosts, r.host);
-	if (h == NULL) {
-		snprintf(msg, sizeof(msg), "host '%s' not found", r.host);
-		respond_error(req, 404, msg);
 		req_resv_clear(&r);
 		return;
 	}

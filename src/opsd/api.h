@@ -15,7 +15,8 @@ extern const size_t api_n_routes;
 void api_before(struct http_request *req);
 void api_error(struct http_request *req, unsigned status, const char *message);
 
-/* Replace the registry from OPS_CONFIG; 0 or -EINVAL with the reason in err. */
-int api_reload_hosts(struct opsd *o, char *err, size_t errlen);
+/* Load the registry from OPS_CONFIG, replacing the current one (if any); 0 or a negative
+ * errno with the reason in err (the current registry stays). */
+int api_load_hosts(struct opsd *o, char *err, size_t errlen);
 
 #endif

@@ -2,7 +2,6 @@
 #include "auth.h"
 
 #include <arpa/inet.h>
-#include <ctype.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -93,6 +92,8 @@ bool auth_cidr_match(const struct auth_cidr *c, const struct sockaddr *peer)
 int auth_init(struct auth *a, const char *token, const char *networks, char *err, size_t errlen)
 {
 	const char *p;
+	char item[80];
+	size_t n;
 
 	memset(a, 0, sizeof(*a));
 	if (token != NULL && token[0] != '\0')
@@ -101,34 +102,20 @@ int auth_init(struct auth *a, const char *token, const char *networks, char *err
 		a->any_network = true;
 		return 0;
 	}
-	p = networks;
-	while (*p != '\0') {
-		const char *comma = strchr(p, ',');
-		size_t n = comma ? (size_t)(comma - p) : strlen(p);
-		char item[80];
-
-		while (n > 0 && isspace((unsigned char)*p)) {
-			p++;
-			n--;
+	while (str_next_item(&networks, ',', &p, &n)) {
+		if (n == 0)
+			continue;
+		if (n >= sizeof(item) || a->n_nets >= AUTH_MAX_NETWORKS) {
+			snprintf(err, errlen, "OPS_ALLOWED_NETWORKS: too many or too long entries");
+			goto fail;
 		}
-		while (n > 0 && isspace((unsigned char)p[n - 1]))
-			n--;
-		if (n > 0) {
-			if (n >= sizeof(item) || a->n_nets >= AUTH_MAX_NETWORKS) {
-				snprintf(err, errlen, "OPS_ALLOWED_NETWORKS: too many or too long entries");
-				goto fail;
-			}
-			memcpy(item, p, n);
-			item[n] = '\0';
-			if (auth_parse_cidr(item, &a->nets[a->n_nets]) < 0) {
-				snprintf(err, errlen, "OPS_ALLOWED_NETWORKS: invalid network '%s'", item);
-				goto fail;
-			}
-			a->n_nets++;
+		memcpy(item, p, n);
+		item[n] = '\0';
+		if (auth_parse_cidr(item, &a->nets[a->n_nets]) < 0) {
+			snprintf(err, errlen, "OPS_ALLOWED_NETWORKS: invalid network '%s'", item);
+			goto fail;
 		}
-		if (comma == NULL)
-			break;
-		p = comma + 1;
+		a->n_nets++;
 	}
 	if (a->n_nets == 0) {
 		snprintf(err, errlen, "OPS_ALLOWED_NETWORKS is empty (use \"any\" for no restriction)");
@@ -144,10 +131,7 @@ void auth_clear(struct auth *a)
 {
 	if (a == NULL)
 		return;
-	if (a->token) {
-		explicit_bzero(a->token, strlen(a->token));
-		free(a->token);
-	}
+	str_free_secret(a->token);
 	memset(a, 0, sizeof(*a));
 }
 

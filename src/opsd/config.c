@@ -1,7 +1,6 @@
 /* ops-worker configuration: the original's environment variables, defaults and checks. */
 #include "config.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +11,7 @@
 #include "common/log.h"
 #include "common/strutil.h"
 #include "common/xmalloc.h"
+#include "jsonx.h"
 
 static const char *env(const char *name)
 {
@@ -20,30 +20,9 @@ static const char *env(const char *name)
 	return v;
 }
 
-/* Copy of s without leading/trailing ASCII whitespace. */
-static char *trim_dup(const char *s, size_t n)
-{
-	while (n > 0 && isspace((unsigned char)*s)) {
-		s++;
-		n--;
-	}
-	while (n > 0 && isspace((unsigned char)s[n - 1]))
-		n--;
-	return xstrndup(s, n);
-}
-
 bool config_parse_bool(const char *s, bool def)
 {
-	char *t;
-	bool v;
-
-	if (s == NULL)
-		return def;
-	t = trim_dup(s, strlen(s));
-	v = !(strcasecmp(t, "false") == 0 || strcmp(t, "0") == 0 || strcasecmp(t, "no") == 0 ||
-	      strcasecmp(t, "off") == 0);
-	free(t);
-	return v;
+	return s == NULL ? def : jsonx_parse_bool_str(s, strlen(s));
 }
 
 static int env_double(const char *name, double def, double min, double max, double *ret,
@@ -57,7 +36,7 @@ static int env_double(const char *name, double def, double min, double max, doub
 		*ret = def;
 		return 0;
 	}
-	t = trim_dup(v, strlen(v));
+	t = str_trim_dup(v, strlen(v));
 	r = parse_double(t, min, max, ret);
 	free(t);
 	if (r < 0)
@@ -77,7 +56,7 @@ static int env_long(const char *name, long def, long min, long max, long *ret, c
 		*ret = def;
 		return 0;
 	}
-	t = trim_dup(v, strlen(v));
+	t = str_trim_dup(v, strlen(v));
 	r = parse_i64(t, min, max, &x);
 	free(t);
 	if (r < 0) {
@@ -109,26 +88,18 @@ long config_max_batch(void)
 
 static int parse_commands(struct opsd_config *c, const char *list, char *err, size_t errlen)
 {
-	const char *p = list;
+	const char *item;
+	size_t n;
 
-	while (*p != '\0') {
-		const char *comma = strchr(p, ',');
-		size_t n = comma ? (size_t)(comma - p) : strlen(p);
-		char *item = trim_dup(p, n);
-
-		if (item[0] == '\0') {
-			free(item);
-		} else if (c->n_allowed_commands >= CONFIG_MAX_COMMANDS) {
-			free(item);
+	while (str_next_item(&list, ',', &item, &n)) {
+		if (n == 0)
+			continue;
+		if (c->n_allowed_commands >= CONFIG_MAX_COMMANDS) {
 			snprintf(err, errlen, "OPS_ALLOWED_COMMANDS has more than %d entries",
 				 CONFIG_MAX_COMMANDS);
 			return -EINVAL;
-		} else {
-			c->allowed_commands[c->n_allowed_commands++] = item;
 		}
-		if (comma == NULL)
-			break;
-		p = comma + 1;
+		c->allowed_commands[c->n_allowed_commands++] = xstrndup(item, n);
 	}
 	return 0;
 }
@@ -338,14 +309,6 @@ int config_load(struct opsd_config *c, char *err, size_t errlen)
 	return 0;
 }
 
-static void free_secret(char *s)
-{
-	if (s == NULL)
-		return;
-	explicit_bzero(s, strlen(s));
-	free(s);
-}
-
 void config_free(struct opsd_config *c)
 {
 	size_t i;
@@ -354,14 +317,14 @@ void config_free(struct opsd_config *c)
 		return;
 	free(c->bind);
 	free(c->hosts_path);
-	free_secret(c->mysql_dsn);
+	str_free_secret(c->mysql_dsn);
 	free(c->state_dir);
 	free(c->sqlite_path);
 	free(c->winrm_ca_file);
 	for (i = 0; i < c->n_allowed_commands; i++)
 		free(c->allowed_commands[i]);
 	free(c->worker_id);
-	free_secret(c->token);
+	str_free_secret(c->token);
 	free(c->allowed_networks);
 	free(c->log_format);
 	memset(c, 0, sizeof(*c));

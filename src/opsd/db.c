@@ -136,6 +136,24 @@ int db_run(struct db *db, const char *sql, const char *types, ...)
 	return r;
 }
 
+int db_query_int64(struct db *db, int64_t *ret_value, const char *sql, const char *types, ...)
+{
+	struct db_stmt *st;
+	va_list ap;
+	int r;
+
+	va_start(ap, types);
+	r = vprepare(db, &st, sql, types, ap);
+	va_end(ap);
+	if (r < 0)
+		return r;
+	r = db_step(st);
+	if (r > 0)
+		*ret_value = db_column_int64(st, 0);
+	db_finalize(st);
+	return r;
+}
+
 int db_apply_schema(struct db *db)
 {
 	const char *p = db->ops->schema;

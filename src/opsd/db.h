@@ -103,6 +103,9 @@ int64_t db_column_int64(struct db_stmt *st, unsigned col);
 void db_finalize(struct db_stmt *st);
 /* Prepare, bind, step to the end, finalize. */
 int db_run(struct db *db, const char *sql, const char *types, ...);
+/* Prepare, bind, step once, finalize: 1 and the first row's first column in *ret_value, 0
+ * when there is no row (*ret_value untouched), or a negative errno. */
+int db_query_int64(struct db *db, int64_t *ret_value, const char *sql, const char *types, ...);
 /* Apply the backend's DDL (CREATE TABLE IF NOT EXISTS ...). */
 int db_apply_schema(struct db *db);
 

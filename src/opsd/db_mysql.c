@@ -1,7 +1,6 @@
 /* db_ops backend for MySQL / MariaDB through MariaDB Connector/C (prepared statements). */
 #include "db.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -54,16 +53,6 @@ static const struct db_ops mysql_ops;
 
 /* ---- DSN ---------------------------------------------------------------------------- */
 
-static int hexv(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c = tolower(c);
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
 /* Percent-decode s[0..n). */
 static int pct_decode(const char *s, size_t n, char **ret)
 {
@@ -78,8 +67,8 @@ static int pct_decode(const char *s, size_t n, char **ret)
 				free(o);
 				return -EINVAL;
 			}
-			hi = hexv((unsigned char)s[i + 1]);
-			lo = hexv((unsigned char)s[i + 2]);
+			hi = str_hex_digit(s[i + 1]);
+			lo = str_hex_digit(s[i + 2]);
 			if (hi < 0 || lo < 0 || (hi == 0 && lo == 0)) {
 				free(o);
 				return -EINVAL;
@@ -100,10 +89,7 @@ void db_dsn_clear(struct db_dsn *d)
 	if (d == NULL)
 		return;
 	free(d->user);
-	if (d->password) {
-		explicit_bzero(d->password, strlen(d->password));
-		free(d->password);
-	}
+	str_free_secret(d->password);
 	free(d->host);
 	free(d->database);
 	free(d->unix_socket);

@@ -127,7 +127,6 @@ static const int64_t *tri_ptr(int v, int64_t *store)
 
 int heartbeat_store(struct db *db, const struct heartbeat_row *row)
 {
-	struct db_stmt *st;
 	int64_t host_id = -1, a, b, c;
 	char now[ISOTIME_MAX];
 	int r;
@@ -136,13 +135,7 @@ int heartbeat_store(struct db *db, const struct heartbeat_row *row)
 	r = db_begin(db);
 	if (r < 0)
 		return r;
-	r = db_prepare(db, &st, "SELECT id FROM lab_hosts WHERE name = ?", "s", row->name);
-	if (r < 0)
-		goto fail;
-	r = db_step(st);
-	if (r > 0)
-		host_id = db_column_int64(st, 0);
-	db_finalize(st);
+	r = db_query_int64(db, &host_id, "SELECT id FROM lab_hosts WHERE name = ?", "s", row->name);
 	if (r < 0)
 		goto fail;
 	if (host_id >= 0) {
@@ -355,13 +348,9 @@ static int poller_on_timer(sd_event_source *s, uint64_t usec, void *userdata)
 
 static void poller_schedule(struct poller *p)
 {
-	uint64_t interval = (uint64_t)(p->o->cfg.poll_interval * 1e6);
-	uint64_t now = loop_now(p->o->event), due = p->started_usec + interval;
-
 	/* Like APScheduler's max_instances=1: an overrun skips the missed runs. */
-	while (due <= now)
-		due += interval;
-	loop_timer_arm(p->o->event, &p->timer, due - now, poller_on_timer, p);
+	loop_timer_arm_next(p->o->event, &p->timer, p->started_usec,
+			    (uint64_t)(p->o->cfg.poll_interval * 1e6), poller_on_timer, p);
 }
 
 static void poller_host_done(void *userdata, const struct heartbeat_result *res)

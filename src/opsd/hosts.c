@@ -9,16 +9,9 @@
 #include <strings.h>
 
 #include "common/statefile.h"
+#include "common/strutil.h"
 #include "common/xmalloc.h"
 #include "jsonx.h"
-
-static void free_secret(char *s)
-{
-	if (s == NULL)
-		return;
-	explicit_bzero(s, strlen(s));
-	free(s);
-}
 
 static void host_clear(struct host *h)
 {
@@ -28,8 +21,8 @@ static void host_clear(struct host *h)
 	free(h->key);
 	free(h->address);
 	free(h->mac);
-	free_secret(h->winrm_user);
-	free_secret(h->winrm_pass);
+	str_free_secret(h->winrm_user);
+	str_free_secret(h->winrm_pass);
 	free(h->winrm_transport);
 	free(h->labstation_exe);
 	free(h->heartbeat_path);
@@ -42,34 +35,25 @@ static void host_clear(struct host *h)
 	memset(h, 0, sizeof(*h));
 }
 
-static char *lower_dup(const char *s)
+/* s, lower-cased in place. */
+static char *lower(char *s)
 {
-	char *r = xstrdup(s);
 	char *p;
 
-	for (p = r; *p; p++)
+	for (p = s; *p; p++)
 		*p = (char)tolower((unsigned char)*p);
-	return r;
+	return s;
 }
 
-/* Trimmed, lower-cased copy (NULL when empty after trimming). */
-static char *lab_key(const char *s)
+char *hosts_lab_key(const char *lab)
 {
-	size_t n = strlen(s);
-	char *r, *p;
+	char *k = str_trim_dup(lab, strlen(lab));
 
-	while (n > 0 && isspace((unsigned char)*s)) {
-		s++;
-		n--;
-	}
-	while (n > 0 && isspace((unsigned char)s[n - 1]))
-		n--;
-	if (n == 0)
+	if (k[0] == '\0') {
+		free(k);
 		return NULL;
-	r = xstrndup(s, n);
-	for (p = r; *p; p++)
-		*p = (char)tolower((unsigned char)*p);
-	return r;
+	}
+	return lower(k);
 }
 
 /* An optional string field: absent/null -> def (may be NULL). */
@@ -174,7 +158,7 @@ static int parse_labs(const json_t *e, struct host *h, char *err, size_t errlen)
 			snprintf(err, errlen, "host %s: lab ids must be strings or numbers", h->name);
 			return -EINVAL;
 		}
-		k = lab_key(s);
+		k = hosts_lab_key(s);
 		free(s);
 		if (k != NULL)
 			h->labs[h->n_labs++] = k;
@@ -204,7 +188,7 @@ static int parse_host(const json_t *e, struct host *h, hosts_warn_fn warn, void 
 		return -EINVAL;
 	}
 	h->name = xstrdup(json_string_value(name));
-	h->key = lower_dup(h->name);
+	h->key = lower(xstrdup(h->name));
 	h->address = xstrdup(json_string_value(addr));
 	if ((r = opt_str(e, "mac", NULL, &h->mac, err, errlen, h->name)) < 0 ||
 	    (r = opt_str(e, "winrm_transport", "ntlm", &h->winrm_transport, err, errlen, h->name)) < 0 ||
@@ -375,7 +359,7 @@ struct host *hosts_get_by_lab(const struct host_registry *reg, const char *lab)
 
 	if (reg == NULL || lab == NULL)
 		return NULL;
-	k = lab_key(lab);
+	k = hosts_lab_key(lab);
 	if (k == NULL)
 		return NULL;
 	for (i = 0; i < reg->n && found == NULL; i++) {

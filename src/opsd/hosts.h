@@ -62,6 +62,9 @@ void hosts_unref(struct host_registry *reg);
 struct host *hosts_get(const struct host_registry *reg, const char *name);
 /* First host in file order, not quarantined, serving lab (trimmed, any case). */
 struct host *hosts_get_by_lab(const struct host_registry *reg, const char *lab);
+/* A lab id as the registry keys it: trimmed and lower-cased (caller frees); NULL when
+ * nothing is left. */
+char *hosts_lab_key(const char *lab);
 /* Hosts that are not quarantined. */
 size_t hosts_count_active(const struct host_registry *reg);
 /* The host's configuration as JSON with credentials removed (new reference). */

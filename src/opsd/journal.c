@@ -117,6 +117,19 @@ static int get_str(json_t *o, const char *key, bool nullable, char **ret)
 	return 0;
 }
 
+/* An integer or null field: *ret_has tells which. */
+static int get_opt_int(json_t *o, const char *key, bool *ret_has, int64_t *ret)
+{
+	json_t *v = json_object_get(o, key);
+
+	if (json_is_integer(v)) {
+		*ret_has = true;
+		*ret = json_integer_value(v);
+		return 0;
+	}
+	return json_is_null(v) ? 0 : -EINVAL;
+}
+
 int journal_row_from_json(const char *line, size_t len, struct journal_row *ret)
 {
 	struct journal_row row = { 0 };
@@ -147,20 +160,9 @@ int journal_row_from_json(const char *line, size_t len, struct journal_row *ret)
 	if (!json_is_boolean(v))
 		goto out;
 	row.success = json_is_true(v);
-	v = json_object_get(o, "response_code");
-	if (json_is_integer(v)) {
-		row.has_code = true;
-		row.response_code = json_integer_value(v);
-	} else if (!json_is_null(v)) {
+	if (get_opt_int(o, "response_code", &row.has_code, &row.response_code) < 0 ||
+	    get_opt_int(o, "duration_ms", &row.has_duration, &row.duration_ms) < 0)
 		goto out;
-	}
-	v = json_object_get(o, "duration_ms");
-	if (json_is_integer(v)) {
-		row.has_duration = true;
-		row.duration_ms = json_integer_value(v);
-	} else if (!json_is_null(v)) {
-		goto out;
-	}
 	row.spooled = true;
 	*ret = row;
 	memset(&row, 0, sizeof(row));
@@ -178,25 +180,19 @@ int journal_insert_row(struct db *db, const struct journal_row *row, bool dedup)
 {
 	const int64_t *code = row->has_code ? &row->response_code : NULL;
 	const int64_t *dur = row->has_duration ? &row->duration_ms : NULL;
-	struct db_stmt *st;
+	int64_t found = 0;
 	int r;
 
 	if (dedup) {
-		r = db_prepare(db, &st,
-			       "SELECT COUNT(*) FROM reservation_operations WHERE reservation_id = ? "
-			       "AND action = ? AND status = ? AND host = ? AND created_at = ?",
-			       "sssss", row->reservation_id, row->action, row->status, row->host,
-			       row->created_at);
+		r = db_query_int64(db, &found,
+				   "SELECT COUNT(*) FROM reservation_operations WHERE reservation_id = ? "
+				   "AND action = ? AND status = ? AND host = ? AND created_at = ?",
+				   "sssss", row->reservation_id, row->action, row->status, row->host,
+				   row->created_at);
 		if (r < 0)
 			return r;
-		r = db_step(st);
-		if (r > 0 && db_column_int64(st, 0) > 0) {
-			db_finalize(st);
+		if (found > 0)
 			return 0; /* already there (a crash after the insert) */
-		}
-		db_finalize(st);
-		if (r < 0)
-			return r;
 	}
 	return db_run(db,
 		      "INSERT INTO reservation_operations (reservation_id, lab_id, host, action, "

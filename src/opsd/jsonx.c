@@ -52,39 +52,46 @@ bool jsonx_truthy(const json_t *v)
 	return false;
 }
 
-static char *trim_dup(const char *s, size_t n)
+bool jsonx_parse_bool_str(const char *s, size_t n)
 {
-	while (n > 0 && isspace((unsigned char)*s)) {
-		s++;
-		n--;
-	}
-	while (n > 0 && isspace((unsigned char)s[n - 1]))
-		n--;
-	return xstrndup(s, n);
-}
-
-bool jsonx_parse_bool(const json_t *v, bool def)
-{
-	char *t;
+	char *t = str_trim_dup(s, n);
 	bool r;
 
-	if (v == NULL || json_is_null(v))
-		return def; /* None -> default */
-	if (json_is_boolean(v))
-		return json_is_true(v);
-	if (!json_is_string(v))
-		return jsonx_truthy(v);
-	t = trim_dup(json_string_value(v), json_string_length(v));
 	r = !(strcasecmp(t, "false") == 0 || strcmp(t, "0") == 0 || strcasecmp(t, "no") == 0 ||
 	      strcasecmp(t, "off") == 0);
 	free(t);
 	return r;
 }
 
+bool jsonx_parse_bool(const json_t *v, bool def)
+{
+	if (v == NULL || json_is_null(v))
+		return def; /* None -> default */
+	if (json_is_boolean(v))
+		return json_is_true(v);
+	if (!json_is_string(v))
+		return jsonx_truthy(v);
+	return jsonx_parse_bool_str(json_string_value(v), json_string_length(v));
+}
+
+int jsonx_str_int(const char *s, size_t n, int64_t *ret)
+{
+	char *t;
+	const char *p;
+	int r;
+
+	if (memchr(s, '\0', n))
+		return -EINVAL;
+	t = str_trim_dup(s, n);
+	p = t[0] == '+' ? t + 1 : t;
+	r = parse_i64(p, INT64_MIN, INT64_MAX, ret);
+	free(t);
+	return r < 0 ? -EINVAL : 0;
+}
+
 int jsonx_int(const json_t *v, int64_t min, int64_t max, int64_t *ret)
 {
 	int64_t x;
-	int r;
 
 	if (v == NULL)
 		return -EINVAL;
@@ -106,22 +113,10 @@ int jsonx_int(const json_t *v, int64_t min, int64_t max, int64_t *ret)
 		x = (int64_t)d;
 		break;
 	}
-	case JSON_STRING: {
-		char *t;
-		const char *p;
-
-		if (memchr(json_string_value(v), '\0', json_string_length(v)))
-			return -EINVAL;
-		t = trim_dup(json_string_value(v), json_string_length(v));
-		p = t;
-		if (*p == '+')
-			p++;
-		r = parse_i64(p, INT64_MIN, INT64_MAX, &x);
-		free(t);
-		if (r < 0)
+	case JSON_STRING:
+		if (jsonx_str_int(json_string_value(v), json_string_length(v), &x) < 0)
 			return -EINVAL;
 		break;
-	}
 	default:
 		return -EINVAL;
 	}
@@ -143,7 +138,7 @@ int jsonx_double(const json_t *v, double min, double max, double *ret)
 	} else if (json_is_true(v) || json_is_false(v)) {
 		d = json_is_true(v) ? 1 : 0;
 	} else if (json_is_string(v)) {
-		char *t = trim_dup(json_string_value(v), json_string_length(v));
+		char *t = str_trim_dup(json_string_value(v), json_string_length(v));
 
 		r = parse_double(t, -INFINITY, INFINITY, &d);
 		free(t);

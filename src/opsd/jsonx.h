@@ -16,13 +16,19 @@
 json_t *jsonx_body_object(const char *body, size_t len);
 /* Python truthiness: null, false, 0, 0.0, "", [] and {} are false. NULL is false. */
 bool jsonx_truthy(const json_t *v);
-/* The original's parse_bool: NULL/absent -> def; bool as is; string false only for
- * false/0/no/off (trimmed, any case); other types by truthiness. */
+/* The original's parse_bool: NULL/absent -> def; bool as is; strings by
+ * jsonx_parse_bool_str; other types by truthiness. */
 bool jsonx_parse_bool(const json_t *v, bool def);
+/* parse_bool's rule for a string s[0..n): false only for false/0/no/off (trimmed, any
+ * case); anything else, including "", is true. */
+bool jsonx_parse_bool_str(const char *s, size_t n);
 /* Python int() of a JSON value: integers, integral-or-not reals (truncated), decimal
- * strings (trimmed, optional sign), booleans. -EINVAL when not a number, -ERANGE outside
+ * strings (jsonx_str_int), booleans. -EINVAL when not a number, -ERANGE outside
  * [min, max]. */
 int jsonx_int(const json_t *v, int64_t min, int64_t max, int64_t *ret);
+/* Python int() of a string s[0..n): trimmed, optional sign, decimal digits, within int64.
+ * 0 or -EINVAL. */
+int jsonx_str_int(const char *s, size_t n, int64_t *ret);
 /* Python float(): numbers, decimal strings. -EINVAL / -ERANGE. */
 int jsonx_double(const json_t *v, double min, double max, double *ret);
 /* Python str() of a scalar (caller frees); -EINVAL for arrays and objects. */

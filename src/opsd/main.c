@@ -110,14 +110,9 @@ static int on_hup(sd_event_source *s, const struct signalfd_siginfo *si, void *u
 	struct opsd *o = userdata;
 	char err[512];
 
-	if (api_reload_hosts(o, err, sizeof(err)) < 0)
+	if (api_load_hosts(o, err, sizeof(err)) < 0)
 		log_error("hosts reload on SIGHUP failed, keeping the previous hosts: %s", err);
 	return 0;
-}
-
-static void hosts_warn(void *userdata, const char *message)
-{
-	log_warn("%s", message);
 }
 
 static int connect_work(struct db *db, void *arg)
@@ -235,11 +230,10 @@ int main(int argc, char **argv)
 		log_crit("cannot initialise the WinRM client: %s", strerror(-r));
 		goto out;
 	}
-	if (hosts_load(o.cfg.hosts_path, hosts_warn, NULL, &o.hosts, err, sizeof(err)) < 0) {
+	if (api_load_hosts(&o, err, sizeof(err)) < 0) {
 		log_crit("cannot load hosts: %s", err);
 		goto out;
 	}
-	log_info("loaded %zu host(s) from %s", o.hosts->n, o.cfg.hosts_path);
 	if (o.cfg.db != CONFIG_DB_NONE) {
 		r = ensure_state_dir(o.cfg.state_dir);
 		if (r < 0)

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/strutil.h"
 #include "common/workq.h"
 #include "common/xmalloc.h"
 #include "hosts.h"
@@ -14,14 +15,6 @@
 static char *dup_or_null(const char *s)
 {
 	return s ? xstrdup(s) : NULL;
-}
-
-static void free_secret(char *s)
-{
-	if (s == NULL)
-		return;
-	explicit_bzero(s, strlen(s));
-	free(s);
 }
 
 void remote_target_from_host(struct remote_target *t, const struct host *h, const char *user,
@@ -42,8 +35,8 @@ void remote_target_from_host(struct remote_target *t, const struct host *h, cons
 void remote_target_clear(struct remote_target *t)
 {
 	free(t->address);
-	free_secret(t->user);
-	free_secret(t->password);
+	str_free_secret(t->user);
+	str_free_secret(t->password);
 	free(t->transport);
 	memset(t, 0, sizeof(*t));
 }

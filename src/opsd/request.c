@@ -153,14 +153,8 @@ void req_winrm_clear(struct req_winrm *r)
 	free(r->host);
 	free(r->command);
 	jsonx_args_free(r->args);
-	if (r->user) {
-		explicit_bzero(r->user, strlen(r->user));
-		free(r->user);
-	}
-	if (r->password) {
-		explicit_bzero(r->password, strlen(r->password));
-		free(r->password);
-	}
+	str_free_secret(r->user);
+	str_free_secret(r->password);
 	free(r->transport);
 	memset(r, 0, sizeof(*r));
 }
@@ -456,26 +450,10 @@ void req_timeline_clear(struct req_timeline *r)
 	memset(r, 0, sizeof(*r));
 }
 
-/* Python int() on a query string value; false when it is not an integer. */
+/* Python int() on a query string value; false when it is absent or not an integer. */
 static bool query_int(const char *s, int64_t *ret)
 {
-	char buf[32];
-	size_t n;
-	const char *p;
-
-	if (s == NULL)
-		return false;
-	while (isspace((unsigned char)*s))
-		s++;
-	n = strlen(s);
-	while (n > 0 && isspace((unsigned char)s[n - 1]))
-		n--;
-	if (n == 0 || n >= sizeof(buf))
-		return false;
-	memcpy(buf, s, n);
-	buf[n] = '\0';
-	p = buf[0] == '+' ? buf + 1 : buf;
-	return parse_i64(p, INT64_MIN, INT64_MAX, ret) == 0;
+	return s != NULL && jsonx_str_int(s, strlen(s), ret) == 0;
 }
 
 unsigned request_timeline(const char *id, const char *id_alias, const char *limit,

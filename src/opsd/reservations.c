@@ -10,6 +10,7 @@
 
 #include "common/log.h"
 #include "common/loop.h"
+#include "common/strutil.h"
 #include "common/xmalloc.h"
 #include "db.h"
 #include "hosts.h"
@@ -68,42 +69,40 @@ static void flow_finish(struct resv_flow *f)
 	opsd_busy_dec(o);
 }
 
-/* ---- wake step ------------------------------------------------------------------------ */
-
-static void wake_step_failed_config(struct resv_flow *f, const char *message)
+/* A finished step: its object in the response's steps ({action, success, status, message,
+ * [durationMs,] details}; durationMs only when step_ms) and its journal row (code and
+ * duration may be NULL; details, owned, is the payload). The flow goes on once the row is
+ * kept. */
+static void step_done(struct resv_flow *f, const char *action, bool ok, const char *message,
+		      const int64_t *code, const int64_t *dur, bool step_ms, json_t *details)
 {
 	json_t *step = json_object();
 
-	json_object_set_new(step, "action", json_string("wake"));
-	json_object_set_new(step, "success", json_false());
-	json_object_set_new(step, "status", json_string("failed"));
+	json_object_set_new(step, "action", json_string(action));
+	json_object_set_new(step, "success", json_boolean(ok));
+	json_object_set_new(step, "status", json_string(ok ? "completed" : "failed"));
 	json_object_set_new(step, "message", json_string(message));
-	json_object_set_new(step, "details", json_object());
+	if (step_ms)
+		json_object_set_new(step, "durationMs", json_integer(*dur));
+	json_object_set_new(step, "details", json_deep_copy(details));
 	json_array_append_new(f->steps, step);
-	f->success = false;
-	journal_add(f->o->journal, f->req.reservation_id, f->req.lab_id, f->host->name, "wake",
-		    false, NULL, NULL, json_object(), message, 0, flow_journal_done, f);
+	if (!ok)
+		f->success = false;
+	journal_add(f->o->journal, f->req.reservation_id, f->req.lab_id, f->host->name, action, ok,
+		    code, dur, details, message, 0, flow_journal_done, f);
 }
+
+/* ---- wake step ------------------------------------------------------------------------ */
 
 static void wake_step_done(void *userdata, const struct wake_outcome *out)
 {
 	struct resv_flow *f = userdata;
-	json_t *step = json_object(), *details = f->wake_details;
+	json_t *details = f->wake_details;
 	int64_t code = out->success ? 200 : 504, dur = (int64_t)out->duration_ms;
 
 	f->wake_details = NULL;
 	json_object_set_new(details, "attemptsUsed", json_integer(out->attempts_used));
-	json_object_set_new(step, "action", json_string("wake"));
-	json_object_set_new(step, "success", json_boolean(out->success));
-	json_object_set_new(step, "status", json_string(out->success ? "completed" : "failed"));
-	json_object_set_new(step, "message", json_string(out->message));
-	json_object_set_new(step, "durationMs", json_integer(dur));
-	json_object_set_new(step, "details", json_deep_copy(details));
-	json_array_append_new(f->steps, step);
-	if (!out->success)
-		f->success = false;
-	journal_add(f->o->journal, f->req.reservation_id, f->req.lab_id, f->host->name, "wake",
-		    out->success, &code, &dur, details, out->message, 0, flow_journal_done, f);
+	step_done(f, "wake", out->success, out->message, &code, &dur, true, details);
 }
 
 static void wake_step(struct resv_flow *f)
@@ -119,11 +118,13 @@ static void wake_step(struct resv_flow *f)
 	json_t *d;
 
 	if (mac == NULL || mac[0] == '\0') {
-		wake_step_failed_config(f, "MAC address not configured");
+		step_done(f, "wake", false, "MAC address not configured", NULL, NULL, false,
+			  json_object());
 		return;
 	}
 	if (target == NULL || target[0] == '\0') {
-		wake_step_failed_config(f, "Ping target not configured");
+		step_done(f, "wake", false, "Ping target not configured", NULL, NULL, false,
+			  json_object());
 		return;
 	}
 	wr.attempts = w->has_attempts ? w->attempts : h->wake_attempts ? h->wake_attempts : 3;
@@ -154,7 +155,7 @@ static void wake_step(struct resv_flow *f)
 static void command_step_done(struct remote_call *c, void *userdata)
 {
 	struct resv_flow *f = userdata;
-	json_t *step = json_object(), *details = json_object();
+	json_t *details = json_object();
 	int64_t dur = (int64_t)c->duration_ms, code = 0;
 	bool ok = false, failed_call;
 	char msg[128];
@@ -181,18 +182,9 @@ static void command_step_done(struct remote_call *c, void *userdata)
 	json_object_set_new(details, "durationMs", json_integer(dur));
 	free(out);
 	free(err);
-	json_object_set_new(step, "action", json_string(f->action));
-	json_object_set_new(step, "success", json_boolean(ok));
-	json_object_set_new(step, "status", json_string(ok ? "completed" : "failed"));
-	json_object_set_new(step, "message", json_string(msg));
-	json_object_set_new(step, "details", json_deep_copy(details));
-	json_array_append_new(f->steps, step);
-	if (!ok)
-		f->success = false;
 	failed_call = c->r < 0;
 	remote_call_free(c);
-	journal_add(f->o->journal, f->req.reservation_id, f->req.lab_id, f->host->name, f->action,
-		    ok, failed_call ? NULL : &code, &dur, details, msg, 0, flow_journal_done, f);
+	step_done(f, f->action, ok, msg, failed_call ? NULL : &code, &dur, false, details);
 }
 
 /* action (journal), command (LabStation), args (borrowed into f). */
@@ -399,9 +391,15 @@ static json_t *op_row(struct db_stmt *st)
 	return o;
 }
 
-static bool has_prefix(const char *s, const char *p)
+/* Every row of st as an operation, appended to ops; finalizes st. 0 or a negative errno. */
+static int read_ops(struct db_stmt *st, json_t *ops)
 {
-	return strncmp(s, p, strlen(p)) == 0;
+	int r;
+
+	while ((r = db_step(st)) > 0)
+		json_array_append_new(ops, op_row(st));
+	db_finalize(st);
+	return r;
 }
 
 int timeline_fetch(struct db *db, struct timeline_query *q)
@@ -418,7 +416,7 @@ int timeline_fetch(struct db *db, struct timeline_query *q)
 	};
 	json_t *res = NULL, *resv, *ops, *ph, *recent = NULL, *hb = json_null(), *attempts;
 	struct db_stmt *st = NULL;
-	char *lab = NULL;
+	char *lab = NULL, *key;
 	int64_t total = 0;
 	size_t i, k;
 	int r;
@@ -460,35 +458,20 @@ int timeline_fetch(struct db *db, struct timeline_query *q)
 	st = NULL;
 
 	/* host from the lab mapping */
-	if (lab != NULL) {
-		char *k2 = xstrdup(lab), *s = k2, *e;
-
-		while (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r')
-			s++;
-		e = s + strlen(s);
-		while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\n' || e[-1] == '\r'))
-			*--e = '\0';
-		for (e = s; *e; e++)
-			*e = (char)((*e >= 'A' && *e <= 'Z') ? *e - 'A' + 'a' : *e);
-		for (i = 0; i < q->n_labs; i++)
-			if (strcmp(q->labs[i].lab, s) == 0) {
-				q->host_name = xstrdup(q->labs[i].host);
-				break;
-			}
-		free(k2);
-	}
+	key = lab ? hosts_lab_key(lab) : NULL;
+	for (i = 0; key && i < q->n_labs; i++)
+		if (strcmp(q->labs[i].lab, key) == 0) {
+			q->host_name = xstrdup(q->labs[i].host);
+			break;
+		}
+	free(key);
 
 	/* operations, paginated */
-	r = db_prepare(db, &st, "SELECT COUNT(*) FROM reservation_operations WHERE reservation_id = ?",
-		       "s", q->reservation_id);
+	r = db_query_int64(db, &total,
+			   "SELECT COUNT(*) FROM reservation_operations WHERE reservation_id = ?", "s",
+			   q->reservation_id);
 	if (r < 0)
 		goto fail;
-	r = db_step(st);
-	if (r < 0)
-		goto fail;
-	total = db_column_int64(st, 0);
-	db_finalize(st);
-	st = NULL;
 	r = db_prepare(db, &st,
 		       "SELECT " OPS_COLUMNS " FROM reservation_operations WHERE reservation_id = ? "
 		       "ORDER BY created_at ASC, id ASC LIMIT ? OFFSET ?",
@@ -497,12 +480,10 @@ int timeline_fetch(struct db *db, struct timeline_query *q)
 		goto fail;
 	ops = json_array();
 	json_object_set_new(res, "operations", ops);
-	while ((r = db_step(st)) > 0)
-		json_array_append_new(ops, op_row(st));
+	r = read_ops(st, ops);
+	st = NULL;
 	if (r < 0)
 		goto fail;
-	db_finalize(st);
-	st = NULL;
 
 	/* phases: the newest rows, last match per phase */
 	r = db_prepare(db, &st,
@@ -512,12 +493,10 @@ int timeline_fetch(struct db *db, struct timeline_query *q)
 	if (r < 0)
 		goto fail;
 	recent = json_array();
-	while ((r = db_step(st)) > 0)
-		json_array_append_new(recent, op_row(st));
+	r = read_ops(st, recent);
+	st = NULL;
 	if (r < 0)
 		goto fail;
-	db_finalize(st);
-	st = NULL;
 	ph = json_object();
 	json_object_set_new(res, "phases", ph);
 	for (k = 0; k < sizeof(phases) / sizeof(phases[0]); k++) {
@@ -528,8 +507,8 @@ int timeline_fetch(struct db *db, struct timeline_query *q)
 			json_t *op = json_array_get(recent, i);
 			const char *a = json_string_value(json_object_get(op, "action"));
 
-			if (a && (has_prefix(a, phases[k].prefix[0]) ||
-				  (phases[k].prefix[1] && has_prefix(a, phases[k].prefix[1]))))
+			if (a && (str_has_prefix(a, phases[k].prefix[0]) ||
+				  (phases[k].prefix[1] && str_has_prefix(a, phases[k].prefix[1]))))
 				found = op;
 		}
 		json_object_set(ph, phases[k].phase, found ? found : json_null());

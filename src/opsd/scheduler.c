@@ -133,16 +133,10 @@ int sched_claim(struct db *db, const struct sched_params *p, const char *id, boo
 	if (db_changes(db) != 1) {
 		int64_t exists = 0;
 
-		r = db_prepare(db, &st,
-			       "SELECT COUNT(*) FROM ops_reservation_claims WHERE reservation_id = ? "
-			       "AND phase = ?",
-			       "ss", id, phase);
-		if (r < 0)
-			goto fail;
-		r = db_step(st);
-		if (r > 0)
-			exists = db_column_int64(st, 0);
-		db_finalize(st);
+		r = db_query_int64(db, &exists,
+				   "SELECT COUNT(*) FROM ops_reservation_claims WHERE reservation_id = ? "
+				   "AND phase = ?",
+				   "ss", id, phase);
 		if (r < 0)
 			goto fail;
 		if (exists > 0)
@@ -173,31 +167,20 @@ int sched_claim(struct db *db, const struct sched_params *p, const char *id, boo
 	if (eligible) {
 		int64_t recent = 0;
 
-		r = db_prepare(db, &st,
-			       "SELECT COUNT(*) FROM reservation_operations WHERE reservation_id = ? "
-			       "AND action = ? AND created_at >= ?",
-			       "sss", id, start ? "scheduler:start" : "scheduler:end", cool);
-		if (r < 0)
-			goto fail;
-		r = db_step(st);
-		if (r > 0)
-			recent = db_column_int64(st, 0);
-		db_finalize(st);
+		r = db_query_int64(db, &recent,
+				   "SELECT COUNT(*) FROM reservation_operations WHERE reservation_id = ? "
+				   "AND action = ? AND created_at >= ?",
+				   "sss", id, start ? "scheduler:start" : "scheduler:end", cool);
 		if (r < 0)
 			goto fail;
 		eligible = recent == 0;
 	}
 	if (!eligible)
 		goto not_claimed;
-	r = db_prepare(db, &st,
-		       "SELECT attempts FROM ops_reservation_claims WHERE reservation_id = ? AND phase = ?",
-		       "ss", id, phase);
-	if (r < 0)
-		goto fail;
-	r = db_step(st);
-	if (r > 0)
-		attempt = db_column_int64(st, 0);
-	db_finalize(st);
+	r = db_query_int64(db, &attempt,
+			   "SELECT attempts FROM ops_reservation_claims WHERE reservation_id = ? "
+			   "AND phase = ?",
+			   "ss", id, phase);
 	if (r < 0)
 		goto fail;
 	r = db_commit(db);
@@ -618,12 +601,9 @@ static int sched_on_timer(sd_event_source *src, uint64_t usec, void *userdata)
 
 static void sched_schedule(struct scheduler *s)
 {
-	uint64_t interval = (uint64_t)(s->o->cfg.scan_interval * 1e6);
-	uint64_t now = loop_now(s->o->event), due = s->started_usec + interval;
-
-	while (due <= now)
-		due += interval;
-	loop_timer_arm(s->o->event, &s->timer, due - now, sched_on_timer, s);
+	/* Like APScheduler's max_instances=1: an overrun skips the missed runs. */
+	loop_timer_arm_next(s->o->event, &s->timer, s->started_usec,
+			    (uint64_t)(s->o->cfg.scan_interval * 1e6), sched_on_timer, s);
 }
 
 int scheduler_new(struct opsd *o, struct scheduler **ret)

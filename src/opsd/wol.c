@@ -1,7 +1,6 @@
 /* Wake-on-LAN: MAC address parsing, the 102-byte magic packet and sending it over UDP. */
 #include "wol.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -10,15 +9,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c = (char)tolower((unsigned char)c);
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
+#include "common/strutil.h"
 
 int wol_parse_mac(const char *s, uint8_t mac[6])
 {
@@ -28,18 +19,9 @@ int wol_parse_mac(const char *s, uint8_t mac[6])
 	if (s == NULL)
 		return -EINVAL;
 	len = strlen(s);
-	if (len == 17) {
-		char sep = s[2];
-
-		for (i = 0; i < len; i++) {
-			if (s[i] == sep)
-				continue;
-			if (n >= 12)
-				return -EINVAL;
-			hex[n++] = s[i];
-		}
-	} else if (len == 14) {
-		char sep = s[4];
+	if (len == 17 || len == 14) {
+		/* xx:xx:xx:xx:xx:xx (any separator) or xxxx.xxxx.xxxx: drop every separator */
+		char sep = s[len == 17 ? 2 : 4];
 
 		for (i = 0; i < len; i++) {
 			if (s[i] == sep)
@@ -57,7 +39,7 @@ int wol_parse_mac(const char *s, uint8_t mac[6])
 	if (n != 12)
 		return -EINVAL;
 	for (i = 0; i < 6; i++) {
-		int hi = hexval(hex[2 * i]), lo = hexval(hex[2 * i + 1]);
+		int hi = str_hex_digit(hex[2 * i]), lo = str_hex_digit(hex[2 * i + 1]);
 
 		if (hi < 0 || lo < 0)
 			return -EINVAL;

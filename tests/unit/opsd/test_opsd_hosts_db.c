@@ -40,7 +40,7 @@ static void test_hosts(void **state)
 	struct host_registry *reg;
 	struct host *h;
 	json_t *cfg;
-	char err[256];
+	char err[256], *key;
 
 	setenv("OPS_TEST_USER", "alice", 1);
 	reg = load("{\"hosts\":[{\"name\":\"WS-01\",\"address\":\"10.0.0.1\",\"winrm_user\":"
@@ -75,6 +75,10 @@ static void test_hosts(void **state)
 	assert_int_equal(hosts_count_active(reg), 1);
 	h->quarantined = true;
 	assert_null(hosts_get_by_lab(reg, "lab-a"));
+	key = hosts_lab_key(" \tLab-A \n");
+	assert_string_equal(key, "lab-a");
+	free(key);
+	assert_null(hosts_lab_key("  "));
 	cfg = hosts_config_json(h);
 	assert_null(json_object_get(cfg, "winrm_pass"));
 	assert_null(json_object_get(cfg, "winrm_user"));
@@ -140,7 +144,7 @@ static void test_db_and_journal(void **state)
 	struct db *db = open_mem();
 	struct journal_row row = { 0 }, back;
 	struct db_stmt *st;
-	int64_t code = 200;
+	int64_t code = 200, value;
 	char *line;
 
 	assert_int_equal(db_prepare(db, &st, "SELECT ?", "ss", "a", "b"), -EINVAL);
@@ -156,6 +160,14 @@ static void test_db_and_journal(void **state)
 	assert_int_equal(journal_insert_row(db, &row, false), 0);
 	assert_int_equal(journal_insert_row(db, &row, true), 0); /* dedup: already there */
 	assert_int_equal(count(db, "SELECT COUNT(*) FROM reservation_operations"), 1);
+	assert_int_equal(db_query_int64(db, &value, "SELECT response_code FROM "
+					"reservation_operations WHERE action = ?", "s", "wake"), 1);
+	assert_int_equal(value, 200);
+	value = -1;
+	assert_int_equal(db_query_int64(db, &value, "SELECT response_code FROM "
+					"reservation_operations WHERE action = ?", "s", "nope"), 0);
+	assert_int_equal(value, -1); /* no row: untouched */
+	assert_int_equal(db_query_int64(db, &value, "SELECT ?", "", NULL), -EINVAL);
 	assert_int_equal(db_prepare(db, &st, "SELECT lab_id, response_code, duration_ms, payload, "
 				    "success FROM reservation_operations", ""), 0);
 	assert_int_equal(db_step(st), 1);

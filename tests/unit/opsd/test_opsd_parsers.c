@@ -236,6 +236,15 @@ static void test_jsonx(void **state)
 	assert_int_equal(jsonx_double(json_array_get(v, 4), 0, 10, &d), 0);
 	assert_true(d == 1.5);
 	json_decref(v);
+	assert_int_equal(jsonx_str_int(" +42\t", 5, &i), 0);
+	assert_int_equal(i, 42);
+	assert_int_equal(jsonx_str_int("-7", 2, &i), 0);
+	assert_int_equal(i, -7);
+	assert_int_equal(jsonx_str_int("1e3", 3, &i), -EINVAL);
+	assert_int_equal(jsonx_str_int("4\0", 2, &i), -EINVAL);
+	assert_int_equal(jsonx_str_int(" ", 1, &i), -EINVAL);
+	assert_false(jsonx_parse_bool_str(" NO ", 4));
+	assert_true(jsonx_parse_bool_str("nope", 4));
 	v = J("[1.0, 0.1, 10, true, null, \"x\"]");
 	assert_int_equal(jsonx_to_str(json_array_get(v, 0), &s), 0);
 	assert_string_equal(s, "1.0");
