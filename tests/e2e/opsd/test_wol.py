@@ -48,9 +48,27 @@ def test_host_fields_fill_mac_and_target(make_worker, winrm, udp):
     assert udp.wait(1)[0][0] == magic_packet(MAC)
 
 
+def worker_with_unreachable_targets(make_worker, winrm):
+    """A worker whose reachability check connects to a closed port: every target is down."""
+    return make_worker([station(winrm.port)], env={"OPS_REACH_METHOD": "tcp:%d" % free_port()})
+
+
+def wake_in_background(w, udp, ping_timeout, attempts):
+    """POST /api/wol from a thread; the response is in result["r"] once the thread is joined."""
+    result = {}
+
+    def wake():
+        result["r"] = w.post("/api/wol", {"mac": MAC, "broadcast": "127.0.0.1", "port": udp.port,
+                                          "ping_target": "127.0.0.1", "ping_timeout": ping_timeout,
+                                          "attempts": attempts})
+
+    t = threading.Thread(target=wake)
+    t.start()
+    return t, result
+
+
 def test_unreachable_is_200_with_success_false(make_worker, winrm, udp):
-    closed = free_port()
-    w = make_worker([station(winrm.port)], env={"OPS_REACH_METHOD": "tcp:%d" % closed})
+    w = worker_with_unreachable_targets(make_worker, winrm)
     r = w.post("/api/wol", {"mac": MAC, "broadcast": "127.0.0.1", "port": udp.port,
                             "ping_target": "127.0.0.1", "ping_timeout": 0.2, "attempts": 3})
     assert r.status_code == 200
@@ -90,17 +108,8 @@ def test_host_comes_up_on_a_later_attempt(make_worker, winrm, udp):
 
 
 def test_health_answers_during_a_long_wait(make_worker, winrm, udp):
-    closed = free_port()
-    w = make_worker([station(winrm.port)], env={"OPS_REACH_METHOD": "tcp:%d" % closed})
-    result = {}
-
-    def wake():
-        result["r"] = w.post("/api/wol", {"mac": MAC, "broadcast": "127.0.0.1", "port": udp.port,
-                                          "ping_target": "127.0.0.1", "ping_timeout": 1.5,
-                                          "attempts": 2})
-
-    t = threading.Thread(target=wake)
-    t.start()
+    w = worker_with_unreachable_targets(make_worker, winrm)
+    t, result = wake_in_background(w, udp, ping_timeout=1.5, attempts=2)
     time.sleep(0.3)
     for _ in range(5):
         t0 = time.monotonic()
@@ -112,17 +121,8 @@ def test_health_answers_during_a_long_wait(make_worker, winrm, udp):
 
 
 def test_sigterm_during_wait_finishes_quickly(make_worker, winrm, udp):
-    closed = free_port()
-    w = make_worker([station(winrm.port)], env={"OPS_REACH_METHOD": "tcp:%d" % closed})
-    result = {}
-
-    def wake():
-        result["r"] = w.post("/api/wol", {"mac": MAC, "broadcast": "127.0.0.1", "port": udp.port,
-                                          "ping_target": "127.0.0.1", "ping_timeout": 20,
-                                          "attempts": 3})
-
-    t = threading.Thread(target=wake)
-    t.start()
+    w = worker_with_unreachable_targets(make_worker, winrm)
+    t, result = wake_in_background(w, udp, ping_timeout=20, attempts=3)
     udp.wait(1)
     t0 = time.monotonic()
     assert w.stop() == 0
