@@ -1,23 +1,21 @@
 """e2e fixtures for libremotelab / labctl: a real neops-remote-lab on a loopback port.
 
-Self-contained on purpose (does not import the shared harness in tests/e2e/labd/).
-The server runs with PATH=<build>/netlab-sim-path:$PATH and TMPDIR/HOME in a scratch dir;
-its stderr is checked for sanitizer reports at teardown.
+The server comes from the shared harness (tests/e2e/lib/labd_harness.py): netlab-sim as
+`netlab`, TMPDIR/HOME in a scratch dir, its stderr checked for sanitizer reports at teardown.
 """
 import json
 import os
 import re
-import signal
-import socket
 import subprocess
+import sys
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 import pytest
 
-SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "runtime error:", "LeakSanitizer")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lib"))
+from labd_harness import SANITIZER_MARKERS, Server as LabServer  # noqa: E402
+
 
 
 def _env_path(name):
@@ -43,123 +41,19 @@ def source_dir():
     return _env_path("RL_SOURCE_DIR")
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def http(method, url, headers=None, timeout=10):
-    """(status, body bytes) of one request; never raises for HTTP errors."""
-    req = urllib.request.Request(url, method=method, headers=headers or {}, data=b"" if method == "POST" else None)
-    try:
-        with urllib.request.urlopen(req, timeout=timeout) as r:
-            return r.status, r.read()
-    except urllib.error.HTTPError as e:
-        return e.code, e.read()
-
-
-class Server:
-    def __init__(self, root, args=(), env=None):
-        self.root = Path(root)
-        self.tmp = self.root / "tmp"
-        self.home = self.root / "home"
-        self.tmp.mkdir(parents=True, exist_ok=True)
-        self.home.mkdir(parents=True, exist_ok=True)
-        self.netlab_log = self.root / "netlab-log.jsonl"
-        self.netlab_config = self.root / "netlab-config.json"
-        self.netlab_config.write_text("{}")
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.stderr_path = self.root / "server.stderr"
-        self.stdout_path = self.root / "server.stdout"
-        sim_path = Path(os.environ.get("RL_NETLAB_SIM_PATH") or build_dir() / "netlab-sim-path")
-        if not (sim_path / "netlab").exists():
-            pytest.fail(f"netlab simulator missing: {sim_path}/netlab (build target netlab-sim)")
-        self.env = dict(os.environ)
-        self.env.update({
-            "PATH": f"{sim_path}:{os.environ.get('PATH', '/usr/bin:/bin')}",
-            "TMPDIR": str(self.tmp),
-            "HOME": str(self.home),
-            "FAKE_NETLAB_LOG": str(self.netlab_log),
-            "FAKE_NETLAB_CONFIG": str(self.netlab_config),
-        })
-        for k in ("REMOTE_LAB_URL", "REMOTE_LAB_SESSION"):
-            self.env.pop(k, None)
-        self.env.update(env or {})
-        exe = os.environ.get("RL_LABD_BIN") or str(bin_dir() / "neops-remote-lab")
-        if not os.access(exe, os.X_OK):
-            pytest.fail(f"server binary missing: {exe}")
-        self.argv = [exe, "--host", "127.0.0.1", "--port", str(self.port), *args]
-        self.proc = subprocess.Popen(
-            self.argv, env=self.env, cwd=self.root,
-            stdout=open(self.stdout_path, "wb"), stderr=open(self.stderr_path, "wb"))
-        self._wait_healthy()
-
-    def _wait_healthy(self, timeout=30):
-        end = time.monotonic() + timeout
-        while time.monotonic() < end:
-            if self.proc.poll() is not None:
-                pytest.fail(f"server exited with {self.proc.returncode}:\n{self.stderr()}")
-            try:
-                st, _ = http("GET", self.url + "/healthz", timeout=2)
-                if st == 204:
-                    return
-            except OSError:
-                pass
-            time.sleep(0.1)
-        pytest.fail(f"server did not answer /healthz within {timeout}s:\n{self.stderr()}")
+class Server(LabServer):
+    """The shared lab-manager harness, in this suite's vocabulary."""
 
     def netlab(self, **knobs):
         """Set netlab-sim knobs (re-read on every call), e.g. up_delay=5, fail='start'."""
-        self.netlab_config.write_text(json.dumps(knobs))
-
-    def netlab_calls(self):
-        if not self.netlab_log.exists():
-            return []
-        out = []
-        for line in self.netlab_log.read_text().splitlines():
-            line = line.strip()
-            if line:
-                out.append(json.loads(line))
-        return out
+        self.knobs(**knobs)
 
     def netlab_subcommands(self):
-        """The netlab subcommand of every logged invocation, e.g. ['down', 'up', 'inspect', ...]."""
-        res = []
-        for c in self.netlab_calls():
-            if c.get("event") != "start":
-                continue
-            argv = c.get("argv") or []
-            args = argv[1:] if argv and os.path.basename(str(argv[0])) in ("netlab", "netlab-sim") else argv
-            res.append(args[0] if args else "")
-        return res
+        """The netlab subcommand of every invocation, e.g. ['version', 'down', 'up', ...]."""
+        return [argv[0] if argv else "" for argv in self.netlab_calls()]
 
     def stderr(self):
-        try:
-            return self.stderr_path.read_text(errors="replace")
-        except OSError:
-            return ""
-
-    def session_count(self):
-        """Sessions the server tracks, from /debug/health when available."""
-        st, body = http("GET", self.url + "/debug/health")
-        if st != 200:
-            return None
-        return json.loads(body)["sessions"]
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        err = self.stderr()
-        for m in SANITIZER_MARKERS:
-            if m in err:
-                pytest.fail(f"sanitizer report in server stderr:\n{err[-6000:]}")
+        return self.log()
 
 
 @pytest.fixture
@@ -167,9 +61,9 @@ def make_server(tmp_path):
     servers = []
 
     def make(*args, env=None):
-        s = Server(tmp_path / f"server{len(servers)}", args, env)
+        s = Server(tmp_path / f"server{len(servers)}", args=args, env=env)
         servers.append(s)
-        return s
+        return s.start()
 
     yield make
     for s in servers:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import Labctl, check_sanitizer, http, session_id_from, wait_for, TOPOLOGY
+from conftest import Labctl, check_sanitizer, session_id_from, wait_for, TOPOLOGY
 
 # labctl's documented exit codes
 EXIT_SERVER, EXIT_USAGE, EXIT_UNREACHABLE, EXIT_TIMEOUT, EXIT_ACQUIRE, EXIT_NOSESSION, EXIT_LOCAL = 1, 2, 3, 4, 5, 6, 7

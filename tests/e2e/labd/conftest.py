@@ -1,12 +1,12 @@
-"""Fixtures for the neops-remote-lab e2e suite (see harness.py)."""
+"""Fixtures for the neops-remote-lab e2e suite (see ../lib/labd_harness.py)."""
 import sys
 from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lib"))
 
-from harness import Server  # noqa: E402
+from labd_harness import Server  # noqa: E402
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from harness import OTHER_TOPOLOGY, TOPOLOGY
+from labd_harness import OTHER_TOPOLOGY, TOPOLOGY
 
 EMPTY_LAB = {"running": False, "topology": None, "ref_count": 0, "devices": [],
              "netlab_status": None}

@@ -4,7 +4,7 @@ import os
 import time
 from pathlib import Path
 
-from harness import TOPOLOGY
+from labd_harness import TOPOLOGY
 
 EMPTY_LAB = {"running": False, "topology": None, "ref_count": 0, "devices": [],
              "netlab_status": None}

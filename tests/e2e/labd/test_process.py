@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from harness import Server, TOPOLOGY, server_binary
+from labd_harness import Server, TOPOLOGY, server_binary
 
 META_FIELDS = ["pid", "user", "host", "started_at", "port", "host_bind", "log_level",
                "log_config", "version", "cwd", "cmd"]
@@ -135,7 +135,7 @@ def test_netlab_version_failure_exits_1(make_server):
 
 
 def test_netlab_command_option(make_server, tmp_path):
-    from harness import netlab_sim
+    from labd_harness import netlab_sim
 
     s = make_server(start=False, netlab=False, args=["--netlab-command", str(netlab_sim())])
     s.start()

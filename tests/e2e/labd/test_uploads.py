@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from harness import TOPOLOGY
+from labd_harness import TOPOLOGY
 
 
 def netlab_dir(server):

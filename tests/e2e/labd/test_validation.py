@@ -1,7 +1,7 @@
 """Validation errors, booleans, unknown paths and methods, HEAD (spec §2, difference 6)."""
 import pytest
 
-from harness import TOPOLOGY
+from labd_harness import TOPOLOGY
 
 BOOL_ERR = "Input should be a valid boolean, unable to interpret input"
 
