@@ -335,7 +335,8 @@ static void h_reload(struct http_request *req)
 	json_t *r;
 
 	if (api_load_hosts(o, err, sizeof(err)) < 0) {
-		log_error("hosts reload failed, keeping the previous hosts: %s", err);
+		log_error("hosts reload from %s failed, keeping the previous hosts: %s",
+			  o->cfg.hosts_path, err);
 		respond_error(req, 500, err);
 		return;
 	}

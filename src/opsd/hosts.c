@@ -292,6 +292,22 @@ fail:
 	return -EINVAL;
 }
 
+/* Our words for a failed read, not strerror(): the text reaches API callers on a reload. */
+static const char *read_error(int r)
+{
+	switch (r) {
+	case -EFBIG:
+		return "file too large";
+	case -EINVAL:
+		return "not a regular file";
+	case -EACCES:
+	case -EPERM:
+		return "permission denied";
+	default:
+		return "read error";
+	}
+}
+
 int hosts_load(const char *path, hosts_warn_fn warn, void *userdata,
 	       struct host_registry **ret, char *err, size_t errlen)
 {
@@ -311,8 +327,7 @@ int hosts_load(const char *path, hosts_warn_fn warn, void *userdata,
 		return hosts_parse("{\"hosts\":[]}", 12, warn, userdata, ret, err, errlen);
 	}
 	if (r < 0) {
-		snprintf(err, errlen, "cannot read hosts file %s: %s", path,
-			 r == -EFBIG ? "file too large" : strerror(-r));
+		snprintf(err, errlen, "cannot read hosts file: %s", read_error(r));
 		return r;
 	}
 	r = hosts_parse(text, len, warn, userdata, ret, err, errlen);

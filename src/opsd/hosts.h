@@ -51,7 +51,8 @@ typedef void (*hosts_warn_fn)(void *userdata, const char *message);
  * The registry starts with one reference. */
 int hosts_parse(const char *text, size_t len, hosts_warn_fn warn, void *userdata,
 		struct host_registry **ret, char *err, size_t errlen);
-/* Load path; a missing file gives an empty registry (and a warning). */
+/* Load path; a missing file gives an empty registry (and a warning). err never holds the
+ * path or library text (it is returned to API callers). */
 int hosts_load(const char *path, hosts_warn_fn warn, void *userdata,
 	       struct host_registry **ret, char *err, size_t errlen);
 struct host_registry *hosts_ref(struct host_registry *reg);

@@ -111,7 +111,8 @@ static int on_hup(sd_event_source *s, const struct signalfd_siginfo *si, void *u
 	char err[512];
 
 	if (api_load_hosts(o, err, sizeof(err)) < 0)
-		log_error("hosts reload on SIGHUP failed, keeping the previous hosts: %s", err);
+		log_error("hosts reload from %s on SIGHUP failed, keeping the previous hosts: %s",
+			  o->cfg.hosts_path, err);
 	return 0;
 }
 
@@ -231,7 +232,7 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	if (api_load_hosts(&o, err, sizeof(err)) < 0) {
-		log_crit("cannot load hosts: %s", err);
+		log_crit("cannot load hosts from %s: %s", o.cfg.hosts_path, err);
 		goto out;
 	}
 	if (o.cfg.db != CONFIG_DB_NONE) {
