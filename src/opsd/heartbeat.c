@@ -368,6 +368,8 @@ static void poller_next(struct poller *p)
 	while (p->next < p->reg->n && p->reg->hosts[p->next].quarantined)
 		p->next++;
 	if (p->next >= p->reg->n || p->stopped || p->o->stopping) {
+		log_debug("heartbeat poll finished after %.3fs",
+			  (double)(loop_now(p->o->event) - p->started_usec) / 1e6);
 		hosts_unref(p->reg);
 		p->reg = NULL;
 		p->running = false;

@@ -325,6 +325,8 @@ static void sched_schedule(struct scheduler *s);
 
 static void scan_finished(struct scheduler *s)
 {
+	log_debug("reservation scan finished after %.3fs",
+		  (double)(loop_now(s->o->event) - s->started_usec) / 1e6);
 	sched_candidates_free(s->starts, s->n_starts);
 	sched_candidates_free(s->ends, s->n_ends);
 	s->starts = s->ends = NULL;
@@ -590,6 +592,7 @@ static int sched_on_timer(sd_event_source *src, uint64_t usec, void *userdata)
 	}
 	s->running = true;
 	s->started_usec = loop_now(s->o->event);
+	log_debug("reservation scan started");
 	opsd_busy_inc(s->o);
 	j = job_new(s);
 	if (dbq_submit(s->o->dbq, scan_work, scan_done, j) < 0) {

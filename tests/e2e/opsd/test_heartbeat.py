@@ -2,9 +2,11 @@
 MariaDB (the original's tables and mapping), and surviving a database outage."""
 
 import json
+import re
 import time
 
-from conftest import EVENTS_PATH, HEARTBEAT_PATH, heartbeat_doc, start_mariadb, station
+from conftest import (EVENTS_PATH, HEARTBEAT_PATH, free_port, heartbeat_doc, start_mariadb,
+                      station)
 
 
 def script(hb=None, events=None):
@@ -123,6 +125,53 @@ def test_poller_off_unless_exactly_true(make_worker, winrm, db):
                                                 OPS_POLL_INTERVAL="0.2"))
     time.sleep(0.8)
     assert db.query("SELECT COUNT(*) FROM lab_host_heartbeat") == [("0",)]
+
+
+def test_poller_first_run_at_startup(make_worker, winrm):
+    winrm.set_script(script(heartbeat_doc(), EVENTS))
+    mark = winrm.mark()
+    w = make_worker([station(winrm.port), station(winrm.port, name="lab-ws-02")],
+                    env={"OPS_DB": "none", "OPS_POLL_ENABLED": "true", "OPS_POLL_INTERVAL": "60"})
+    w.wait_log("heartbeat poll finished")
+    n = winrm.actions(mark).count("Command")
+    assert n == 4  # heartbeat and events of both hosts, long before the first interval
+    time.sleep(1.0)
+    assert winrm.actions(mark).count("Command") == n
+
+
+def test_poller_runs_never_overlap(make_worker, winrm):
+    """A run slower than the interval delays the next one instead of overlapping it."""
+    winrm.set_script({"commands": [{"ps_regex": r".*heartbeat\.json.*", "delay": 0.6,
+                                    "stdout": json.dumps(heartbeat_doc())}]})
+    w = make_worker([station(winrm.port)],
+                    env={"OPS_DB": "none", "OPS_POLL_ENABLED": "true", "OPS_POLL_INTERVAL": "0.1"})
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline and w.log().count("heartbeat poll finished") < 3:
+        time.sleep(0.1)
+    lines = [l for l in w.log().splitlines()
+             if "host(s) starting" in l or "heartbeat poll finished" in l]
+    kinds = ["finished" if "finished" in l else "started" for l in lines]
+    assert kinds.count("finished") >= 3 and kinds[0] == "started"
+    assert all(a != b for a, b in zip(kinds, kinds[1:])), kinds  # started, finished, ...
+    spans = [float(re.search(r"finished after ([0-9.]+)s", l).group(1))
+             for l in lines if "finished" in l]
+    assert min(spans) >= 0.5  # each run outlasted several intervals
+
+
+def test_database_down_at_startup_and_dsn_secret(make_worker, winrm):
+    """A MariaDB that is not there at startup is not fatal; the DSN password never shows."""
+    dsn = "mysql+pymysql://ops:dsn-s3cret%%40x@127.0.0.1:%d/ops" % free_port()
+    w = make_worker([station(winrm.port)], env={"MYSQL_DSN": dsn})
+    r = w.get("/api/reservations/timeline?reservationId=x")
+    assert r.status_code == 503 and r.json() == {"error": "Database unavailable"}
+    winrm.set_script(script(heartbeat_doc()))
+    assert w.post("/api/heartbeat/poll", {"host": "lab-ws-01"}).status_code == 200
+    health = w.get("/health").json()
+    assert health["db"] is True and health["db_backend"] == "mysql"
+    assert health["db_connected"] is False and health["db_errors"] >= 1
+    w.wait_log("database (mysql) unavailable")
+    log = w.log()
+    assert "dsn-s3cret" not in log and "%40x" not in log
 
 
 def test_database_outage_and_reconnect(make_worker, winrm, tmp_path):

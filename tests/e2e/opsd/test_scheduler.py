@@ -3,6 +3,7 @@ the local spool during a database outage, and two workers on one MariaDB."""
 
 import json
 import os
+import re
 import signal
 import time
 
@@ -69,7 +70,16 @@ def test_start_then_end(make_worker, winrm, udp, db):
         payload = json.loads(row[6])
         assert payload["status_code"] == 200 and payload["attempt"] == 1
         assert payload["response"]["success"] is True
-    assert [s["action"] for s in json.loads(rows[0][6])["response"]["steps"]] == ["wake", "prepare"]
+    wake, prepare = json.loads(rows[0][6])["response"]["steps"]
+    assert [wake["action"], prepare["action"]] == ["wake", "prepare"]
+    # the API flow's defaults: the host's wake settings, OPS_RESERVATION_WAKE_TIMEOUT, 90 s grace
+    assert wake["details"] == {"mac": "00:11:22:33:44:55", "pingTarget": "127.0.0.1",
+                               "attemptsRequested": 3, "attemptsUsed": 1, "waitSeconds": 0.2,
+                               "port": udp.port, "broadcast": "127.0.0.1"}
+    assert prepare["details"]["args"] == ["--guard-grace=90"]
+    release = json.loads(rows[1][6])["response"]["steps"]
+    assert [s["action"] for s in release] == ["release"]  # never a power step
+    assert release[0]["details"]["args"] == ["--reboot"]
     assert db.query("SELECT updated_at FROM lab_reservations")[0][0] > "2025-12-31 00:00:00"
     t = w.get("/api/reservations/timeline?reservationId=0xr1").json()
     assert t["reservation"]["status"] == "COMPLETED"
@@ -142,6 +152,110 @@ def test_candidate_windows(make_worker, winrm, udp, db):
     touched = {r[0] for r in db.query("SELECT DISTINCT reservation_id FROM reservation_operations")}
     assert touched == {"end-due", "late-start"}
     assert status(db, "end-not-yet") == "ACTIVE" and status(db, "early") == "CONFIRMED"
+
+
+def create_schema(make_worker, db):
+    """Let a worker without automation create the tables, so rows can be seeded before the
+    scheduler's first scan."""
+    w = make_worker(env=db.env, name="schema")
+    wait_db_ready(w)
+    w.stop()
+
+
+def test_default_windows(make_worker, winrm, udp, db):
+    """Only OPS_RESERVATION_AUTOMATION set: a start is due 120 s ahead, an end 60 s after,
+    both within the last 6 h; the first scan runs at startup."""
+    winrm.set_script(script())
+    create_schema(make_worker, db)
+    seed_reservation(db, "lead-in", start=db_time(100), end=db_time(3600))
+    seed_reservation(db, "lead-out", start=db_time(200), end=db_time(3600))
+    seed_reservation(db, "lookback-in", start=db_time(-5 * 3600), end=db_time(3600))
+    seed_reservation(db, "lookback-out", start=db_time(-7 * 3600), end=db_time(3600))
+    seed_reservation(db, "delay-in", status="ACTIVE", start=db_time(-7200), end=db_time(-90))
+    seed_reservation(db, "delay-out", status="ACTIVE", start=db_time(-7200), end=db_time(-30))
+    seed_reservation(db, "end-lookback-out", status="ACTIVE", start=db_time(-9 * 3600),
+                     end=db_time(-7 * 3600))
+    w = make_worker([station(winrm.port, udp_port=udp.port, labs=["lab-1"])],
+                    env=dict(db.env, OPS_RESERVATION_AUTOMATION="true",
+                             OPS_RESERVATION_WAKE_TIMEOUT="0.2"), name="defaults")
+    for rid, want in (("lead-in", "ACTIVE"), ("lookback-in", "ACTIVE"),
+                      ("delay-in", "COMPLETED")):
+        db.wait_for("SELECT status FROM lab_reservations WHERE transaction_hash = '%s'" % rid,
+                    lambda rows, want=want: rows[0][0] == want, timeout=30)
+    w.wait_log("reservation scan finished")
+    touched = {r[0] for r in db.query("SELECT DISTINCT reservation_id FROM reservation_operations")}
+    assert touched == {"lead-in", "lookback-in", "delay-in"}
+
+
+def test_max_batch_limits_each_query(make_worker, winrm, udp, db):
+    winrm.set_script(script())
+    create_schema(make_worker, db)
+    seed_reservation(db, "0xb1", start=db_time(10), end=db_time(3600))
+    seed_reservation(db, "0xb2", start=db_time(20), end=db_time(3600))
+    w = start_worker(make_worker, winrm, udp, db, name="batch",
+                     env={"OPS_RESERVATION_MAX_BATCH": "1", "OPS_RESERVATION_SCAN_INTERVAL": "60"})
+    db.wait_for("SELECT status FROM lab_reservations WHERE transaction_hash = '0xb1'",
+                lambda rows: rows[0][0] == "ACTIVE")
+    w.wait_log("reservation scan finished")
+    assert status(db, "0xb2") == "CONFIRMED" and actions(db, "0xb2") == []
+
+
+def test_status_change_is_guarded(make_worker, winrm, udp, db):
+    """The transition is UPDATE ... WHERE status = <status at claim time>: a reservation
+    cancelled while its start runs stays CANCELLED."""
+    winrm.set_script(script(prepare_delay=2))
+    w = start_worker(make_worker, winrm, udp, db)
+    seed_reservation(db, "0xg1", start=db_time(5), end=db_time(3600))
+    db.wait_for("SELECT COUNT(*) FROM reservation_operations WHERE reservation_id = '0xg1' "
+                "AND action = 'wake'", lambda rows: rows[0][0] == "1")
+    db.execute("UPDATE lab_reservations SET status = 'CANCELLED' WHERE transaction_hash = '0xg1'")
+    db.wait_for("SELECT success FROM reservation_operations WHERE reservation_id = '0xg1' "
+                "AND action = 'scheduler:start'", lambda rows: rows == [("1",)], timeout=20)
+    w.wait_log("reservation 0xg1 was no longer CONFIRMED, status left alone")
+    assert status(db, "0xg1") == "CANCELLED"
+
+
+def test_scans_never_overlap(make_worker, winrm, udp, tmp_path, request):
+    """A scan that dispatches a slow start runs over many intervals; the next one waits."""
+    db = make_db("sqlite", tmp_path, request)
+    winrm.set_script(script(prepare_delay=1.5))
+    w = start_worker(make_worker, winrm, udp, db, env={"OPS_RESERVATION_SCAN_INTERVAL": "0.1"})
+    seed_reservation(db, "0xo1", start=db_time(5), end=db_time(3600))
+    db.wait_for("SELECT status FROM lab_reservations WHERE transaction_hash = '0xo1'",
+                lambda rows: rows[0][0] == "ACTIVE")
+    time.sleep(0.5)
+    lines = [l for l in w.log().splitlines() if "reservation scan started" in l or
+             "reservation scan finished" in l]
+    kinds = ["finished" if "finished" in l else "started" for l in lines]
+    assert kinds[0] == "started"
+    assert all(a != b for a, b in zip(kinds, kinds[1:])), kinds  # started, finished, ...
+    spans = [float(re.search(r"finished after ([0-9.]+)s", l).group(1))
+             for l in lines if "finished" in l]
+    assert max(spans) >= 1.5
+
+
+def test_claim_of_a_dead_worker_expires(make_worker, winrm, udp, tmp_path, request):
+    """A worker killed mid-step keeps its claim until OPS_RESERVATION_CLAIM_TTL has passed;
+    then another worker runs the step."""
+    db = make_db("sqlite", tmp_path, request)
+    winrm.set_script(script(prepare_delay=30))
+    env = {"OPS_RESERVATION_CLAIM_TTL": "4", "OPS_RESERVATION_SCAN_INTERVAL": "0.2"}
+    a = start_worker(make_worker, winrm, udp, db, env=dict(env, OPS_WORKER_ID="a"), name="a")
+    seed_reservation(db, "0xk1", start=db_time(5), end=db_time(3600))
+    db.wait_for("SELECT COUNT(*) FROM reservation_operations WHERE action = 'wake'",
+                lambda rows: rows[0][0] == "1")
+    a.proc.send_signal(signal.SIGKILL)  # prepare-session is still running on the station
+    a.proc.wait(timeout=10)
+    a.allow_failure = True
+    killed = time.monotonic()
+    winrm.set_script(script())
+    b = start_worker(make_worker, winrm, udp, db, env=dict(env, OPS_WORKER_ID="b"), name="b")
+    db.wait_for("SELECT status FROM lab_reservations WHERE transaction_hash = '0xk1'",
+                lambda rows: rows[0][0] == "ACTIVE", timeout=30)
+    assert time.monotonic() - killed >= 3.0  # not before a's claim ran out
+    assert actions(db, "0xk1") == ["wake", "wake", "prepare", "scheduler:start"]
+    assert db.query("SELECT owner, attempts FROM ops_reservation_claims") == [("b", "2")]
+    assert "reservation 0xk1: scheduler start on lab-ws-01 (attempt 2)" in b.log()
 
 
 def test_automation_needs_a_database(make_worker, winrm, udp):
