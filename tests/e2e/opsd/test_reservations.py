@@ -145,7 +145,12 @@ def test_end_release_and_power(make_worker, winrm, udp, db):
     assert [s["action"] for s in steps] == ["release", "power:hibernate"]
     assert steps[0]["details"]["stderr"] == "note"
     assert steps[1]["details"]["args"] == ["hibernate", "--delay=5"]
-    assert [r[0] for r in ops(db, "r3")] == ["release", "power:hibernate"]
+    rows = ops(db, "r3")
+    assert [r[0] for r in rows] == ["release", "power:hibernate"]
+    assert rows[0][1:4] == ("completed", "1", "0") and rows[1][1:4] == ("completed", "1", "0")
+    power = json.loads(rows[1][5])
+    assert set(power) == {"exitCode", "stdout", "stderr", "args", "durationMs"}
+    assert power["args"] == ["hibernate", "--delay=5"] and rows[1][6] == "Exit code 0"
     # default mode is shutdown; {} is falsy: no power step
     r = w.post("/api/reservations/end", {"reservationId": "r4", "host": "lab-ws-01",
                                          "powerAction": {"args": []}})
@@ -158,6 +163,7 @@ def test_end_release_and_power(make_worker, winrm, udp, db):
     r = w.post("/api/reservations/end", {"reservationId": "r6", "host": "lab-ws-01",
                                          "powerAction": {"mode": "shutdown"}})
     assert r.status_code == 502 and [s["action"] for s in r.json()["steps"]] == ["release"]
+    assert ops(db, "r6")[0][:4] == ("release", "failed", "0", "2")
 
 
 def test_timeline(make_worker, winrm, udp, db):

@@ -33,6 +33,17 @@ def test_validation_order(make_worker, winrm):
     assert winrm.actions() == []  # nothing reached the station
 
 
+def test_default_allow_list(make_worker, winrm):
+    w = make_worker([station(winrm.port)])
+    for cmd in ("prepare-session", "release-session", "power", "session", "energy",
+                "status-json", "recovery", "account", "service", "wol", "status"):
+        r = w.post("/api/winrm", {"host": "unknown", "command": cmd})
+        assert r.status_code == 404, cmd  # allowed: the host check comes next
+    for cmd in ("shutdown", "cmd", "Status", "status "):
+        r = w.post("/api/winrm", {"host": "unknown", "command": cmd})
+        assert r.status_code == 400 and r.json() == {"error": "command '%s' not allowed" % cmd}
+
+
 def test_custom_allow_list(make_worker, winrm):
     w = make_worker([station(winrm.port)], env={"OPS_ALLOWED_COMMANDS": " status , ,hello"})
     winrm.set_script({"default": {"stdout": "hi"}})
