@@ -154,6 +154,24 @@ int db_query_int64(struct db *db, int64_t *ret_value, const char *sql, const cha
 	return r;
 }
 
+/* Whether the table a CREATE TABLE IF NOT EXISTS statement names is there already. The name
+ * comes from our embedded DDL, never from outside, so it may be spelled into the SQL. */
+static bool table_exists(struct db *db, const char *stmt)
+{
+	static const char prefix[] = "CREATE TABLE IF NOT EXISTS ";
+	char sql[128];
+	size_t n;
+
+	if (strncmp(stmt, prefix, sizeof(prefix) - 1) != 0)
+		return false;
+	stmt += sizeof(prefix) - 1;
+	n = strcspn(stmt, " (\n");
+	if (n == 0 || n > 64)
+		return false;
+	snprintf(sql, sizeof(sql), "SELECT 1 FROM %.*s WHERE 1 = 0", (int)n, stmt);
+	return db->ops->exec(db, sql) == 0;
+}
+
 int db_apply_schema(struct db *db)
 {
 	const char *p = db->ops->schema;
@@ -176,8 +194,15 @@ int db_apply_schema(struct db *db)
 			while (*q == ' ' || *q == '\n' || *q == '\t' || *q == '\r')
 				q++;
 		}
-		if (q != NULL && *q != '\0')
+		if (q != NULL && *q != '\0') {
 			r = db->ops->exec(db, q);
+			/* A gateway's database user may hold only DML rights (MariaDB checks
+			 * CREATE before IF NOT EXISTS): a table that is there will do. */
+			if (r == -EIO && table_exists(db, q)) {
+				db->schema_kept = true;
+				r = 0;
+			}
+		}
 		free(stmt);
 		p = end ? end + 2 : p + n;
 	}

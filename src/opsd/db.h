@@ -57,7 +57,8 @@ struct db_ops {
 struct db {
 	const struct db_ops *ops;
 	char errmsg[512];
-	bool schema_ready;  /* DDL applied on this connection's server */
+	bool schema_ready;  /* DDL applied (once, on the first connection) */
+	bool schema_kept;   /* a CREATE failed but its table existed; errmsg tells why */
 };
 
 /* Backends. Neither connects yet: call db_connect. */
@@ -106,7 +107,9 @@ int db_run(struct db *db, const char *sql, const char *types, ...);
 /* Prepare, bind, step once, finalize: 1 and the first row's first column in *ret_value, 0
  * when there is no row (*ret_value untouched), or a negative errno. */
 int db_query_int64(struct db *db, int64_t *ret_value, const char *sql, const char *types, ...);
-/* Apply the backend's DDL (CREATE TABLE IF NOT EXISTS ...). */
+/* Apply the backend's DDL (CREATE TABLE IF NOT EXISTS ...). A CREATE TABLE that fails
+ * (e.g. no CREATE privilege) is accepted when its table exists: schema_kept is set and
+ * errmsg holds the refusal. */
 int db_apply_schema(struct db *db);
 
 /* Backends embed this at the start of their statement struct. */

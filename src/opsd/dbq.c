@@ -38,6 +38,7 @@ struct dbq_job {
 	bool connected;
 	bool reconnected;
 	char errmsg[512];
+	char schema_note[512];    /* why a CREATE failed whose table existed */
 };
 
 static int64_t mono_ms(void)
@@ -63,8 +64,12 @@ static void dbq_work(void *arg)
 			goto out;
 		}
 		r = db_connect(db);
-		if (r == 0 && !db->schema_ready)
+		if (r == 0 && !db->schema_ready) {
 			r = db_apply_schema(db);
+			if (r == 0 && db->schema_kept)
+				snprintf(job->schema_note, sizeof(job->schema_note), "%s",
+					 db_errmsg(db));
+		}
 		if (r < 0) {
 			snprintf(job->errmsg, sizeof(job->errmsg), "%s", db_errmsg(db));
 			db_disconnect(db);
@@ -100,6 +105,9 @@ static void dbq_done(void *arg)
 
 	if (job->reconnected && !q->connected)
 		log_info("database connection (%s) established", q->backend);
+	if (job->schema_note[0] != '\0')
+		log_warn("database (%s): cannot create tables (%s); using the existing ones",
+			 q->backend, job->schema_note);
 	if (job->r < 0) {
 		q->errors++;
 		if (job->r == -ENOTCONN) {

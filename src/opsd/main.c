@@ -141,6 +141,9 @@ static int open_database(struct opsd *o)
 			db_close(db);
 			return r;
 		}
+		if (db->schema_kept)
+			log_warn("database (sqlite): cannot create tables (%s); using the existing ones",
+				 db_errmsg(db));
 		log_info("database: SQLite %s (WAL)", o->cfg.sqlite_path);
 	} else {
 		if (mysql_library_init(0, NULL, NULL) != 0) {

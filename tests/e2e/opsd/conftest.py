@@ -96,10 +96,12 @@ def magic_packet(mac=MAC):
 # ---- MariaDB --------------------------------------------------------------------------------
 
 class MariaDB:
-    """A throwaway mariadbd on 127.0.0.1 in its own datadir (no grant tables)."""
+    """A throwaway mariadbd on 127.0.0.1 in its own datadir (no grant tables unless asked:
+    then root has no password and other users get what tests grant them)."""
 
-    def __init__(self, base):
+    def __init__(self, base, grants=False):
         self.base = base
+        self.grants = grants
         self.datadir = os.path.join(base, "data")
         self.socket = os.path.join(base, "mysqld.sock")
         self.port = free_port()
@@ -119,10 +121,11 @@ class MariaDB:
         log = open(self.log_path, "a")
         self.proc = subprocess.Popen(
             ["mariadbd", "--no-defaults", "--datadir=" + self.datadir, "--socket=" + self.socket,
-             "--port=%d" % self.port, "--bind-address=127.0.0.1", "--skip-grant-tables",
-             "--user=root", "--skip-log-bin", "--innodb-buffer-pool-size=32M",
+             "--port=%d" % self.port, "--bind-address=127.0.0.1", "--user=root",
+             "--skip-log-bin", "--innodb-buffer-pool-size=32M",
              "--innodb-log-file-size=16M", "--pid-file=" + os.path.join(self.base, "pid"),
-             "--log-error=" + self.log_path, "--skip-name-resolve"],
+             "--log-error=" + self.log_path, "--skip-name-resolve"]
+            + ([] if self.grants else ["--skip-grant-tables"]),
             stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         log.close()
         deadline = time.monotonic() + 90
@@ -176,9 +179,9 @@ class MariaDB:
         return "%s://root:@127.0.0.1:%d/%s" % (scheme, self.port, database)
 
 
-def start_mariadb(base):
+def start_mariadb(base, grants=False):
     os.makedirs(base, exist_ok=True)
-    db = MariaDB(base)
+    db = MariaDB(base, grants)
     db.install()
     db.start()
     return db

@@ -2,11 +2,12 @@
 MariaDB (the original's tables and mapping), and surviving a database outage."""
 
 import json
+import os
 import re
 import time
 
-from conftest import (EVENTS_PATH, HEARTBEAT_PATH, free_port, heartbeat_doc, start_mariadb,
-                      station)
+from conftest import (EVENTS_PATH, HEARTBEAT_PATH, SRC, free_port, heartbeat_doc,
+                      start_mariadb, station)
 
 
 def script(hb=None, events=None):
@@ -219,3 +220,25 @@ def test_mysql_dsn_forms_and_existing_schema(make_worker, winrm, mariadb_server)
     assert w.post("/api/heartbeat/poll", {"host": "lab-ws-01"}).status_code == 200
     assert mariadb_server.sql("SELECT id, address FROM lab_hosts", "legacy") == [("1", "127.0.0.1")]
     assert mariadb_server.sql("SELECT COUNT(*) FROM lab_host_heartbeat", "legacy") == [("1",)]
+
+
+def test_dml_only_database_user(make_worker, winrm, tmp_path):
+    """A gateway whose database user may only SELECT/INSERT/UPDATE/DELETE (an administrator
+    created the tables from the shipped DDL): the worker uses the tables that are there."""
+    server = start_mariadb(str(tmp_path / "mariadb"), grants=True)
+    try:
+        server.sql("CREATE DATABASE ops")
+        with open(os.path.join(SRC, "src", "opsd", "sql", "mysql.sql")) as f:
+            server.sql(f.read(), "ops")
+        server.sql("CREATE USER 'dml'@'%' IDENTIFIED BY 'dml-pw'")
+        server.sql("GRANT SELECT, INSERT, UPDATE, DELETE ON ops.* TO 'dml'@'%'")
+        w = make_worker([station(winrm.port)], env={
+            "MYSQL_DSN": "mysql+pymysql://dml:dml-pw@127.0.0.1:%d/ops" % server.port})
+        winrm.set_script(script(heartbeat_doc()))
+        assert w.post("/api/heartbeat/poll", {"host": "lab-ws-01"}).status_code == 200
+        assert server.sql("SELECT COUNT(*) FROM lab_host_heartbeat", "ops") == [("1",)]
+        assert w.get("/health").json()["db_connected"] is True
+        w.wait_log("cannot create tables")
+        assert "dml-pw" not in w.log()
+    finally:
+        server.stop()
