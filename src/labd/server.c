@@ -149,7 +149,8 @@ void labd_session_end(struct labd *d, struct session *s, const char *reason, lab
 		 s->topology_name ? s->topology_name : "None");
 	queue_remove(&d->queue, s);
 	log_debug("Removed session %s from queue", sid);
-	if (!was_active) {
+	/* At shutdown the lab gets one final "server-shutdown" teardown instead. */
+	if (!was_active || d->shutting_down) {
 		labd_on_end_teardown(d, 0, NULL, end);
 		return;
 	}

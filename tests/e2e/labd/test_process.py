@@ -171,6 +171,9 @@ def test_graceful_shutdown_tears_lab_down(make_server, sig):
     assert f"Received signal {int(sig)}, shutting down gracefully..." in log
     assert "Active sessions at shutdown: ['" in log
     assert "Cleaning up 2 remaining sessions..." in log
+    assert "Tearing down lab topology.yml (reason: server-shutdown)" in log
+    assert "ended, cleaning up lab" not in log
+    assert s.netlab_calls().count(["down", "--cleanup"]) == 1
     assert "Remote Lab Manager shutdown complete" in log
     # The lock is free again: a new server starts on the same TMPDIR.
     again = Server(s.root)
