@@ -51,7 +51,7 @@ struct flush_job {
 	size_t n;
 	struct jentry *e[JOURNAL_FLUSH_BATCH];
 	const struct journal_row *rows[JOURNAL_FLUSH_BATCH]; /* read by the db thread */
-	int res[JOURNAL_FLUSH_BATCH];
+	int res[JOURNAL_FLUSH_BATCH]; /* per row: 0 inserted, 1 not tried, or negative errno */
 };
 
 static void journal_flush(struct journal *j);
@@ -296,8 +296,6 @@ static int flush_work(struct db *db, void *arg)
 	size_t i;
 	int r = 0;
 
-	for (i = 0; i < fj->n; i++)
-		fj->res[i] = 1; /* not tried */
 	for (i = 0; i < fj->n; i++) {
 		r = journal_insert_row(db, fj->rows[i], fj->rows[i]->spooled);
 		fj->res[i] = r;
@@ -388,6 +386,9 @@ static void journal_flush(struct journal *j)
 		e->inflight = true;
 		fj->e[fj->n] = e;
 		fj->rows[fj->n] = &e->row;
+		/* "not tried" until flush_work says otherwise: dbq does not run it at all while
+		 * the database is down (back-off, failed reconnect) */
+		fj->res[fj->n] = 1;
 		fj->n++;
 	}
 	if (dbq_submit(j->o->dbq, flush_work, flush_done, fj) < 0) {

@@ -313,6 +313,39 @@ def test_spool_keeps_rows_during_outage(make_worker, winrm, udp, tmp_path):
         server.stop()
 
 
+def test_database_down_from_the_start_and_the_spool_cap(make_worker, winrm, tmp_path):
+    """Rows recorded while the database has never been reachable wait in the spool (the
+    flush is retried, not taken for done) and arrive once it is up; beyond
+    OPS_JOURNAL_SPOOL_MAX the oldest is dropped with an error in the log."""
+    server = start_mariadb(str(tmp_path / "mariadb"))
+    try:
+        server.sql("CREATE DATABASE ops")
+        server.kill()
+        from conftest import Db
+        db = Db("mysql", {"MYSQL_DSN": server.dsn("ops")}, server=server, name="ops")
+        w = make_worker([station(winrm.port)],
+                        env=dict(db.env, OPS_JOURNAL_SPOOL_MAX="2", OPS_JOURNAL_SPOOL_RETRY="0.3"))
+        winrm.set_script(script())
+        for i in range(3):
+            r = w.post("/api/reservations/end", {"reservationId": "0xc%d" % i,
+                                                 "host": "lab-ws-01"})
+            assert r.status_code == 200, r.text
+        time.sleep(1.0)  # several flush retries against the absent database
+        assert w.get("/health").json()["journal_spooled"] == 2
+        w.wait_log("journal spool full (2 rows): dropping row 0xc0/release")
+        with open(os.path.join(w.state, "journal-spool.jsonl")) as f:
+            assert [json.loads(line)["reservation_id"] for line in f] == ["0xc1", "0xc2"]
+        server.start()
+        db.wait_for("SELECT reservation_id FROM reservation_operations ORDER BY id",
+                    lambda rows: rows == [("0xc1",), ("0xc2",)], timeout=30)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and w.get("/health").json()["journal_spooled"]:
+            time.sleep(0.1)
+        assert w.get("/health").json()["journal_spooled"] == 0
+    finally:
+        server.stop()
+
+
 def test_two_workers_one_database(make_worker, winrm, udp, request, tmp_path):
     db = make_db("mariadb", tmp_path, request)
     winrm.set_script(script(prepare_delay=0.5))
