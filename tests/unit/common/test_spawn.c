@@ -19,7 +19,8 @@ struct outcome {
 	bool done;
 	struct spawn_result res;
 	int lines;
-	char last_line[128];
+	char out_lines[128];  /* stdout lines, '|'-joined, in order */
+	char err_lines[128];  /* stderr lines likewise */
 };
 
 static void on_done(struct spawn *sp, struct spawn_result *res, void *ud)
@@ -32,12 +33,15 @@ static void on_done(struct spawn *sp, struct spawn_result *res, void *ud)
 	o->done = true;
 }
 
+/* Lines are ordered within a stream; the two pipes may be read in either order. */
 static void on_line(void *ud, enum spawn_stream stream, const char *line)
 {
 	struct outcome *o = ud;
+	char *dst = stream == SPAWN_STDOUT ? o->out_lines : o->err_lines;
+	size_t n = strlen(dst);
 
 	o->lines++;
-	snprintf(o->last_line, sizeof(o->last_line), "%d:%s", (int)stream, line);
+	snprintf(dst + n, sizeof(o->out_lines) - n, "%s%s", n ? "|" : "", line);
 }
 
 static void run(struct spawn_options *opt, struct outcome *o)
@@ -159,7 +163,8 @@ static void test_line_callback(void **state)
 
 	assert_int_equal(spawn_run_sync(&opt, &res), 0);
 	assert_int_equal(lines.lines, 3);
-	assert_string_equal(lines.last_line, "2:c");
+	assert_string_equal(lines.out_lines, "a|b");
+	assert_string_equal(lines.err_lines, "c");
 	assert_string_equal(buf_cstr(&res.out), "a\nb\n");
 	spawn_result_free(&res);
 }
