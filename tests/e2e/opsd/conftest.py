@@ -114,7 +114,8 @@ class MariaDB:
             subprocess.run(["mariadb-install-db", "--no-defaults", "--datadir=" + self.datadir,
                             "--auth-root-authentication-method=normal", "--skip-test-db",
                             # no DNS or /etc/hosts needed: the tests use 127.0.0.1 only
-                            "--skip-name-resolve", "--user=root"],
+                            # (--force is the script's switch for "host name does not resolve")
+                            "--skip-name-resolve", "--force", "--user=root"],
                            check=True, stdout=log, stderr=subprocess.STDOUT, timeout=180)
 
     def start(self):
