@@ -440,6 +440,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def simple(self, status, extra=(), body=b"", ctype=None, rec=None):
         self.drain()
+        # Log first: a client that reads the request log after getting this answer must
+        # find the entry there.
+        log = {"conn": self.conn, "method": self.command, "path": self.path, "status": status,
+               "tls": self.tls}
+        log.update(rec or {})
+        self.state.log(log)
         self.send_response(status)
         for k, v in extra:
             self.send_header(k, v)
@@ -449,10 +455,6 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(body)
-        log = {"conn": self.conn, "method": self.command, "path": self.path, "status": status,
-               "tls": self.tls}
-        log.update(rec or {})
-        self.state.log(log)
 
     def drain(self):
         if getattr(self, "_drained", False):
