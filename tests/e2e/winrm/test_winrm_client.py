@@ -347,9 +347,14 @@ def test_connection_closed_once_is_survived(fake, transport):
     r = run_driver(*target(fake, transport), "--cmd", "x")
     assert r["rc"] == 0 and r.stdout == b"abc"
     entries = fake.entries(mark)
-    assert len({e["conn"] for e in entries}) == 2
+    conns = {e["conn"] for e in entries}
+    # At least the dropped connection and its replacement (libcurl may open one more when
+    # it finds a pooled connection dead, depending on timing).
+    assert len(conns) >= 2
     if transport == "ntlm":
-        assert sum(1 for e in entries if e.get("action") == "auth" and e["status"] == 200) == 2
+        # ...and every connection that carried requests was authenticated on its own.
+        authed = {e["conn"] for e in entries if e.get("action") == "auth" and e["status"] == 200}
+        assert authed == {e["conn"] for e in entries if e.get("action") not in (None, "auth")}
 
 
 def test_connection_closed_for_good(fake):
