@@ -6,19 +6,27 @@
 
 #include "internal.h"
 
-int
-rl_server_health(struct rl_client *c)
+/* A call whose answer carries nothing: any 2xx other than 200/204 is an error. */
+static int
+call_no_content(struct rl_client *c, const struct call *call)
 {
-	struct call call = { "GET", "/healthz", "GET /healthz", CALL_IDEMPOTENT, NULL, 0, 0 };
 	struct xfer_resp resp;
 	int r;
 
 	xfer_resp_init(&resp);
-	r = client_call(c, &call, &resp);
+	r = client_call(c, call, &resp);
 	if (r == 0 && resp.status != 204 && resp.status != 200)
-		r = client_http_error(c, call.op, &resp);
+		r = client_http_error(c, call->op, &resp);
 	xfer_resp_free(&resp);
 	return r;
+}
+
+int
+rl_server_health(struct rl_client *c)
+{
+	struct call call = { "GET", "/healthz", "GET /healthz", CALL_IDEMPOTENT, NULL, 0, 0 };
+
+	return call_no_content(c, &call);
 }
 
 int
@@ -204,15 +212,8 @@ rl_session_heartbeat(struct rl_client *c)
 {
 	struct call call = { "POST", "/session/heartbeat", "POST /session/heartbeat",
 			     CALL_IDEMPOTENT | CALL_SESSION, NULL, 0, 0 };
-	struct xfer_resp resp;
-	int r;
 
-	xfer_resp_init(&resp);
-	r = client_call(c, &call, &resp);
-	if (r == 0 && resp.status != 204 && resp.status != 200)
-		r = client_http_error(c, call.op, &resp);
-	xfer_resp_free(&resp);
-	return r;
+	return call_no_content(c, &call);
 }
 
 int
