@@ -282,6 +282,12 @@ class State:
         self.log_file = open(args.log, "a", encoding="utf-8") if args.log else None
         self.users = load_users(args.users) if args.users else []
         self.conn_seq = 0
+        # Requests are numbered as they arrive; the log is written when each is answered,
+        # so an answer a client gave up on (a timed-out Receive) lands after requests that
+        # arrived later. "seq" keeps the arrival order, and <log>.seq the count so far, so
+        # tests can order the log as the client sent it and mark a point in it.
+        self.req_seq = 0
+        self.seq_path = args.log + ".seq" if args.log else None
 
     def log(self, rec):
         if not self.log_file:
@@ -295,6 +301,18 @@ class State:
         with self.lock:
             self.conn_seq += 1
             return self.conn_seq
+
+    def arrived(self):
+        """Number the request that just arrived; publish the count for the harness."""
+        with self.lock:
+            self.req_seq += 1
+            seq = self.req_seq
+            if self.seq_path:
+                tmp = self.seq_path + ".tmp"
+                with open(tmp, "w") as f:
+                    f.write("%d\n" % seq)
+                os.rename(tmp, self.seq_path)
+            return seq
 
 
 def load_users(path):
@@ -434,6 +452,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         pass
 
     def do_GET(self):
+        self.seq = self.state.arrived()
         self.simple(405 if self.path == "/wsman" else 404, extra=[("Allow", "POST")])
 
     do_PUT = do_DELETE = do_HEAD = do_PATCH = do_OPTIONS = do_GET
@@ -442,7 +461,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.drain()
         # Log first: a client that reads the request log after getting this answer must
         # find the entry there.
-        log = {"conn": self.conn, "method": self.command, "path": self.path, "status": status,
+        log = {"seq": self.seq, "conn": self.conn, "method": self.command, "path": self.path, "status": status,
                "tls": self.tls}
         log.update(rec or {})
         self.state.log(log)
@@ -474,6 +493,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.simple(401, extra=hdrs, rec=rec)
 
     def do_POST(self):
+        self.seq = self.state.arrived()
         self._drained = False
         rec = {"auth": None, "encrypted": False}
         if self.path != "/wsman":
@@ -561,7 +581,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         status, reply = self.dispatch(raw, authed_user, rec)
         if status is None:  # injected connection close
             self.close_connection = True
-            self.state.log(dict(rec, conn=self.conn, method="POST", path=self.path,
+            self.state.log(dict(rec, seq=self.seq, conn=self.conn, method="POST", path=self.path,
                                 status=None, tls=self.tls))
             return
         if status == 401:

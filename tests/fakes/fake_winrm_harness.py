@@ -93,16 +93,26 @@ class FakeWinRM:
         os.rename(tmp, self.script_path)
 
     def mark(self):
-        """Position in the request log, for entries(since=...)."""
-        return len(self.entries())
+        """The number of requests that have arrived so far, for entries(since=...)."""
+        try:
+            with open(self.log_path + ".seq") as f:
+                return int(f.read())
+        except FileNotFoundError:
+            return 0
 
     def entries(self, since=0):
+        """Logged requests that arrived after mark `since`, in arrival order.
+
+        The fake logs a request when it answers it, so the file's order is completion
+        order: a request the client gave up on may be logged after later ones, even after
+        a later test's mark. Arrival numbers put both right."""
         try:
             with open(self.log_path) as f:
                 lines = f.readlines()
         except FileNotFoundError:
             return []
-        return [json.loads(line) for line in lines[since:] if line.strip()]
+        entries = [json.loads(line) for line in lines if line.strip()]
+        return sorted((e for e in entries if e["seq"] > since), key=lambda e: e["seq"])
 
     def actions(self, since=0):
         """SOAP actions in order (handshake legs and refused requests left out)."""
