@@ -9,7 +9,7 @@ cd "$(dirname "$0")"
 # What the build needs.
 BUILD_PKGS=(gcc cmake ninja-build pkg-config libmicrohttpd-dev libsystemd-dev libjansson-dev
             libcurl4-openssl-dev libxml2-dev libsqlite3-dev libmariadb-dev libssl-dev uuid-dev
-            libcmocka-dev libkrb5-dev gss-ntlmssp gss-ntlmssp-dev python3 python3-yaml)
+            libcmocka-dev libkrb5-dev gss-ntlmssp gss-ntlmssp-dev libyaml-dev python3 python3-yaml)
 # What the tests need on top: clang for the second compiler and libFuzzer, make for the
 # client example (built against the installed library with pkg-config), Debian's pytest
 # and requests for the e2e suites, python3-winrm to cross-check the fake WinRM endpoint, a

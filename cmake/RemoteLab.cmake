@@ -26,6 +26,7 @@ pkg_check_modules(SQLITE REQUIRED IMPORTED_TARGET sqlite3>=3.40)
 pkg_check_modules(MARIADB REQUIRED IMPORTED_TARGET libmariadb>=3.3)
 pkg_check_modules(CRYPTO REQUIRED IMPORTED_TARGET libcrypto>=3.0)
 pkg_check_modules(UUID REQUIRED IMPORTED_TARGET uuid)
+pkg_check_modules(YAML REQUIRED IMPORTED_TARGET yaml-0.1)
 pkg_check_modules(GSSAPI REQUIRED IMPORTED_TARGET krb5-gssapi)
 pkg_check_modules(CMOCKA REQUIRED IMPORTED_TARGET cmocka>=1.1)
 

@@ -1,5 +1,7 @@
-/* The REST routes of neops-remote-lab: translate HTTP <-> queue/lab calls, nothing else.
- * Paths, codes and JSON shapes are those of the Python 1.x server (spec §2). */
+/* The REST routes of neops-remote-lab: translate HTTP <-> session/lab calls, nothing else;
+ * the only place that picks status codes. Paths, codes and JSON shapes are those of the
+ * Python 1.x server (spec §2); what is new comes only with new input (a JSON body on
+ * POST /session) or on new routes (api_status.c). */
 #define LOG_COMPONENT LABD_LOGGER
 #include "api.h"
 
@@ -7,32 +9,40 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "common/log.h"
 #include "common/loop.h"
 #include "common/strutil.h"
 #include "common/xmalloc.h"
+#include "api_int.h"
 #include "labd.h"
 #include "labops.h"
 
-#define SESSION_HEADER "X-Session-ID"
+#define SESSION_BODY_MAX 16384 /* POST /session's optional JSON options */
 
-static struct labd *api_labd(const struct http_request *req)
-{
-	return http_request_server_data(req);
-}
-
-static void api_detail(struct http_request *req, unsigned status, const char *detail)
+void api_detail(struct http_request *req, unsigned status, const char *detail)
 {
 	http_respond_json(req, status, json_pack("{s:s}", "detail", detail));
 }
 
-/* FastAPI/pydantic v2 validation item. */
-static json_t *api_error_item(const char *type, const char *where, const char *name,
-			      const char *msg, json_t *input)
+json_t *api_error_item(const char *type, const char *where, const char *name, const char *msg,
+		       json_t *input)
 {
 	return json_pack("{s:s, s:[ss], s:s, s:o}", "type", type, "loc", where, name, "msg", msg,
 			 "input", input ? input : json_null());
+}
+
+void api_session_not_found(struct http_request *req, const char *id)
+{
+	struct labd *d = api_labd(req);
+	enum session_end reason;
+
+	if (id != NULL && sessions_ended_reason(&d->sessions, id, loop_now(d->event), &reason) == 0)
+		http_respond_json(req, 404, json_pack("{s:s, s:s}", "detail", "Session not found",
+						      "reason", session_end_name(reason)));
+	else
+		api_detail(req, 404, "Session not found");
 }
 
 static json_t *api_header_missing(void)
@@ -40,8 +50,7 @@ static json_t *api_header_missing(void)
 	return api_error_item("missing", "header", SESSION_HEADER, "Field required", NULL);
 }
 
-/* 422 with a list of validation items (steals errors). */
-static void api_validation(struct http_request *req, json_t *errors)
+void api_validation(struct http_request *req, json_t *errors)
 {
 	http_respond_json(req, 422, json_pack("{s:o}", "detail", errors));
 }
@@ -68,7 +77,7 @@ static enum api_gate api_gate(struct http_request *req, struct session **ret)
 
 	if (id == NULL)
 		return GATE_NO_HEADER;
-	s = queue_find(&d->queue, id);
+	s = sessions_find(&d->sessions, id);
 	if (s == NULL) {
 		log_warn("Session %s not found in _get_active_session", labd_sid8(id, sid));
 		return GATE_UNKNOWN;
@@ -101,7 +110,7 @@ static bool api_gate_respond(struct http_request *req, enum api_gate g, json_t *
 		return true;
 	case GATE_UNKNOWN:
 		json_decref(extra);
-		api_detail(req, 404, "Session not found");
+		api_session_not_found(req, http_request_header(req, SESSION_HEADER));
 		return true;
 	case GATE_NOT_ACTIVE:
 		json_decref(extra);
@@ -124,45 +133,155 @@ static struct session *api_active_session(struct http_request *req, json_t *extr
 
 /* --- sessions --- */
 
+static json_t *api_body_item(const char *type, const char *name, const char *msg, json_t *input,
+			     json_t *ctx)
+{
+	json_t *item = api_error_item(type, "body", name, msg, input);
+
+	if (ctx != NULL)
+		json_object_set_new(item, "ctx", ctx);
+	return item;
+}
+
+/* POST /session's optional JSON body: {"priority", "label", "max_wait", "wait"}. Only a body
+ * sent as application/json is read (the original ignored bodies). Appends 422 items to
+ * errors; *ret_has_body says whether options were sent. */
+static void api_session_options(struct http_request *req, struct labd_session_options *o,
+				bool *ret_wait, bool *ret_has_body, json_t *errors)
+{
+	const char *ct = http_request_header(req, "Content-Type"), *body;
+	json_t *v, *f;
+	json_error_t jerr;
+	size_t len = 0;
+
+	body = http_request_body(req, &len);
+	if (len == 0 || ct == NULL || strncasecmp(ct, "application/json", 16) != 0)
+		return;
+	*ret_has_body = true;
+	v = json_loadb(body, len, 0, &jerr);
+	if (v == NULL) {
+		json_array_append_new(errors, json_pack("{s:s, s:[s,i], s:s, s:{}, s:{s:s}}", "type",
+							"json_invalid", "loc", "body",
+							(int)jerr.position, "msg", "JSON decode error",
+							"input", "ctx", "error", jerr.text));
+		return;
+	}
+	if (!json_is_object(v)) {
+		json_array_append_new(errors, json_pack("{s:s, s:[s], s:s, s:O}", "type",
+							"model_attributes_type", "loc", "body", "msg",
+							"Input should be a valid dictionary or object "
+							"to extract fields from", "input", v));
+		json_decref(v);
+		return;
+	}
+	if ((f = json_object_get(v, "priority")) != NULL && !json_is_null(f)) {
+		if (!json_is_integer(f))
+			json_array_append_new(errors, api_body_item("int_type", "priority",
+				"Input should be a valid integer", json_incref(f), NULL));
+		else if (json_integer_value(f) < SESSION_PRIORITY_MIN)
+			json_array_append_new(errors, api_body_item("greater_than_equal", "priority",
+				"Input should be greater than or equal to -1000", json_incref(f),
+				json_pack("{s:i}", "ge", SESSION_PRIORITY_MIN)));
+		else if (json_integer_value(f) > SESSION_PRIORITY_MAX)
+			json_array_append_new(errors, api_body_item("less_than_equal", "priority",
+				"Input should be less than or equal to 1000", json_incref(f),
+				json_pack("{s:i}", "le", SESSION_PRIORITY_MAX)));
+		else
+			o->priority = (int)json_integer_value(f);
+	}
+	if ((f = json_object_get(v, "label")) != NULL && !json_is_null(f)) {
+		if (!json_is_string(f))
+			json_array_append_new(errors, api_body_item("string_type", "label",
+				"Input should be a valid string", json_incref(f), NULL));
+		else if (json_string_length(f) > SESSION_LABEL_MAX)
+			json_array_append_new(errors, api_body_item("string_too_long", "label",
+				"String should have at most 128 bytes", json_incref(f),
+				json_pack("{s:i}", "max_length", SESSION_LABEL_MAX)));
+		else if (memchr(json_string_value(f), 0, json_string_length(f)) != NULL)
+			json_array_append_new(errors, api_body_item("string_pattern_mismatch", "label",
+				"String should not contain NUL characters", json_incref(f), NULL));
+		else
+			o->label = json_string_value(f);
+	}
+	if ((f = json_object_get(v, "max_wait")) != NULL && !json_is_null(f)) {
+		if (!json_is_number(f))
+			json_array_append_new(errors, api_body_item("float_type", "max_wait",
+				"Input should be a valid number", json_incref(f), NULL));
+		else if (!(json_number_value(f) > 0))
+			json_array_append_new(errors, api_body_item("greater_than", "max_wait",
+				"Input should be greater than 0", json_incref(f),
+				json_pack("{s:i}", "gt", 0)));
+		else if (json_number_value(f) > 31536000)
+			json_array_append_new(errors, api_body_item("less_than_equal", "max_wait",
+				"Input should be less than or equal to 31536000", json_incref(f),
+				json_pack("{s:i}", "le", 31536000)));
+		else
+			o->max_wait = json_number_value(f);
+	}
+	if ((f = json_object_get(v, "wait")) != NULL && !json_is_null(f)) {
+		if (!json_is_boolean(f))
+			json_array_append_new(errors, api_body_item("bool_type", "wait",
+				"Input should be a valid boolean", json_incref(f), NULL));
+		else
+			*ret_wait = json_is_true(f);
+	}
+	/* o->label points into v: keep v alive with the request. */
+	http_request_set_data(req, v, (void (*)(void *))json_decref);
+}
+
 static void api_create_session(struct http_request *req)
 {
 	struct labd *d = api_labd(req);
+	struct labd_session_options o = { 0 };
+	size_t count = sessions_count(&d->sessions), position = 0;
+	json_t *errors = json_array(), *body;
+	bool wait = true, has_body = false;
 	struct session *s;
-	size_t position = queue_length(&d->queue);
 
-	if (d->cfg.max_sessions > 0 && position >= d->cfg.max_sessions) {
-		log_warn("Refusing a new session: %zu sessions already queued (limit %u)", position,
+	api_session_options(req, &o, &wait, &has_body, errors);
+	if (json_array_size(errors) > 0) {
+		api_validation(req, errors);
+		return;
+	}
+	json_decref(errors);
+	if (d->cfg.max_sessions > 0 && count >= d->cfg.max_sessions) {
+		log_warn("Refusing a new session: %zu sessions already queued (limit %u)", count,
 			 d->cfg.max_sessions);
 		api_detail(req, 429, "Too many sessions queued");
 		return;
 	}
-	s = labd_session_create(d);
+	if (!wait && !labd_can_serve_now(d)) {
+		log_info("Try-lock refused: no lab slot is free (%zu active, %zu waiting%s)",
+			 d->sessions.n_active, d->sessions.n_waiting, d->draining ? ", draining" : "");
+		api_detail(req, 409, "No lab slot is free");
+		return;
+	}
+	s = labd_session_create(d, &o, &position);
 	if (s == NULL) {
 		api_detail(req, 500, "Cannot create a session");
 		return;
 	}
-	http_respond_json(req, 201, json_pack("{s:s, s:I}", "session_id", s->id, "position",
-					      (json_int_t)position));
-}
-
-static const char *api_state_name(const struct session *s)
-{
-	return s->state == SESSION_ACTIVE ? "active" : "waiting";
+	/* The position at creation time, as the original (it may be promoted already). */
+	body = json_pack("{s:s, s:I}", "session_id", s->id, "position", (json_int_t)position);
+	if (has_body)
+		json_object_set_new(body, "handle", json_string(s->handle));
+	http_respond_json(req, 201, body);
 }
 
 static void api_get_session(struct http_request *req)
 {
 	struct labd *d = api_labd(req);
-	struct session *s = queue_find(&d->queue, http_request_param(req, "session_id"));
+	const char *id = http_request_param(req, "session_id");
+	struct session *s = sessions_find(&d->sessions, id);
 
 	if (s == NULL) {
-		api_detail(req, 404, "Session not found");
+		api_session_not_found(req, id);
 		return;
 	}
 	labd_session_touch(d, s);
-	http_respond_json(req, 200, json_pack("{s:s, s:I}", "status", api_state_name(s),
+	http_respond_json(req, 200, json_pack("{s:s, s:I}", "status", session_state_name(s->state),
 					      "position",
-					      (json_int_t)queue_position(&d->queue, s)));
+					      (json_int_t)sessions_position(&d->sessions, s)));
 }
 
 static void api_on_session_ended(struct labd *d, void *userdata)
@@ -174,26 +293,24 @@ static void api_delete_session(struct http_request *req)
 {
 	struct labd *d = api_labd(req);
 	const char *id = http_request_param(req, "session_id");
-	struct session *s = queue_find(&d->queue, id);
+	struct session *s = sessions_find(&d->sessions, id);
 	char sid[9];
 
 	if (d->shutting_down) {
 		log_warn("Server is shutting down, handling session deletion gracefully");
-		if (s != NULL) {
-			log_info("Session %s removed (client-end-during-shutdown, topology=%s)",
-				 labd_sid8(s->id, sid), s->topology_name ? s->topology_name : "None");
-			queue_remove(&d->queue, s);
-		}
+		if (s != NULL)
+			labd_session_end(d, s, SESSION_END_DELETED, "client-end-during-shutdown", NULL,
+					 NULL);
 		http_respond_empty(req, 204);
 		return;
 	}
 	if (s == NULL) {
 		log_warn("Attempted to delete non-existent session %s", labd_sid8(id, sid));
-		api_detail(req, 404, "Session not found");
+		api_session_not_found(req, id);
 		return;
 	}
-	/* Answered once the lab (if this session was ACTIVE) is torn down. */
-	labd_session_end(d, s, "client-end", api_on_session_ended, req);
+	/* Answered once the lab (if this session was ACTIVE) is let go of. */
+	labd_session_end(d, s, SESSION_END_DELETED, "client-end", api_on_session_ended, req);
 }
 
 static void api_heartbeat(struct http_request *req)
@@ -210,9 +327,9 @@ static void api_heartbeat(struct http_request *req)
 		api_validation(req, errors);
 		return;
 	}
-	s = queue_find(&d->queue, id);
+	s = sessions_find(&d->sessions, id);
 	if (s == NULL) {
-		api_detail(req, 404, "Session not found");
+		api_session_not_found(req, id);
 		return;
 	}
 	labd_session_touch(d, s);
@@ -224,15 +341,16 @@ static void api_heartbeat(struct http_request *req)
 static void api_active_session_get(struct http_request *req)
 {
 	struct labd *d = api_labd(req);
-	struct session *s = queue_head(&d->queue);
+	struct session *s = TAILQ_FIRST(&d->sessions.active);
 
 	if (s == NULL) {
 		api_detail(req, 404, "No active session");
 		return;
 	}
 	labd_session_touch(d, s);
-	http_respond_json(req, 200, json_pack("{s:s, s:i, s:s}", "status", api_state_name(s),
-					      "position", 0, "session_id", s->id));
+	http_respond_json(req, 200, json_pack("{s:s, s:i, s:s}", "status",
+					      session_state_name(s->state), "position", 0,
+					      "session_id", s->id));
 }
 
 /* --- the lab --- */
@@ -289,6 +407,35 @@ static void api_upload_reject(struct http_request *req, struct upload *u, unsign
 	http_respond_json(req, status, body);
 }
 
+/* The acquire's outcome -> HTTP. */
+static void api_on_acquired(struct labd *d, const struct labop_result *res, void *userdata)
+{
+	struct http_request *req = userdata;
+
+	switch (res->outcome) {
+	case LABOP_OK:
+		http_respond_json(req, 200, json_pack("{s:b, s:O}", "reused", res->reused, "devices",
+						      res->devices));
+		return;
+	case LABOP_BUSY:
+		api_detail(req, 423, "Lab currently busy");
+		return;
+	case LABOP_GONE:
+		api_session_not_found(req, http_request_header(req, SESSION_HEADER));
+		return;
+	case LABOP_SHUTDOWN:
+		api_detail(req, 503, "Server is shutting down");
+		return;
+	case LABOP_FAILED:
+	default:
+		if (res->error != NULL)
+			http_respond_json(req, 500, json_incref(res->error));
+		else
+			api_detail(req, 500, "Lab start failed");
+		return;
+	}
+}
+
 static void api_acquire(struct http_request *req)
 {
 	struct labd *d = api_labd(req);
@@ -336,55 +483,75 @@ static void api_acquire(struct http_request *req)
 	log_info("Starting lab acquisition for session %s (topology=%s, reuse=%s)",
 		 labd_sid8(s->id, sid), u->topology_name, reuse ? "True" : "False");
 	au->upload = NULL; /* the operation owns it now */
-	labops_acquire(d->ops, req, s->id, u, reuse);
+	labops_acquire(d->ops, s, u, reuse, api_on_acquired, req);
 }
 
 static void api_lab_status(struct http_request *req)
 {
 	struct labd *d = api_labd(req);
+	struct session *s = api_active_session(req, NULL);
 
-	if (api_active_session(req, NULL) == NULL)
+	if (s == NULL)
 		return;
-	http_respond_json(req, 200, lab_status_json(&d->lab, true));
+	http_respond_json(req, 200, lab_status_json(labops_session_lab(d->ops, s), true));
 }
 
-/* The ACTIVE session's request against a running lab; NULL when already answered. */
-static struct labd *api_running_lab(struct http_request *req)
+/* The ACTIVE session's running lab; NULL when the request was answered. */
+static struct lab *api_running_lab(struct http_request *req, struct session **ret_s)
 {
 	struct labd *d = api_labd(req);
+	struct session *s = api_active_session(req, NULL);
+	struct lab *lab;
 
-	if (api_active_session(req, NULL) == NULL)
+	if (s == NULL)
 		return NULL;
-	if (!d->lab.running) {
+	lab = labops_session_lab(d->ops, s);
+	if (lab == NULL || lab->state != LAB_UP) {
 		api_detail(req, 404, "No lab running");
 		return NULL;
 	}
-	return d;
+	if (ret_s != NULL)
+		*ret_s = s;
+	return lab;
 }
 
 static void api_lab_release(struct http_request *req)
 {
-	struct labd *d = api_running_lab(req);
+	struct labd *d = api_labd(req);
+	struct session *s = NULL;
 
-	if (d == NULL)
+	if (api_running_lab(req, &s) == NULL)
 		return;
-	if (lab_release(&d->lab))
-		log_error("Reference counter underflow for topo %s", d->lab.name);
-	if (d->lab.ref == 0)
-		log_info("Lab %s became idle - awaiting next user or teardown (refcount=0)",
-			 d->lab.name);
-	http_respond_empty(req, 204);
+	if (labops_release(d->ops, s) == LABOP_NO_LAB)
+		api_detail(req, 404, "No lab running");
+	else
+		http_respond_empty(req, 204);
 }
 
-static void api_on_destroyed(struct labd *d, int err, json_t *error, void *userdata)
+static void api_on_destroyed(struct labd *d, const struct labop_result *res, void *userdata)
 {
 	struct http_request *req = userdata;
 
-	if (err < 0)
-		http_respond_json(req, 500, error ? json_incref(error)
-						  : json_pack("{s:s}", "detail", "Lab teardown failed"));
-	else
+	switch (res->outcome) {
+	case LABOP_OK:
 		http_respond_empty(req, 202);
+		return;
+	case LABOP_NO_LAB:
+		http_respond_empty(req, 204);
+		return;
+	case LABOP_IN_USE:
+		api_detail(req, 409, "Lab still in use");
+		return;
+	case LABOP_SHUTDOWN:
+		api_detail(req, 503, "Server is shutting down");
+		return;
+	default:
+		if (res->error != NULL)
+			http_respond_json(req, 500, json_incref(res->error));
+		else
+			api_detail(req, 500, "Lab teardown failed");
+		return;
+	}
 }
 
 static void api_lab_destroy(struct http_request *req)
@@ -392,6 +559,8 @@ static void api_lab_destroy(struct http_request *req)
 	struct labd *d = api_labd(req);
 	const char *v = http_request_query(req, "force", NULL);
 	json_t *errors = NULL;
+	struct session *s = NULL;
+	enum api_gate g;
 	bool force = true;
 
 	if (v != NULL && parse_bool_strict(v, &force) < 0) {
@@ -400,38 +569,26 @@ static void api_lab_destroy(struct http_request *req)
 			"bool_parsing", "query", "force",
 			"Input should be a valid boolean, unable to interpret input", json_string(v)));
 	}
-	{
-		struct session *s = NULL;
-		enum api_gate g = api_gate(req, &s);
-
-		if (g != GATE_OK) {
-			api_gate_respond(req, g, errors);
-			return;
-		}
-		if (errors != NULL) {
-			api_validation(req, errors);
-			return;
-		}
-		labd_session_touch(d, s);
-	}
-	if (!d->lab.running) {
-		http_respond_empty(req, 204);
+	g = api_gate(req, &s);
+	if (g != GATE_OK) {
+		api_gate_respond(req, g, errors);
 		return;
 	}
-	if (!force && d->lab.ref > 0) {
-		api_detail(req, 409, "Lab still in use");
+	if (errors != NULL) {
+		api_validation(req, errors);
 		return;
 	}
-	labops_teardown(d->ops, "api-destroy", api_on_destroyed, req);
+	labd_session_touch(d, s);
+	labops_destroy(d->ops, s, force, api_on_destroyed, req);
 }
 
 static void api_lab_devices(struct http_request *req)
 {
-	struct labd *d = api_running_lab(req);
+	struct lab *lab = api_running_lab(req, NULL);
 
-	if (d == NULL)
+	if (lab == NULL)
 		return;
-	http_respond_json(req, 200, lab_devices_json(&d->lab));
+	http_respond_json(req, 200, lab_devices_json(lab));
 }
 
 /* --- health --- */
@@ -448,12 +605,13 @@ static void api_debug_health(struct http_request *req)
 	http_respond_json(req, 200, json_pack("{s:s, s:f, s:f, s:I, s:I}", "status", "ok",
 					      "timestamp", loop_wall_seconds(), "uptime",
 					      (double)(loop_now(NULL) - d->started_mono) / 1e6,
-					      "sessions", (json_int_t)queue_length(&d->queue),
-					      "queue_length", (json_int_t)queue_length(&d->queue)));
+					      "sessions", (json_int_t)sessions_count(&d->sessions),
+					      "queue_length", (json_int_t)sessions_count(&d->sessions)));
 }
 
 static const struct http_route api_routes[] = {
-	{ .method = "POST", .path = "/session", .handler = api_create_session },
+	{ .method = "POST", .path = "/session", .handler = api_create_session,
+	  .body = HTTP_BODY_BUFFER, .body_max = SESSION_BODY_MAX },
 	{ .method = "POST", .path = "/session/heartbeat", .handler = api_heartbeat },
 	{ .method = "GET", .path = "/session/{session_id}", .handler = api_get_session },
 	{ .method = "DELETE", .path = "/session/{session_id}", .handler = api_delete_session },
@@ -466,6 +624,9 @@ static const struct http_route api_routes[] = {
 	{ .method = "GET", .path = "/lab/devices", .handler = api_lab_devices },
 	{ .method = "GET", .path = "/healthz", .handler = api_healthz },
 	{ .method = "GET", .path = "/debug/health", .handler = api_debug_health },
+	{ .method = "GET", .path = "/sessions", .handler = api_sessions },
+	{ .method = "GET", .path = "/labs", .handler = api_labs },
+	{ .method = "GET", .path = "/host", .handler = api_host },
 };
 
 const struct http_route *api_routes_get(size_t *ret_n, size_t upload_body_max)

@@ -8,9 +8,9 @@
 #include <systemd/sd-event.h>
 
 #include "common/http.h"
-#include "lab.h"
 #include "netlab.h"
-#include "queue.h"
+#include "session.h"
+#include "slots.h"
 #include "uploads.h"
 
 #define LABD_PROGRAM "neops-remote-lab"
@@ -28,7 +28,12 @@ struct labd_config {
 	double netlab_inspect_timeout;
 	double active_timeout;       /* 300: ACTIVE sessions silent this long are reaped */
 	double waiting_timeout;      /* 600: WAITING sessions likewise */
-	double idle_keep;            /* 0: tear the lab down when its session ends */
+	double idle_keep;            /* 0: tear a lab down when its session ends */
+	double max_hold;             /* 0: no limit on how long a session stays ACTIVE */
+	unsigned lab_slots;          /* 1: the original's one lab on the default instance */
+	int mlid_min, mlid_max;      /* multilab ids the slots may use */
+	const char **prewarm;        /* --prewarm topology files */
+	unsigned n_prewarm;
 	uint64_t max_file_size;
 	uint64_t max_total_size;
 	unsigned max_files;
@@ -47,34 +52,49 @@ struct labd {
 	char *lab_lock_path;         /* <tmp>/netlab_pytest.lock */
 	struct netlab_config netlab;
 	struct upload_limits upload_limits;
-	struct queue queue;
-	struct lab lab;
+	struct sessions sessions;
+	struct slots slots;
+	int *mlids;                  /* multilab ids: the slots' first, then spares */
+	unsigned n_mlids;
 	struct labops *ops;
 	struct http_server *http;
 	sd_event_source *sweep_timer;
-	sd_event_source *idle_timer;
 	uint64_t sweep_due;          /* monotonic usec of the next sweep */
 	double started_wall;
 	uint64_t started_mono;
 	bool shutting_down;
+	bool draining;               /* no promotions; running sessions finish */
 };
 
-/* Session lifecycle (server.c) */
-struct session *labd_session_create(struct labd *d);
+/* --- session lifecycle (lifecycle.c) --- */
+
+struct labd_session_options {
+	int priority;
+	const char *label;           /* NULL: none */
+	double max_wait;             /* seconds; 0: no limit */
+};
+
+/* A new WAITING session (promoted at once when a slot is free). NULL when it cannot be
+ * made (out of handles: practically never). */
+struct session *labd_session_create(struct labd *d, const struct labd_session_options *o,
+				    size_t *ret_position);
+/* Would a new session be ACTIVE at once? (try-lock) */
+bool labd_can_serve_now(const struct labd *d);
 void labd_session_touch(struct labd *d, struct session *s);
 /* Short id for log lines: the first 8 characters. */
 const char *labd_sid8(const char *id, char out[9]);
 
 typedef void (*labd_done_fn)(struct labd *d, void *userdata);
-/* Remove a session. An ACTIVE one also loses the lab (teardown, or idle keep) and the next
- * session is promoted afterwards, whether or not the teardown worked; then `done` runs. */
-void labd_session_end(struct labd *d, struct session *s, const char *reason, labd_done_fn done,
-		      void *userdata);
-/* Promote the queue head if it is WAITING (logs). */
+/* Remove a session. An ACTIVE one also lets go of its lab (kept idle or torn down) and the
+ * next sessions are promoted once that is settled, whether or not a teardown worked; then
+ * `done` runs. `why` is the log's reason text ("client-end", "stale", ...). */
+void labd_session_end(struct labd *d, struct session *s, enum session_end reason,
+		      const char *why, labd_done_fn done, void *userdata);
+/* Promote WAITING sessions while slots allow (not while draining or shutting down). */
 void labd_promote(struct labd *d);
-/* Start the stale-session sweeper. */
+/* Start the stale-session sweeper (also ends sessions past max_wait / max-session-hold). */
 int labd_sweeper_start(struct labd *d);
-/* A new lab exists or was attached: stop any idle-keep countdown. */
-void labd_idle_cancel(struct labd *d);
+/* Estimated wait (seconds) of a session queued now; negative when unknown. */
+double labd_estimated_wait(const struct labd *d);
 
 #endif

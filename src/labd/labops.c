@@ -1,9 +1,12 @@
-/* Lab operations: acquire and teardown run as netlab steps under the lab lock, one at a time.
+/* Lab operations: acquire, release, destroy, a session's end, start-up, prewarm, shutdown.
  *
- * Operations wait in a FIFO. The head takes <tmp>/netlab_pytest.lock (retrying on a timer
- * while a local netlab user holds it, never blocking the loop), then runs its netlab steps
- * as child processes; each step's completion callback moves the operation to its next
- * phase. The lab state (lab.c) changes only here. */
+ * An acquire waits in a FIFO until it can be decided: after the start-up cleanup, when its
+ * session has no other acquire running, and when slots.c finds a usable slot (otherwise it
+ * stays queued and is decided again whenever a slot settles). A decision either answers at
+ * once (attach, take a warm lab, busy) or runs netlab jobs on one slot: a start, or a stop
+ * followed by a start. Jobs on different slots run in parallel; one slot runs one job at a
+ * time. This file is the only writer of lab state: it records each job's outcome, then tells
+ * its caller the outcome (api.c picks the HTTP status). */
 #define LOG_COMPONENT "neops_remote_lab.netlab.lab_manager"
 #include "labops.h"
 
@@ -14,773 +17,899 @@
 #include <sys/queue.h>
 
 #include "common/fsutil.h"
-#include "common/lock.h"
 #include "common/log.h"
 #include "common/loop.h"
 #include "common/xmalloc.h"
 #include "labd.h"
-#include "netlab.h"
+#include "labjob.h"
 
-#define LABOPS_PARALLEL 4
-#define LABOPS_LOCK_RETRY_USEC (250 * USEC_PER_MSEC)
-
-enum labop_kind {
-	LABOP_STARTUP_CLEANUP,
-	LABOP_ACQUIRE,
-	LABOP_TEARDOWN,
+struct labops_waiter {
+	labop_done_fn done;
+	void *userdata;
+	struct labops_waiter *next;
 };
 
-enum labop_phase {
-	PHASE_STARTUP_DOWN,   /* netlab down --instance default --cleanup at startup */
-	PHASE_TEARDOWN,       /* netlab down --cleanup of the current lab (teardown op) */
-	PHASE_TEARDOWN_OLD,   /* the same, before a restart or a topology switch */
-	PHASE_DOWN_DEFAULT,   /* sanity teardown of the default instance before up */
-	PHASE_UP,
-	PHASE_INSPECT_NODES,
-	PHASE_INSPECT_NODE,
-	PHASE_CLEANUP_FAILED, /* netlab down --cleanup --force after a failed start */
-};
-
-struct labop;
-
-struct labop_slot {
-	struct labop *op;
-	struct netlab_run *run;
-	size_t node;
-};
-
-struct labop {
-	enum labop_kind kind;
-	enum labop_phase phase;
-	struct labops *ops;
-	TAILQ_ENTRY(labop) link;
-	bool cancelled;
-	/* acquire */
-	struct http_request *req;
-	char session_id[SESSION_ID_LEN + 1];
+struct labacq {
+	TAILQ_ENTRY(labacq) link;
+	char sid[SESSION_ID_LEN + 1];
 	struct upload *upload;
-	bool upload_kept;        /* the lab now owns the upload directory */
 	bool reuse;
-	char *workdir;
-	bool up_started;
-	json_t *names;
-	json_t *devices;
-	size_t next_node;
-	struct labop_slot slots[LABOPS_PARALLEL];
-	json_t *error;           /* first failure: {"detail":..., "netlab":{...}} */
-	json_t *first_error;     /* a teardown's first failure while it retries with --force */
-	bool forced;             /* the teardown retry with --force has run */
-	/* teardown */
-	char reason[192];
-	labops_done_fn done;
-	void *done_userdata;
+	bool running;                 /* decided; a job on `lab` works for it */
+	struct lab *lab;
+	labop_done_fn done;
+	void *userdata;
 };
 
-TAILQ_HEAD(labop_list, labop);
+TAILQ_HEAD(labacq_list, labacq);
+
+/* What one slot is doing (the runtime half of struct lab). */
+struct slot_rt {
+	struct labops *ops;
+	struct labjob *job;           /* running job, or NULL */
+	bool starting;                /* the job is a start (else a stop) */
+	struct labacq *acq;           /* the acquire the job (or its stop-then-start) serves */
+	struct upload *upload;        /* a prewarm start's upload */
+	bool stop_after;              /* tear down once the running job is over */
+	char stop_reason[160];
+	struct labops_waiter *waiters;/* told when the slot's teardown is over */
+	sd_event_source *idle_timer;
+};
 
 struct labops {
 	struct labd *d;
-	struct labop_list queue;
-	struct labop *running;
-	int lock_fd;
-	bool lock_wait_logged;
-	/* A netlab directory whose teardown failed: netlab's registry may still point at it,
-	 * so it stays until a `netlab down --instance default --cleanup` succeeds. */
-	char *orphan_workdir;
-	sd_event_source *lock_timer;
+	struct labjobs *jobs;
+	struct slot_rt *rt;
+	struct labacq_list acqs;
+	bool ready;                   /* the start-up cleanup is over */
+	bool cancelled;               /* shutting down */
+	struct labjob *startup;
+	char **prewarm;               /* topology files to bring up once ready */
+	size_t n_prewarm;
+	char (*pinned)[LAB_HASH_LEN + 1]; /* their hashes: kept idle without expiry */
+	size_t n_pinned;
+	int *spare_mlids;             /* multilab ids not given to a slot */
+	size_t n_spare;
+	labop_done_fn shutdown_done;
+	void *shutdown_userdata;
+	bool shutdown_keep;
+	bool shutdown_failed;
 	sd_event_source *kick;
 };
 
-static void labop_step(struct labop *op);
 static void labops_kick(struct labops *ops);
+static void labops_stop(struct labops *ops, struct lab *lab, const char *reason);
 
-static const char *labop_stem(const char *name, char *out, size_t len)
+static struct labd *D(const struct labops *ops)
 {
-	const char *dot = strrchr(name, '.');
-	size_t n = dot ? (size_t)(dot - name) : strlen(name), i;
-
-	if (n >= len)
-		n = len - 1;
-	for (i = 0; i < n; i++)
-		out[i] = name[i] == '/' ? '_' : name[i];
-	out[n] = '\0';
-	return out;
+	return ops->d;
 }
 
-static void labop_free(struct labop *op)
+static uint64_t now_usec(const struct labops *ops)
 {
-	size_t i;
+	return loop_now(D(ops)->event);
+}
 
-	for (i = 0; i < LABOPS_PARALLEL; i++)
-		netlab_run_free(op->slots[i].run);
-	if (op->upload != NULL) {
-		if (!op->upload_kept)
-			upload_remove(op->upload);
-		upload_free(op->upload);
-		free(op->upload);
+/* --- answering --- */
+
+static void labops_report(labop_done_fn done, void *userdata, struct labd *d,
+			  enum labop_outcome outcome, bool reused, json_t *devices, json_t *error)
+{
+	struct labop_result res = { .outcome = outcome, .reused = reused, .devices = devices,
+				    .error = error };
+
+	if (done != NULL)
+		done(d, &res, userdata);
+}
+
+static void labacq_free(struct labacq *acq)
+{
+	if (acq->upload != NULL) {
+		upload_remove(acq->upload);
+		upload_free(acq->upload);
+		free(acq->upload);
 	}
-	free(op->workdir);
-	json_decref(op->names);
-	json_decref(op->devices);
-	json_decref(op->error);
-	json_decref(op->first_error);
-	free(op);
+	free(acq);
 }
 
-static void labop_respond(struct labop *op, unsigned status, json_t *body)
+/* The acquire is over: account its session, answer, and forget it. */
+static void labacq_finish(struct labops *ops, struct labacq *acq, enum labop_outcome outcome,
+			  bool reused, json_t *devices, json_t *error)
 {
-	if (op->req == NULL) {
-		json_decref(body);
-		return;
+	struct session *s = sessions_find(&D(ops)->sessions, acq->sid);
+
+	TAILQ_REMOVE(&ops->acqs, acq, link);
+	if (s != NULL) {
+		if (s->busy > 0)
+			s->busy--;
+		labd_session_touch(D(ops), s);
 	}
-	if (body != NULL)
-		http_respond_json(op->req, status, body);
-	else
-		http_respond_empty(op->req, status);
-	op->req = NULL;
-}
-
-static json_t *labop_detail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static json_t *labop_detail(const char *fmt, ...)
-{
-	char msg[1024];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	return json_pack("{s:s}", "detail", msg);
-}
-
-static void labop_set_error(struct labop *op, json_t *error)
-{
-	if (op->error == NULL)
-		op->error = error;
-	else
-		json_decref(error);
-}
-
-/* The operation is over: release the lock, account the session, report, start the next. */
-static void labop_finish(struct labop *op)
-{
-	struct labops *ops = op->ops;
-	struct labd *d = ops->d;
-	struct session *s;
-
-	lock_release(ops->lock_fd);
-	ops->lock_fd = -1;
-	ops->running = NULL;
-	if (op->kind == LABOP_ACQUIRE) {
-		s = queue_find(&d->queue, op->session_id);
-		if (s != NULL) {
-			if (s->busy > 0)
-				s->busy--;
-			labd_session_touch(d, s);
-		}
-		if (op->req != NULL) /* every path answers; this is a safety net */
-			labop_respond(op, 500, labop_detail("Lab operation ended without a result"));
-	}
-	if (op->done != NULL)
-		op->done(d, op->error ? -EIO : 0, op->error, op->done_userdata);
-	labop_free(op);
+	labops_report(acq->done, acq->userdata, D(ops), outcome, reused, devices, error);
+	labacq_free(acq);
 	labops_kick(ops);
 }
 
-static void labops_remove_dir(const char *dir)
+static void labops_fire_waiters(struct slot_rt *rt, enum labop_outcome outcome, json_t *error)
 {
-	int r = fs_rm_rf(dir);
+	struct labops_waiter *w;
 
-	if (r < 0)
-		log_warn("cannot remove %s: %s, ignoring", dir, strerror(-r));
-}
-
-/* Keep a netlab directory that could not be torn down (see orphan_workdir). */
-static void labops_orphan(struct labops *ops, const char *workdir)
-{
-	if (ops->orphan_workdir != NULL) {
-		log_warn("Removing older orphaned netlab directory %s", ops->orphan_workdir);
-		labops_remove_dir(ops->orphan_workdir);
-		free(ops->orphan_workdir);
+	while ((w = rt->waiters) != NULL) {
+		rt->waiters = w->next;
+		labops_report(w->done, w->userdata, D(rt->ops), outcome, false, NULL, error);
+		free(w);
 	}
-	log_error("netlab could not tear down %s; keeping it so the next "
-		  "`netlab down --instance default --cleanup` can finish the job", workdir);
-	ops->orphan_workdir = xstrdup(workdir);
 }
 
-/* After a default-instance teardown: drop the orphan once netlab let go of it. */
-static void labops_clear_orphan(struct labops *ops)
+static void labops_add_waiter(struct slot_rt *rt, labop_done_fn done, void *userdata)
 {
-	if (ops->orphan_workdir == NULL || netlab_dir_locked(ops->orphan_workdir))
-		return;
-	log_info("Removing orphaned netlab directory %s", ops->orphan_workdir);
-	labops_remove_dir(ops->orphan_workdir);
-	free(ops->orphan_workdir);
-	ops->orphan_workdir = NULL;
+	struct labops_waiter *w = xcalloc(1, sizeof(*w)), **p;
+
+	w->done = done;
+	w->userdata = userdata;
+	for (p = &rt->waiters; *p != NULL; p = &(*p)->next)
+		;
+	*p = w;
 }
 
-/* Remove a netlab directory, unless netlab still holds it (then keep it as the orphan). */
-static void labops_settle_workdir(struct labops *ops, const char *workdir)
+/* --- lab bookkeeping --- */
+
+static struct slot_rt *RT(const struct labops *ops, const struct lab *lab)
 {
-	if (workdir == NULL)
-		return;
-	if (netlab_dir_locked(workdir))
-		labops_orphan(ops, workdir);
-	else
-		labops_remove_dir(workdir);
+	return &ops->rt[lab->slot];
 }
 
-/* Remove the directories of the current lab and forget it. */
-static void labop_forget_lab(struct labops *ops)
-{
-	struct labd *d = ops->d;
-	int r;
-
-	labops_settle_workdir(ops, d->lab.workdir);
-	if (d->lab.upload_dir != NULL && (r = fs_rm_rf(d->lab.upload_dir)) < 0)
-		log_warn("cannot remove %s: %s, ignoring", d->lab.upload_dir, strerror(-r));
-	lab_clear(&d->lab);
-	labd_idle_cancel(d);
-}
-
-static void labop_on_netlab(struct netlab_run *run, bool ok, struct spawn_result *res,
-			    void *userdata);
-
-static int labop_run(struct labop *op, size_t slot, enum netlab_step step, const char *cwd,
-		     const char *arg)
-{
-	struct labd *d = op->ops->d;
-	int r;
-
-	op->slots[slot].op = op;
-	r = netlab_run(d->event, &d->netlab, step, cwd, arg, labop_on_netlab, &op->slots[slot],
-		       &op->slots[slot].run);
-	if (r < 0)
-		labop_set_error(op, labop_detail("cannot run %s: %s", d->netlab.command,
-						 strerror(-r)));
-	return r;
-}
-
-/* --- the start sequence --- */
-
-static void labop_fail_start(struct labop *op)
-{
-	/* After a failed or interrupted `up`, netlab may have left its lock, registry entry
-	 * and containers behind: clean up before the directory goes. */
-	if (op->up_started) {
-		op->phase = PHASE_CLEANUP_FAILED;
-		log_info("Cleaning up after the failed start in %s", op->workdir);
-		if (labop_run(op, 0, NETLAB_DOWN_FORCE, op->workdir, NULL) == 0)
-			return;
-	}
-	op->phase = PHASE_CLEANUP_FAILED;
-	labop_step(op);
-}
-
-static bool labop_children_running(const struct labop *op)
+static bool labops_is_pinned(const struct labops *ops, const char *hash)
 {
 	size_t i;
 
-	for (i = 0; i < LABOPS_PARALLEL; i++)
-		if (op->slots[i].run != NULL)
+	for (i = 0; i < ops->n_pinned; i++)
+		if (strcmp(ops->pinned[i], hash) == 0)
 			return true;
 	return false;
 }
 
-/* Start the next node inspection in a free slot; false when none was started. */
-static bool labop_next_node(struct labop *op, size_t slot)
+/* The lab is gone (torn down, or its start failed): its holder no longer holds it. */
+static void labops_forget(struct labops *ops, struct lab *lab)
 {
-	if (op->error != NULL || op->cancelled || op->next_node >= json_array_size(op->names))
-		return false;
-	op->slots[slot].node = op->next_node++;
-	return labop_run(op, slot, NETLAB_INSPECT_NODE, op->workdir,
-			 json_string_value(json_array_get(op->names, op->slots[slot].node))) == 0;
-}
-
-/* Inspect every node, LABOPS_PARALLEL at a time (they only read netlab's snapshot). */
-static void labop_start_inspect_nodes(struct labop *op)
-{
-	size_t i, n = json_array_size(op->names);
-
-	op->phase = PHASE_INSPECT_NODE;
-	op->devices = json_array();
-	for (i = 0; i < n; i++)
-		json_array_append_new(op->devices, json_null());
-	for (i = 0; i < LABOPS_PARALLEL; i++)
-		if (!labop_next_node(op, i))
-			break;
-	if (!labop_children_running(op))
-		labop_step(op);
-}
-
-static void labop_prepare_and_up(struct labop *op)
-{
-	struct labd *d = op->ops->d;
-	char stem[64], *prefix;
 	int r;
 
-	if (op->cancelled) {
-		labop_set_error(op, labop_detail("Server is shutting down"));
-		op->phase = PHASE_CLEANUP_FAILED;
-		labop_step(op);
-		return;
-	}
-	labop_stem(op->upload->topology_name, stem, sizeof(stem));
-	prefix = xasprintf("%s/netlab_topo_%s_", d->tmpdir, stem);
-	r = fs_mkdtemp(prefix, &op->workdir);
-	free(prefix);
-	if (r < 0) {
-		labop_set_error(op, labop_detail("cannot create the netlab work directory: %s",
-						 strerror(-r)));
-		op->phase = PHASE_CLEANUP_FAILED;
-		labop_step(op);
-		return;
-	}
-	r = upload_install(op->upload, op->workdir);
-	if (r < 0) {
-		labop_set_error(op, labop_detail("cannot copy the upload into %s: %s", op->workdir,
-						 strerror(-r)));
-		op->phase = PHASE_CLEANUP_FAILED;
-		labop_step(op);
-		return;
-	}
-	log_debug("Topology copied to %s", op->workdir);
-	log_info("Starting lab %s - this may take several minutes...", op->upload->topology_name);
-	op->phase = PHASE_UP;
-	op->up_started = true;
-	if (labop_run(op, 0, NETLAB_UP, op->workdir, op->upload->topology_name) < 0) {
-		op->up_started = false;
-		op->phase = PHASE_CLEANUP_FAILED;
-		labop_step(op);
-	}
+	if (lab->holder != NULL && lab->holder->lab == lab)
+		lab->holder->lab = NULL;
+	if (lab->upload_dir != NULL && (r = fs_rm_rf(lab->upload_dir)) < 0)
+		log_warn("cannot remove %s: %s, ignoring", lab->upload_dir, strerror(-r));
+	loop_timer_disarm(RT(ops, lab)->idle_timer);
+	lab_clear(lab);
 }
 
-static void labop_begin_start(struct labop *op)
+static int labops_on_idle_expired(sd_event_source *s, uint64_t usec, void *userdata)
 {
-	struct labd *d = op->ops->d;
+	struct slot_rt *rt = userdata;
+	struct labops *ops = rt->ops;
+	struct lab *lab = &D(ops)->slots.labs[rt - ops->rt];
 
-	log_info("Tearing down default lab instance (reason: startup-sanity-check)");
-	op->phase = PHASE_DOWN_DEFAULT;
-	if (labop_run(op, 0, NETLAB_DOWN_DEFAULT, d->cwd, NULL) < 0) {
-		op->phase = PHASE_CLEANUP_FAILED;
-		labop_step(op);
+	if (lab_is_idle(lab) && !lab->pinned && rt->job == NULL && !ops->cancelled) {
+		log_info("Idle lab %s was not reused within %.0fs", lab->name, D(ops)->cfg.idle_keep);
+		labops_stop(ops, lab, "idle-keep-expired");
 	}
+	return 0;
 }
 
-static void labop_succeed_start(struct labop *op)
+/* A lab lost its holder (session ended, or it moved to a warm lab): keep it warm or tear it
+ * down. True when it is settled now (kept); false when a teardown was started. */
+static bool labops_let_go(struct labops *ops, struct lab *lab, const char *reason)
 {
-	struct labd *d = op->ops->d;
-	struct upload *u = op->upload;
-	json_t *devices = op->devices ? op->devices : json_array();
+	struct labd *d = D(ops);
+	uint64_t now = now_usec(ops);
+	bool pinned = lab->pinned || labops_is_pinned(ops, lab->hash);
 
-	op->devices = NULL;
-	lab_set_running(&d->lab, u->topology_path, u->topology_name, u->hash, op->workdir,
-			u->dir, devices);
-	op->upload_kept = true;
-	labd_idle_cancel(d);
-	log_info("Lab %s started (%zu devices)", u->topology_name, json_array_size(devices));
-	labop_respond(op, 200, json_pack("{s:b, s:O}", "reused", 0, "devices", devices));
-	labop_finish(op);
-}
-
-/* A failed `netlab down --cleanup` is retried once with --force, which goes on to clean up
- * and unregister the instance even when stopping failed. True when the retry started. */
-static bool labop_teardown_retry(struct labop *op)
-{
-	struct labd *d = op->ops->d;
-
-	if (op->error == NULL || op->forced)
-		return false;
-	op->forced = true;
-	log_warn("Teardown of lab %s failed; retrying with --force", d->lab.name);
-	op->first_error = op->error;
-	op->error = NULL;
-	if (labop_run(op, 0, NETLAB_DOWN_FORCE, d->lab.workdir, NULL) == 0)
+	if (lab->holder != NULL && lab->holder->lab == lab)
+		lab->holder->lab = NULL;
+	if (ops->cancelled) { /* the final teardown (or --keep-labs) takes care of it */
+		lab_set_idle(lab, now, 0);
 		return true;
-	json_decref(op->error);
-	op->error = op->first_error;
-	op->first_error = NULL;
+	}
+	if (pinned) {
+		lab_set_idle(lab, now, 0);
+		lab->pinned = true;
+		log_info("Lab %s kept warm (prewarmed topology, refcount=0)", lab->name);
+		labops_kick(ops);
+		return true;
+	}
+	if (d->cfg.idle_keep > 0) {
+		uint64_t keep = (uint64_t)(d->cfg.idle_keep * USEC_PER_SEC);
+
+		lab_set_idle(lab, now, now + keep);
+		log_info("Lab %s kept idle for %.0fs for the next session (refcount=0)", lab->name,
+			 d->cfg.idle_keep);
+		(void)loop_timer_arm(d->event, &RT(ops, lab)->idle_timer, keep,
+				     labops_on_idle_expired, RT(ops, lab));
+		labops_kick(ops);
+		return true;
+	}
+	lab_set_idle(lab, now, 0);
+	labops_stop(ops, lab, reason);
 	return false;
 }
 
-/* After the retry: success clears the error, failure reports the first one. */
-static void labop_teardown_settle(struct labop *op)
+/* --- jobs --- */
+
+static void labops_on_start_done(struct labjob *job, const struct labjob_result *res,
+				 void *userdata);
+static void labops_on_stop_done(struct labjob *job, const struct labjob_result *res,
+				void *userdata);
+
+/* Start upload u in lab's slot for holder (NULL: idle, e.g. prewarm). */
+static void labops_start(struct labops *ops, struct lab *lab, const struct upload *u)
 {
-	if (op->first_error == NULL)
-		return;
-	if (op->error == NULL) {
-		log_info("Forced teardown of lab %s succeeded", op->ops->d->lab.name);
-		json_decref(op->first_error);
-	} else {
-		json_decref(op->error);
-		op->error = op->first_error;
-	}
-	op->first_error = NULL;
-}
-
-/* Advance an operation after its current phase completed (or could not start). */
-static void labop_step(struct labop *op)
-{
-	switch (op->phase) {
-	case PHASE_STARTUP_DOWN:
-		if (op->error != NULL)
-			log_warn("Startup cleanup encountered an error (this is normal if no default "
-				 "instance was running): %s",
-				 json_string_value(json_object_get(op->error, "detail")));
-		else
-			log_info("Startup cleanup completed successfully");
-		json_decref(op->error);
-		op->error = NULL;
-		labop_finish(op);
-		return;
-	case PHASE_TEARDOWN:
-		if (labop_teardown_retry(op))
-			return;
-		labop_teardown_settle(op);
-		labop_forget_lab(op->ops);
-		labop_finish(op);
-		return;
-	case PHASE_TEARDOWN_OLD:
-		if (labop_teardown_retry(op))
-			return;
-		labop_teardown_settle(op);
-		labop_forget_lab(op->ops);
-		if (op->error != NULL) {
-			labop_respond(op, 500, json_incref(op->error));
-			labop_finish(op);
-			return;
-		}
-		labop_begin_start(op);
-		return;
-	case PHASE_DOWN_DEFAULT:
-		/* Its failure is expected when no default instance runs. */
-		json_decref(op->error);
-		op->error = NULL;
-		labop_prepare_and_up(op);
-		return;
-	case PHASE_UP:
-		if (op->error != NULL || op->cancelled) {
-			labop_fail_start(op);
-			return;
-		}
-		op->phase = PHASE_INSPECT_NODES;
-		if (labop_run(op, 0, NETLAB_INSPECT_NODES, op->workdir, NULL) < 0)
-			labop_fail_start(op);
-		return;
-	case PHASE_INSPECT_NODES:
-		if (op->error != NULL || op->cancelled) {
-			labop_fail_start(op);
-			return;
-		}
-		labop_start_inspect_nodes(op);
-		return;
-	case PHASE_INSPECT_NODE:
-		if (op->error != NULL || op->cancelled) {
-			labop_fail_start(op);
-			return;
-		}
-		labop_succeed_start(op);
-		return;
-	case PHASE_CLEANUP_FAILED:
-		labops_settle_workdir(op->ops, op->workdir);
-		if (op->cancelled)
-			labop_respond(op, 503, labop_detail("Server is shutting down"));
-		else
-			labop_respond(op, 500, op->error ? json_incref(op->error)
-							 : labop_detail("Lab start failed"));
-		labop_finish(op);
-		return;
-	}
-}
-
-/* A netlab child of this operation finished. */
-static void labop_on_netlab(struct netlab_run *run, bool ok, struct spawn_result *res,
-			    void *userdata)
-{
-	struct labop_slot *slot = userdata;
-	struct labop *op = slot->op;
-	json_t *parsed = NULL;
-
-	if (!ok)
-		labop_set_error(op, netlab_error_json(run, res));
-	if (ok && (op->phase == PHASE_TEARDOWN || op->phase == PHASE_TEARDOWN_OLD) &&
-	    netlab_dir_locked(op->ops->d->lab.workdir))
-		labop_set_error(op, labop_detail("`%s` exited 0 but %s/netlab.lock is still there",
-						 netlab_run_cmdline(run),
-						 op->ops->d->lab.workdir));
-	if (op->phase == PHASE_DOWN_DEFAULT || op->phase == PHASE_STARTUP_DOWN)
-		labops_clear_orphan(op->ops);
-	if (op->phase == PHASE_INSPECT_NODES && ok) {
-		if (netlab_parse_nodes(buf_cstr(&res->out), res->out.len, &parsed) == 0)
-			op->names = parsed;
-		else
-			labop_set_error(op, labop_detail("Unexpected JSON structure from `netlab inspect`."));
-	}
-	if (op->phase == PHASE_INSPECT_NODE && ok) {
-		if (netlab_parse_node(buf_cstr(&res->out), res->out.len, &parsed) == 0)
-			json_array_set_new(op->devices, slot->node,
-					   json_pack("{s:O, s:o}", "name",
-						     json_array_get(op->names, slot->node), "raw",
-						     parsed));
-		else
-			labop_set_error(op, labop_detail("Unexpected output from `%s`",
-							 netlab_run_cmdline(run)));
-	}
-	netlab_run_free(run);
-	slot->run = NULL;
-	if (op->phase == PHASE_INSPECT_NODE) {
-		(void)labop_next_node(op, (size_t)(slot - op->slots));
-		if (labop_children_running(op))
-			return;
-	}
-	labop_step(op);
-}
-
-/* --- acquire decision --- */
-
-static void labop_begin_acquire(struct labop *op)
-{
-	struct labd *d = op->ops->d;
-	struct upload *u = op->upload;
-	struct session *s = queue_find(&d->queue, op->session_id);
-	enum lab_decision decision;
-	const char *name = u->topology_name;
-
-	if (s == NULL || s->state != SESSION_ACTIVE || op->cancelled) {
-		/* Ended (or shutting down) while this acquire waited behind another operation. */
-		labop_respond(op, op->cancelled ? 503 : 404,
-			      labop_detail(op->cancelled ? "Server is shutting down"
-							 : "Session not found"));
-		labop_finish(op);
-		return;
-	}
-	labd_idle_cancel(d);
-	decision = lab_decide(&d->lab, u->hash, op->reuse);
-	switch (decision) {
-	case LAB_BUSY:
-		log_info("Lab %s is in use (ref=%d) - %s is busy", d->lab.name, d->lab.ref, name);
-		labop_respond(op, 423, labop_detail("Lab currently busy"));
-		labop_finish(op);
-		return;
-	case LAB_ATTACH:
-		log_info("Re-using lab %s (ref=%d)", d->lab.name, lab_attach(&d->lab));
-		labop_respond(op, 200, json_pack("{s:b, s:o}", "reused", 1, "devices",
-						 lab_devices_json(&d->lab)));
-		labop_finish(op);
-		return;
-	case LAB_START:
-		log_info("No active lab - starting %s", name);
-		labop_begin_start(op);
-		return;
-	case LAB_RESTART_EXCLUSIVE:
-	case LAB_SWITCH:
-		if (decision == LAB_RESTART_EXCLUSIVE)
-			log_info("Exclusive request - restarting idle lab %s", d->lab.name);
-		else
-			log_info("Switching topology from %s to %s", d->lab.name, name);
-		log_info("Tearing down lab %s (reason: %s)", d->lab.name,
-			 decision == LAB_RESTART_EXCLUSIVE ? "exclusive-request" : "topology-switch");
-		op->phase = PHASE_TEARDOWN_OLD;
-		if (labop_run(op, 0, NETLAB_DOWN, d->lab.workdir, NULL) < 0)
-			labop_step(op);
-		return;
-	}
-}
-
-static void labop_begin(struct labop *op)
-{
-	struct labd *d = op->ops->d;
-
-	switch (op->kind) {
-	case LABOP_STARTUP_CLEANUP:
-		log_info("Tearing down default lab instance (reason: server-startup)");
-		op->phase = PHASE_STARTUP_DOWN;
-		if (labop_run(op, 0, NETLAB_DOWN_DEFAULT, d->cwd, NULL) < 0)
-			labop_step(op);
-		return;
-	case LABOP_TEARDOWN:
-		op->phase = PHASE_TEARDOWN;
-		if (!d->lab.running) {
-			labop_finish(op);
-			return;
-		}
-		log_info("Tearing down lab %s (reason: %s)", d->lab.name, op->reason);
-		if (labop_run(op, 0, NETLAB_DOWN, d->lab.workdir, NULL) < 0)
-			labop_step(op);
-		return;
-	case LABOP_ACQUIRE:
-		labop_begin_acquire(op);
-		return;
-	}
-}
-
-/* --- the queue and the lab lock --- */
-
-static int labops_on_lock_timer(sd_event_source *s, uint64_t usec, void *userdata);
-
-/* Try to take the cross-process lab lock for the running operation. */
-static void labops_take_lock(struct labops *ops)
-{
-	struct labd *d = ops->d;
-	struct labop *op = ops->running;
+	struct slot_rt *rt = RT(ops, lab);
 	int r;
 
-	r = lock_try(d->lab_lock_path, &ops->lock_fd);
-	if (r == -EWOULDBLOCK && !op->cancelled) {
-		if (!ops->lock_wait_logged)
-			log_info("Lab lock %s is held by another process - waiting",
-				 d->lab_lock_path);
-		ops->lock_wait_logged = true;
-		(void)loop_timer_arm(d->event, &ops->lock_timer, LABOPS_LOCK_RETRY_USEC,
-				     labops_on_lock_timer, ops);
-		return;
-	}
+	lab->state = LAB_STARTING;
+	memcpy(lab->hash, u->hash, LAB_HASH_LEN + 1);
+	free(lab->name);
+	lab->name = xstrdup(u->topology_name);
+	r = labjob_start(ops->jobs, lab->mlid, u, labops_on_start_done, rt, &rt->job);
 	if (r < 0) {
-		ops->lock_fd = -1;
-		if (r != -EWOULDBLOCK)
-			log_error("cannot take the lab lock %s: %s", d->lab_lock_path, strerror(-r));
-		labop_set_error(op, labop_detail("cannot take the lab lock %s: %s",
-						 d->lab_lock_path, strerror(-r)));
-		if (op->kind == LABOP_ACQUIRE)
-			labop_respond(op, op->cancelled ? 503 : 500, json_incref(op->error));
-		labop_finish(op);
+		struct labjob_result res = { .err = r };
+
+		res.error = json_pack("{s:s}", "detail", "cannot start a lab job");
+		labops_on_start_done(NULL, &res, rt);
+		json_decref(res.error);
 		return;
 	}
-	if (ops->lock_wait_logged)
-		log_info("Lab lock %s acquired", d->lab_lock_path);
-	ops->lock_wait_logged = false;
-	labop_begin(op);
+	rt->starting = true;
 }
 
-static int labops_on_lock_timer(sd_event_source *s, uint64_t usec, void *userdata)
+static void labops_stop(struct labops *ops, struct lab *lab, const char *reason)
 {
-	struct labops *ops = userdata;
+	struct slot_rt *rt = RT(ops, lab);
+	int r;
 
-	if (ops->running != NULL)
-		labops_take_lock(ops);
-	return 0;
+	if (rt->job != NULL) { /* a start runs: tear down after it */
+		rt->stop_after = true;
+		snprintf(rt->stop_reason, sizeof(rt->stop_reason), "%s", reason);
+		return;
+	}
+	loop_timer_disarm(rt->idle_timer);
+	lab->state = LAB_STOPPING;
+	r = labjob_stop(ops->jobs, lab->mlid, lab->workdir, lab->name, reason,
+			labops_on_stop_done, rt, &rt->job);
+	if (r < 0) {
+		struct labjob_result res = { .err = r };
+
+		res.error = json_pack("{s:s}", "detail", "cannot start a lab job");
+		labops_on_stop_done(NULL, &res, rt);
+		json_decref(res.error);
+		return;
+	}
+	rt->starting = false;
 }
 
-static int labops_on_kick(sd_event_source *s, void *userdata)
+/* After a job: a teardown asked for meanwhile, or the shutdown's progress. */
+static void labops_after_job(struct labops *ops, struct lab *lab)
+{
+	struct slot_rt *rt = RT(ops, lab);
+
+	if (rt->stop_after && rt->job == NULL) {
+		rt->stop_after = false;
+		if (lab->state == LAB_UP)
+			labops_stop(ops, lab, rt->stop_reason);
+		else
+			labops_fire_waiters(rt, LABOP_OK, NULL);
+	}
+	labops_kick(ops);
+}
+
+/* Give the slot a fresh multilab id: netlab still registers the old one somewhere. */
+static void labops_retire_mlid(struct labops *ops, struct lab *lab)
+{
+	if (lab->mlid == 0 || ops->n_spare == 0) {
+		if (lab->mlid != 0)
+			log_error("No spare multilab id left for slot %u; instance %d stays in use",
+				  lab->slot, lab->mlid);
+		return;
+	}
+	log_warn("Slot %u: netlab still registers instance %d; using instance %d from now on",
+		 lab->slot, lab->mlid, ops->spare_mlids[0]);
+	lab->mlid = ops->spare_mlids[0];
+	memmove(&ops->spare_mlids[0], &ops->spare_mlids[1], --ops->n_spare * sizeof(int));
+	snprintf(lab->instance, sizeof(lab->instance), "%d", lab->mlid);
+}
+
+static void labops_on_start_done(struct labjob *job, const struct labjob_result *res,
+				 void *userdata)
+{
+	struct slot_rt *rt = userdata;
+	struct labops *ops = rt->ops;
+	struct labd *d = D(ops);
+	struct lab *lab = &d->slots.labs[rt - ops->rt];
+	struct labacq *acq = rt->acq;
+	struct upload *u = acq ? acq->upload : rt->upload;
+	struct session *s = acq ? sessions_find(&d->sessions, acq->sid) : NULL;
+	json_t *devices;
+
+	rt->job = NULL;
+	rt->acq = NULL;
+	rt->upload = NULL;
+	if (res->err < 0) {
+		lab->holder = NULL;
+		labops_forget(ops, lab);
+		if (acq != NULL) {
+			if (s != NULL && s->lab == lab)
+				s->lab = NULL;
+			labacq_finish(ops, acq, ops->cancelled ? LABOP_SHUTDOWN : LABOP_FAILED, false,
+				      NULL, res->error);
+		} else {
+			log_error("Prewarming %s failed: %s", u->topology_name,
+				  json_string_value(json_object_get(res->error, "detail")));
+			upload_remove(u);
+			upload_free(u);
+			free(u);
+		}
+		labops_fire_waiters(rt, LABOP_OK, NULL);
+		rt->stop_after = false;
+		labops_kick(ops);
+		return;
+	}
+	devices = json_incref(res->devices ? res->devices : json_array());
+	/* The session may have ended while its lab came up: then nobody holds it. */
+	lab_set_up(lab, u->topology_path, u->topology_name, u->hash, res->workdir, u->dir,
+		   devices, s != NULL && s->lab == lab ? s : NULL, now_usec(ops));
+	if (acq == NULL)
+		lab->pinned = true;
+	if (d->slots.n > 1)
+		log_info("Lab %s started (%zu devices) in slot %u (instance %s)", u->topology_name,
+			 json_array_size(devices), lab->slot, lab->instance);
+	else
+		log_info("Lab %s started (%zu devices)", u->topology_name, json_array_size(devices));
+	if (acq != NULL) {
+		free(u->dir); /* the lab owns the upload directory now (a copy of the path) */
+		u->dir = NULL;
+		labacq_finish(ops, acq, LABOP_OK, false, devices, NULL);
+	} else {
+		log_info("Lab %s is warm in slot %u (instance %s)", u->topology_name, lab->slot,
+			 lab->instance);
+		upload_free(u);
+		free(u);
+	}
+	if (lab->holder == NULL && !rt->stop_after &&
+	    labops_let_go(ops, lab, "session-ended-during-start"))
+		labops_fire_waiters(rt, LABOP_OK, NULL);
+	labops_after_job(ops, lab);
+}
+
+static void labops_on_stop_done(struct labjob *job, const struct labjob_result *res,
+				void *userdata)
+{
+	struct slot_rt *rt = userdata;
+	struct labops *ops = rt->ops;
+	struct labd *d = D(ops);
+	struct lab *lab = &d->slots.labs[rt - ops->rt];
+	struct labacq *acq = rt->acq;
+	struct session *s = acq ? sessions_find(&d->sessions, acq->sid) : NULL;
+	bool kept_dir = lab->workdir != NULL && netlab_dir_locked(lab->workdir);
+
+	rt->job = NULL;
+	if (res->err < 0)
+		ops->shutdown_failed = true;
+	labops_forget(ops, lab);
+	if (kept_dir && lab->mlid != 0)
+		labops_retire_mlid(ops, lab);
+	labops_fire_waiters(rt, res->err < 0 ? LABOP_FAILED : LABOP_OK, res->error);
+	if (acq != NULL) {
+		/* A restart, switch or replacement: the new lab starts in the freed slot. */
+		rt->acq = NULL;
+		if (res->err < 0)
+			labacq_finish(ops, acq, LABOP_FAILED, false, NULL, res->error);
+		else if (ops->cancelled)
+			labacq_finish(ops, acq, LABOP_SHUTDOWN, false, NULL, NULL);
+		else if (s == NULL || s->state != SESSION_ACTIVE)
+			labacq_finish(ops, acq, LABOP_GONE, false, NULL, NULL);
+		else {
+			lab->holder = s;
+			s->lab = lab;
+			rt->acq = acq;
+			labops_start(ops, lab, acq->upload);
+			return;
+		}
+	}
+	labops_after_job(ops, lab);
+}
+
+/* --- acquire --- */
+
+static void labops_log_decision(struct labops *ops, const struct slot_plan *p,
+				const struct lab *own, const struct upload *u)
+{
+	const char *name = u->topology_name;
+
+	switch (p->decision) {
+	case SLOT_BUSY:
+		log_info("Lab %s is in use (ref=%d) - %s is busy", own->name, own->ref, name);
+		break;
+	case SLOT_START:
+		if (D(ops)->slots.n > 1)
+			log_info("Starting %s in free slot %u (instance %s)", name, p->lab->slot,
+				 p->lab->instance);
+		else
+			log_info("No active lab - starting %s", name);
+		break;
+	case SLOT_RESTART:
+		log_info("Exclusive request - restarting idle lab %s", p->lab->name);
+		break;
+	case SLOT_SWITCH:
+		log_info("Switching topology from %s to %s", p->lab->name, name);
+		break;
+	case SLOT_REPLACE:
+		if (D(ops)->slots.n > 1)
+			log_info("Replacing idle lab %s in slot %u with %s", p->lab->name,
+				 p->lab->slot, name);
+		else if (strcmp(p->lab->hash, u->hash) == 0)
+			log_info("Exclusive request - restarting idle lab %s", p->lab->name);
+		else
+			log_info("Switching topology from %s to %s", p->lab->name, name);
+		break;
+	default:
+		break;
+	}
+}
+
+static const char *labops_replace_reason(const struct labops *ops, const struct slot_plan *p,
+					 const struct upload *u)
+{
+	if (p->decision == SLOT_RESTART)
+		return "exclusive-request";
+	if (p->decision == SLOT_SWITCH)
+		return "topology-switch";
+	if (D(ops)->slots.n > 1)
+		return "replace-idle";
+	return strcmp(p->lab->hash, u->hash) == 0 ? "exclusive-request" : "topology-switch";
+}
+
+/* Decide one waiting acquire. False when it must keep waiting. */
+static bool labops_decide(struct labops *ops, struct labacq *acq)
+{
+	struct labd *d = D(ops);
+	struct session *s = sessions_find(&d->sessions, acq->sid);
+	struct lab *own;
+	struct slot_plan p;
+
+	if (ops->cancelled) {
+		labacq_finish(ops, acq, LABOP_SHUTDOWN, false, NULL, NULL);
+		return true;
+	}
+	if (s == NULL || s->state != SESSION_ACTIVE) {
+		labacq_finish(ops, acq, LABOP_GONE, false, NULL, NULL);
+		return true;
+	}
+	own = s->lab;
+	if (own != NULL && RT(ops, own)->job != NULL)
+		return false; /* its lab is busy with a job: decide once that is over */
+	p = slots_decide(&d->slots, own, acq->upload->hash, acq->reuse);
+	log_debug("Acquire for session %.8s: %s", s->id, slot_decision_name(p.decision));
+	if (p.decision == SLOT_WAIT)
+		return false;
+	labops_log_decision(ops, &p, own, acq->upload);
+	switch (p.decision) {
+	case SLOT_BUSY:
+		labacq_finish(ops, acq, LABOP_BUSY, false, NULL, NULL);
+		return true;
+	case SLOT_ATTACH:
+		log_info("Re-using lab %s (ref=%d)", p.lab->name, lab_attach(p.lab));
+		labacq_finish(ops, acq, LABOP_OK, true, p.lab->devices, NULL);
+		return true;
+	case SLOT_TAKE:
+		loop_timer_disarm(RT(ops, p.lab)->idle_timer);
+		if (p.leave != NULL)
+			(void)labops_let_go(ops, p.leave, "left-for-a-warm-lab");
+		p.lab->holder = s;
+		p.lab->ref = 0;
+		p.lab->idle_until = 0;
+		s->lab = p.lab;
+		log_info("Re-using lab %s (ref=%d)", p.lab->name, lab_attach(p.lab));
+		labacq_finish(ops, acq, LABOP_OK, true, p.lab->devices, NULL);
+		return true;
+	case SLOT_START:
+		acq->running = true;
+		acq->lab = p.lab;
+		p.lab->holder = s;
+		s->lab = p.lab;
+		RT(ops, p.lab)->acq = acq;
+		labops_start(ops, p.lab, acq->upload);
+		return true;
+	case SLOT_RESTART:
+	case SLOT_SWITCH:
+	case SLOT_REPLACE:
+		acq->running = true;
+		acq->lab = p.lab;
+		if (p.lab->holder != NULL && p.lab->holder != s && p.lab->holder->lab == p.lab)
+			p.lab->holder->lab = NULL;
+		p.lab->holder = s;
+		s->lab = p.lab;
+		RT(ops, p.lab)->acq = acq;
+		labops_stop(ops, p.lab, labops_replace_reason(ops, &p, acq->upload));
+		return true;
+	case SLOT_WAIT:
+		break;
+	}
+	return false;
+}
+
+/* Decide what can be decided, in FIFO order; one running acquire per session. */
+static int labops_on_kick(sd_event_source *src, void *userdata)
 {
 	struct labops *ops = userdata;
-	struct labop *op;
+	struct labacq *acq, *next;
+	unsigned i;
 
-	if (ops->running != NULL || (op = TAILQ_FIRST(&ops->queue)) == NULL)
+	if (ops->ready || ops->cancelled) {
+		for (acq = TAILQ_FIRST(&ops->acqs); acq != NULL; acq = next) {
+			struct labacq *other;
+			bool session_busy = false;
+
+			next = TAILQ_NEXT(acq, link);
+			if (acq->running)
+				continue;
+			TAILQ_FOREACH(other, &ops->acqs, link)
+				if (other != acq && other->running && strcmp(other->sid, acq->sid) == 0)
+					session_busy = true;
+			if (session_busy && !ops->cancelled)
+				continue;
+			if (labops_decide(ops, acq))
+				next = TAILQ_FIRST(&ops->acqs); /* lists changed: start over */
+		}
+	}
+	if (ops->shutdown_done == NULL)
 		return 0;
-	TAILQ_REMOVE(&ops->queue, op, link);
-	ops->running = op;
-	labops_take_lock(ops);
+	/* Shutdown: wait for running jobs, then tear every lab down (unless kept). */
+	for (i = 0; i < D(ops)->slots.n; i++)
+		if (ops->rt[i].job != NULL || !TAILQ_EMPTY(&ops->acqs) || ops->startup != NULL)
+			return 0;
+	if (!ops->shutdown_keep)
+		for (i = 0; i < D(ops)->slots.n; i++)
+			if (D(ops)->slots.labs[i].state == LAB_UP) {
+				labops_stop(ops, &D(ops)->slots.labs[i], "server-shutdown");
+				return 0;
+			}
+	{
+		labop_done_fn done = ops->shutdown_done;
+
+		ops->shutdown_done = NULL;
+		labops_report(done, ops->shutdown_userdata, D(ops),
+			      ops->shutdown_failed ? LABOP_FAILED : LABOP_OK, false, NULL, NULL);
+	}
 	return 0;
 }
 
-/* Start the next operation from a fresh loop iteration (keeps call stacks flat). */
+/* Decide from a fresh loop iteration (keeps call stacks flat). */
 static void labops_kick(struct labops *ops)
 {
-	if (ops->running != NULL || TAILQ_EMPTY(&ops->queue))
-		return;
 	if (ops->kick == NULL) {
-		if (sd_event_add_defer(ops->d->event, &ops->kick, labops_on_kick, ops) < 0)
-			labops_on_kick(NULL, ops);
+		if (sd_event_add_defer(D(ops)->event, &ops->kick, labops_on_kick, ops) < 0)
+			log_error("cannot schedule lab operations");
 		return;
 	}
 	sd_event_source_set_enabled(ops->kick, SD_EVENT_ONESHOT);
 }
 
-static struct labop *labop_new(struct labops *ops, enum labop_kind kind)
+struct lab *labops_session_lab(struct labops *ops, const struct session *s)
 {
-	struct labop *op = xcalloc(1, sizeof(*op));
+	struct slots *sl = &D(ops)->slots;
 
-	op->kind = kind;
-	op->ops = ops;
-	TAILQ_INSERT_TAIL(&ops->queue, op, link);
+	if (sl->n == 1)
+		return sl->labs[0].state == LAB_UP || sl->labs[0].state == LAB_STOPPING ||
+			       sl->labs[0].holder == s
+			       ? &sl->labs[0]
+			       : NULL;
+	return s->lab;
+}
+
+void labops_acquire(struct labops *ops, struct session *s, struct upload *u, bool reuse,
+		    labop_done_fn done, void *userdata)
+{
+	struct labacq *acq = xcalloc(1, sizeof(*acq));
+
+	memcpy(acq->sid, s->id, sizeof(acq->sid));
+	acq->upload = u;
+	acq->reuse = reuse;
+	acq->done = done;
+	acq->userdata = userdata;
+	TAILQ_INSERT_TAIL(&ops->acqs, acq, link);
+	s->busy++;
 	labops_kick(ops);
-	return op;
+}
+
+enum labop_outcome labops_release(struct labops *ops, struct session *s)
+{
+	struct lab *lab = labops_session_lab(ops, s);
+
+	if (lab == NULL || lab->state != LAB_UP)
+		return LABOP_NO_LAB;
+	if (lab_release(lab))
+		log_error("Reference counter underflow for topo %s", lab->name);
+	if (lab->ref == 0)
+		log_info("Lab %s became idle - awaiting next user or teardown (refcount=0)",
+			 lab->name);
+	return LABOP_OK;
+}
+
+/* Tear lab down on request; done when over (or at once when there is nothing to do). */
+static void labops_teardown_for(struct labops *ops, struct lab *lab, const char *reason,
+				labop_done_fn done, void *userdata)
+{
+	struct slot_rt *rt = RT(ops, lab);
+
+	if (lab->state == LAB_EMPTY && rt->job == NULL) {
+		labops_report(done, userdata, D(ops), LABOP_NO_LAB, false, NULL, NULL);
+		return;
+	}
+	labops_add_waiter(rt, done, userdata);
+	if (lab->state == LAB_UP || rt->starting)
+		labops_stop(ops, lab, reason);
+	/* a stop already runs: its waiters hear about it */
+}
+
+void labops_destroy(struct labops *ops, struct session *s, bool force, labop_done_fn done,
+		    void *userdata)
+{
+	struct lab *lab = labops_session_lab(ops, s);
+
+	if (lab == NULL || lab->state != LAB_UP) {
+		labops_report(done, userdata, D(ops), LABOP_NO_LAB, false, NULL, NULL);
+		return;
+	}
+	if (!force && lab->ref > 0) {
+		labops_report(done, userdata, D(ops), LABOP_IN_USE, false, NULL, NULL);
+		return;
+	}
+	labops_teardown_for(ops, lab, "api-destroy", done, userdata);
+}
+
+void labops_destroy_slot(struct labops *ops, unsigned slot, const char *who,
+			 labop_done_fn done, void *userdata)
+{
+	char reason[160];
+
+	if (slot >= D(ops)->slots.n) {
+		labops_report(done, userdata, D(ops), LABOP_NO_LAB, false, NULL, NULL);
+		return;
+	}
+	snprintf(reason, sizeof(reason), "admin-destroy-by-%s", who);
+	labops_teardown_for(ops, &D(ops)->slots.labs[slot], reason, done, userdata);
+}
+
+void labops_session_ended(struct labops *ops, struct session *s, const char *reason,
+			  labop_done_fn done, void *userdata)
+{
+	struct lab *lab = s->lab;
+	struct slot_rt *rt;
+
+	if (lab == NULL) {
+		labops_report(done, userdata, D(ops), LABOP_NO_LAB, false, NULL, NULL);
+		return;
+	}
+	rt = RT(ops, lab);
+	if (lab->holder == s)
+		lab->holder = NULL;
+	s->lab = NULL;
+	if (rt->job != NULL) {
+		/* Its lab is starting (or stopping): settled once the job is over, when a lab
+		 * that came up without a holder is kept idle or torn down. */
+		labops_add_waiter(rt, done, userdata);
+		return;
+	}
+	if (lab->state != LAB_UP) {
+		labops_report(done, userdata, D(ops), LABOP_NO_LAB, false, NULL, NULL);
+		return;
+	}
+	if (labops_let_go(ops, lab, reason)) {
+		labops_report(done, userdata, D(ops), LABOP_OK, false, NULL, NULL);
+		return;
+	}
+	labops_add_waiter(rt, done, userdata);
+}
+
+void labops_session_gone(struct labops *ops, struct session *s)
+{
+	unsigned i;
+
+	for (i = 0; i < D(ops)->slots.n; i++)
+		if (D(ops)->slots.labs[i].holder == s)
+			D(ops)->slots.labs[i].holder = NULL;
+	s->lab = NULL;
+}
+
+/* --- start-up, prewarm --- */
+
+static void labops_on_startup_done(struct labjob *job, const struct labjob_result *res,
+				   void *userdata)
+{
+	struct labops *ops = userdata;
+	const json_t *foreign = labjobs_foreign_instances(ops->jobs);
+	struct slots *sl = &D(ops)->slots;
+	size_t i, k;
+	unsigned j;
+
+	ops->startup = NULL;
+	ops->ready = true;
+	/* A slot whose multilab id another user's lab has: take a spare one. */
+	for (j = 0; j < sl->n; j++) {
+		for (i = 0; i < json_array_size(foreign); i++)
+			if (json_integer_value(json_array_get(foreign, i)) == sl->labs[j].mlid)
+				break;
+		if (i == json_array_size(foreign) || sl->labs[j].mlid == 0)
+			continue;
+		for (k = 0; k < ops->n_spare; k++) {
+			size_t f;
+
+			for (f = 0; f < json_array_size(foreign); f++)
+				if (json_integer_value(json_array_get(foreign, f)) ==
+				    ops->spare_mlids[k])
+					break;
+			if (f == json_array_size(foreign))
+				break;
+		}
+		if (k == ops->n_spare) {
+			log_error("Slot %u: instance %d is another user's and no spare id is free",
+				  j, sl->labs[j].mlid);
+			continue;
+		}
+		log_info("Slot %u uses instance %d (instance %d is another user's lab)", j,
+			 ops->spare_mlids[k], sl->labs[j].mlid);
+		sl->labs[j].mlid = ops->spare_mlids[k];
+		snprintf(sl->labs[j].instance, sizeof(sl->labs[j].instance), "%d",
+			 sl->labs[j].mlid);
+		memmove(&ops->spare_mlids[k], &ops->spare_mlids[k + 1],
+			(--ops->n_spare - k) * sizeof(int));
+	}
+	for (i = 0; i < ops->n_prewarm && !ops->cancelled; i++) {
+		struct upload *u = xcalloc(1, sizeof(*u));
+		struct lab *lab = NULL;
+		int r;
+
+		for (j = 0; j < sl->n && lab == NULL; j++)
+			if (sl->labs[j].state == LAB_EMPTY)
+				lab = &sl->labs[j];
+		if (lab == NULL) {
+			log_warn("No free slot to prewarm %s", ops->prewarm[i]);
+			free(u);
+			break;
+		}
+		r = upload_from_file(u, D(ops)->tmpdir, &D(ops)->upload_limits, ops->prewarm[i]);
+		if (r < 0) {
+			log_error("Cannot prewarm %s: %s", ops->prewarm[i], strerror(-r));
+			upload_free(u);
+			free(u);
+			continue;
+		}
+		log_info("Prewarming %s in slot %u (instance %s)", u->topology_name, lab->slot,
+			 lab->instance);
+		RT(ops, lab)->upload = u;
+		labops_start(ops, lab, u);
+	}
+	labops_kick(ops);
+}
+
+void labops_startup(struct labops *ops)
+{
+	if (labjob_startup_cleanup(ops->jobs, D(ops)->slots.n > 1, labops_on_startup_done, ops,
+				   &ops->startup) < 0) {
+		log_error("cannot run the start-up cleanup");
+		ops->ready = true;
+	}
+}
+
+int labops_prewarm(struct labops *ops, const char *path)
+{
+	char hash[LAB_HASH_LEN + 1];
+	int r = upload_hash_file(path, D(ops)->upload_limits.file_max, hash);
+
+	if (r < 0)
+		return r;
+	ops->prewarm = xreallocarray(ops->prewarm, ops->n_prewarm + 1, sizeof(*ops->prewarm));
+	ops->prewarm[ops->n_prewarm++] = xstrdup(path);
+	ops->pinned = xreallocarray(ops->pinned, ops->n_pinned + 1, sizeof(*ops->pinned));
+	memcpy(ops->pinned[ops->n_pinned++], hash, sizeof(hash));
+	return 0;
+}
+
+/* --- shutdown --- */
+
+void labops_cancel(struct labops *ops)
+{
+	unsigned i;
+
+	ops->cancelled = true;
+	for (i = 0; i < D(ops)->slots.n; i++) {
+		if (ops->rt[i].job != NULL && ops->rt[i].starting)
+			labjob_cancel(ops->rt[i].job);
+		loop_timer_disarm(ops->rt[i].idle_timer);
+	}
+	if (ops->startup != NULL)
+		labjob_cancel(ops->startup);
+	labops_kick(ops);
+}
+
+void labops_shutdown(struct labops *ops, bool keep_labs, labop_done_fn done, void *userdata)
+{
+	ops->shutdown_done = done;
+	ops->shutdown_userdata = userdata;
+	ops->shutdown_keep = keep_labs;
+	ops->shutdown_failed = false;
+	labops_kick(ops);
+}
+
+bool labops_idle(const struct labops *ops)
+{
+	return labops_busy_slots(ops) == 0 && TAILQ_EMPTY(&ops->acqs) && ops->startup == NULL;
+}
+
+unsigned labops_busy_slots(const struct labops *ops)
+{
+	unsigned i, n = 0;
+
+	for (i = 0; i < D(ops)->slots.n; i++)
+		n += ops->rt[i].job != NULL;
+	return n;
 }
 
 struct labops *labops_new(struct labd *d)
 {
 	struct labops *ops = xcalloc(1, sizeof(*ops));
+	unsigned i;
 
 	ops->d = d;
-	ops->lock_fd = -1;
-	TAILQ_INIT(&ops->queue);
+	ops->jobs = labjobs_new(d);
+	ops->rt = xcalloc(d->slots.n, sizeof(*ops->rt));
+	for (i = 0; i < d->slots.n; i++)
+		ops->rt[i].ops = ops;
+	TAILQ_INIT(&ops->acqs);
+	ops->spare_mlids = xcalloc(d->n_mlids + 1, sizeof(int));
+	for (i = d->slots.n; i < d->n_mlids; i++)
+		ops->spare_mlids[ops->n_spare++] = d->mlids[i];
 	return ops;
-}
-
-void labops_acquire(struct labops *ops, struct http_request *req, const char *session_id,
-		    struct upload *upload, bool reuse)
-{
-	struct labop *op = labop_new(ops, LABOP_ACQUIRE);
-	struct session *s = queue_find(&ops->d->queue, session_id);
-
-	op->req = req;
-	memcpy(op->session_id, session_id, strnlen(session_id, SESSION_ID_LEN));
-	op->upload = upload;
-	op->reuse = reuse;
-	if (s != NULL)
-		s->busy++;
-}
-
-void labops_teardown(struct labops *ops, const char *reason, labops_done_fn done,
-		     void *userdata)
-{
-	struct labop *op = labop_new(ops, LABOP_TEARDOWN);
-
-	snprintf(op->reason, sizeof(op->reason), "%s", reason);
-	op->done = done;
-	op->done_userdata = userdata;
-}
-
-void labops_startup_cleanup(struct labops *ops)
-{
-	labop_new(ops, LABOP_STARTUP_CLEANUP);
-}
-
-bool labops_idle(const struct labops *ops)
-{
-	return ops->running == NULL && TAILQ_EMPTY(&ops->queue);
-}
-
-void labops_cancel(struct labops *ops)
-{
-	struct labop *op, *tmp;
-	size_t i;
-
-	for (op = TAILQ_FIRST(&ops->queue); op != NULL; op = tmp) {
-		tmp = TAILQ_NEXT(op, link);
-		if (op->kind == LABOP_TEARDOWN)
-			continue;
-		op->cancelled = true;
-	}
-	if ((op = ops->running) != NULL) {
-		op->cancelled = true;
-		/* An up, inspect or sanity down is interrupted; a teardown is left to finish. */
-		if (op->kind != LABOP_TEARDOWN && op->phase != PHASE_CLEANUP_FAILED &&
-		    op->phase != PHASE_TEARDOWN_OLD)
-			for (i = 0; i < LABOPS_PARALLEL; i++)
-				netlab_interrupt(op->slots[i].run);
-	}
 }
 
 void labops_free(struct labops *ops)
 {
-	struct labop *op;
+	struct labacq *acq;
+	unsigned i;
+	size_t k;
 
 	if (ops == NULL)
 		return;
-	while ((op = TAILQ_FIRST(&ops->queue)) != NULL) {
-		TAILQ_REMOVE(&ops->queue, op, link);
-		labop_respond(op, 503, labop_detail("Server is shutting down"));
-		labop_free(op);
+	ops->cancelled = true;
+	while ((acq = TAILQ_FIRST(&ops->acqs)) != NULL) {
+		TAILQ_REMOVE(&ops->acqs, acq, link);
+		labops_report(acq->done, acq->userdata, D(ops), LABOP_SHUTDOWN, false, NULL, NULL);
+		if (acq->running && ops->rt[acq->lab->slot].acq == acq)
+			ops->rt[acq->lab->slot].acq = NULL;
+		labacq_free(acq);
 	}
-	if (ops->running != NULL) {
-		labop_respond(ops->running, 503, labop_detail("Server is shutting down"));
-		labop_free(ops->running);
+	for (i = 0; i < D(ops)->slots.n; i++) {
+		struct slot_rt *rt = &ops->rt[i];
+
+		if (rt->job != NULL) {
+			/* The job's callback must not run now: free it by cancelling quietly. */
+			labjob_abandon(rt->job);
+			rt->job = NULL;
+		}
+		labops_fire_waiters(rt, LABOP_SHUTDOWN, NULL);
+		if (rt->upload != NULL) {
+			upload_remove(rt->upload);
+			upload_free(rt->upload);
+			free(rt->upload);
+		}
+		sd_event_source_disable_unref(rt->idle_timer);
 	}
-	lock_release(ops->lock_fd);
-	sd_event_source_disable_unref(ops->lock_timer);
+	if (ops->startup != NULL)
+		labjob_abandon(ops->startup);
+	for (k = 0; k < ops->n_prewarm; k++)
+		free(ops->prewarm[k]);
+	free(ops->prewarm);
+	free(ops->pinned);
+	free(ops->spare_mlids);
+	free(ops->rt);
+	labjobs_free(ops->jobs);
 	sd_event_source_disable_unref(ops->kick);
-	free(ops->orphan_workdir);
 	free(ops);
 }

@@ -1,7 +1,6 @@
 /* neops-remote-lab: command line, start-up order, single-instance guard, signals and shutdown. */
 #define LOG_COMPONENT LABD_LOGGER
 #include <errno.h>
-#include <getopt.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -12,6 +11,7 @@
 #include <unistd.h>
 
 #include "api.h"
+#include "cli.h"
 #include "common/buf.h"
 #include "common/lock.h"
 #include "common/log.h"
@@ -22,245 +22,6 @@
 #include "instance.h"
 #include "labd.h"
 #include "labops.h"
-
-#define USAGE_LINE \
-	"usage: neops-remote-lab [-h] [--host HOST] [--port PORT] [--log-level LOG_LEVEL]\n" \
-	"                        [--log-config LOG_CONFIG] [--log-format FORMAT] [--debug]\n" \
-	"                        [--version] [--netlab-command PATH] [--netlab-up-timeout S]\n" \
-	"                        [--netlab-down-timeout S] [--netlab-inspect-timeout S]\n" \
-	"                        [--active-session-timeout S] [--waiting-session-timeout S]\n" \
-	"                        [--idle-lab-keep S] [--max-upload-file-size BYTES]\n" \
-	"                        [--max-upload-total-size BYTES] [--max-upload-files N]\n" \
-	"                        [--max-sessions N] [--max-connections N]\n" \
-	"                        [--idle-connection-timeout S]\n"
-
-static void usage(FILE *f)
-{
-	fputs(USAGE_LINE
-	      "\n"
-	      "Start the Remote Lab Manager\n"
-	      "\n"
-	      "options:\n"
-	      "  -h, --help            show this help message and exit\n"
-	      "  --host HOST           address to bind (default: 0.0.0.0)\n"
-	      "  --port PORT           TCP port (default: 8000; 0 picks a free port and logs it)\n"
-	      "  --log-level LOG_LEVEL\n"
-	      "                        DEBUG, INFO, WARNING, ERROR or CRITICAL, any case\n"
-	      "                        (default: INFO)\n"
-	      "  --log-config LOG_CONFIG\n"
-	      "                        logging settings file (default: logging_config.yaml in\n"
-	      "                        the working directory; used only if it exists). Lines of\n"
-	      "                        'key = value': level, format (text|json|journal). A\n"
-	      "                        Python logging dictConfig from the original server is\n"
-	      "                        recognised and ignored with a warning.\n"
-	      "  --log-format FORMAT   text, json or journal (default: journal under systemd,\n"
-	      "                        else text)\n"
-	      "  --debug               DEBUG level, and stream netlab's output into the log\n"
-	      "                        (sets NEOPS_NETLAB_STREAM_OUTPUT=1)\n"
-	      "  --version             show program's version number and exit\n"
-	      "\n"
-	      "netlab:\n"
-	      "  --netlab-command PATH netlab executable (default: 'netlab' on PATH)\n"
-	      "  --netlab-up-timeout S seconds `netlab up` may run before its process group\n"
-	      "                        is interrupted and killed (default: 1800)\n"
-	      "  --netlab-down-timeout S\n"
-	      "                        likewise for `netlab down` (default: 600)\n"
-	      "  --netlab-inspect-timeout S\n"
-	      "                        likewise for `netlab inspect` and `netlab version`\n"
-	      "                        (default: 120)\n"
-	      "\n"
-	      "sessions and labs:\n"
-	      "  --active-session-timeout S\n"
-	      "                        an ACTIVE session silent for longer is reaped and its lab\n"
-	      "                        torn down (default: 300)\n"
-	      "  --waiting-session-timeout S\n"
-	      "                        a WAITING session silent for longer is dropped\n"
-	      "                        (default: 600)\n"
-	      "  --idle-lab-keep S     keep a lab up this long after its session ended, so the\n"
-	      "                        next session asking for the same topology with reuse=true\n"
-	      "                        attaches without a new `netlab up` (default: 0 = tear down\n"
-	      "                        at once, like the Python server)\n"
-	      "  --max-sessions N      sessions queued at once; more get 429 (default: 100000)\n"
-	      "\n"
-	      "limits:\n"
-	      "  --max-upload-file-size BYTES\n"
-	      "                        per uploaded file, K/M/G suffixes allowed; larger gets 413\n"
-	      "                        (default: 16M)\n"
-	      "  --max-upload-total-size BYTES\n"
-	      "                        all files of one POST /lab (default: 64M)\n"
-	      "  --max-upload-files N  files in one POST /lab (default: 256)\n"
-	      "  --max-connections N   concurrent HTTP connections (default: 1024)\n"
-	      "  --idle-connection-timeout S\n"
-	      "                        close a connection idle this long (default: 300); a request\n"
-	      "                        waiting for netlab is not idle\n"
-	      "\n"
-	      "Exit status: 0 after a clean stop, 1 when another instance runs or netlab is\n"
-	      "missing or broken, 2 for command-line errors. State lives under $TMPDIR.\n",
-	      f);
-}
-
-static void __attribute__((noreturn, format(printf, 1, 2))) usage_error(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs(USAGE_LINE, stderr);
-	fputs("neops-remote-lab: error: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	exit(2);
-}
-
-enum {
-	OPT_HOST = 256, OPT_PORT, OPT_LOG_LEVEL, OPT_LOG_CONFIG, OPT_LOG_FORMAT, OPT_DEBUG,
-	OPT_VERSION, OPT_NETLAB_COMMAND, OPT_UP_TIMEOUT, OPT_DOWN_TIMEOUT, OPT_INSPECT_TIMEOUT,
-	OPT_ACTIVE_TIMEOUT, OPT_WAITING_TIMEOUT, OPT_IDLE_KEEP, OPT_MAX_FILE, OPT_MAX_TOTAL,
-	OPT_MAX_FILES, OPT_MAX_SESSIONS, OPT_MAX_CONNECTIONS, OPT_CONNECTION_TIMEOUT,
-};
-
-static const struct option long_options[] = {
-	{ "help", no_argument, NULL, 'h' },
-	{ "host", required_argument, NULL, OPT_HOST },
-	{ "port", required_argument, NULL, OPT_PORT },
-	{ "log-level", required_argument, NULL, OPT_LOG_LEVEL },
-	{ "log-config", required_argument, NULL, OPT_LOG_CONFIG },
-	{ "log-format", required_argument, NULL, OPT_LOG_FORMAT },
-	{ "debug", no_argument, NULL, OPT_DEBUG },
-	{ "version", no_argument, NULL, OPT_VERSION },
-	{ "netlab-command", required_argument, NULL, OPT_NETLAB_COMMAND },
-	{ "netlab-up-timeout", required_argument, NULL, OPT_UP_TIMEOUT },
-	{ "netlab-down-timeout", required_argument, NULL, OPT_DOWN_TIMEOUT },
-	{ "netlab-inspect-timeout", required_argument, NULL, OPT_INSPECT_TIMEOUT },
-	{ "active-session-timeout", required_argument, NULL, OPT_ACTIVE_TIMEOUT },
-	{ "waiting-session-timeout", required_argument, NULL, OPT_WAITING_TIMEOUT },
-	{ "idle-lab-keep", required_argument, NULL, OPT_IDLE_KEEP },
-	{ "max-upload-file-size", required_argument, NULL, OPT_MAX_FILE },
-	{ "max-upload-total-size", required_argument, NULL, OPT_MAX_TOTAL },
-	{ "max-upload-files", required_argument, NULL, OPT_MAX_FILES },
-	{ "max-sessions", required_argument, NULL, OPT_MAX_SESSIONS },
-	{ "max-connections", required_argument, NULL, OPT_MAX_CONNECTIONS },
-	{ "idle-connection-timeout", required_argument, NULL, OPT_CONNECTION_TIMEOUT },
-	{ NULL, 0, NULL, 0 },
-};
-
-static const char *opt_name(int id)
-{
-	const struct option *o;
-
-	for (o = long_options; o->name != NULL; o++)
-		if (o->val == id)
-			return o->name;
-	return "?";
-}
-
-static double opt_seconds(int id, const char *v, double min)
-{
-	double d;
-
-	if (parse_double(v, min, 31536000.0, &d) < 0)
-		usage_error("argument --%s: invalid number of seconds: '%s'", opt_name(id), v);
-	return d;
-}
-
-static uint64_t opt_uint(int id, const char *v, uint64_t min, uint64_t max)
-{
-	uint64_t n;
-
-	if (parse_u64(v, min, max, &n) < 0)
-		usage_error("argument --%s: invalid int value: '%s'", opt_name(id), v);
-	return n;
-}
-
-static uint64_t opt_size(int id, const char *v)
-{
-	uint64_t n;
-
-	if (parse_size(v, (uint64_t)1 << 40, &n) < 0 || n == 0)
-		usage_error("argument --%s: invalid size: '%s'", opt_name(id), v);
-	return n;
-}
-
-struct cli {
-	struct labd_config cfg;
-	const char *log_format;
-};
-
-static void parse_args(int argc, char **argv, struct cli *cli)
-{
-	struct labd_config *c = &cli->cfg;
-	int opt, level;
-
-	*c = (struct labd_config){
-		.host = "0.0.0.0",
-		.port = 8000,
-		.log_level = "INFO",
-		.log_config = "logging_config.yaml",
-		.netlab_command = "netlab",
-		.netlab_up_timeout = 1800,
-		.netlab_down_timeout = 600,
-		.netlab_inspect_timeout = 120,
-		.active_timeout = 300,
-		.waiting_timeout = 600,
-		.idle_keep = 0,
-		.max_file_size = 16ULL << 20,
-		.max_total_size = 64ULL << 20,
-		.max_files = 256,
-		.max_sessions = 100000,
-		.max_connections = 1024,
-		.connection_timeout = 300,
-	};
-	opterr = 0;
-	while ((opt = getopt_long(argc, argv, ":h", long_options, NULL)) != -1) {
-		switch (opt) {
-		case 'h':
-			usage(stdout);
-			exit(0);
-		case OPT_VERSION:
-			printf("%s %s\n", LABD_PROGRAM, RL_VERSION);
-			exit(0);
-		case OPT_HOST: c->host = optarg; break;
-		case OPT_PORT: c->port = (unsigned)opt_uint(opt, optarg, 0, 65535); break;
-		case OPT_LOG_LEVEL:
-			if (log_parse_level(optarg, &level) < 0)
-				usage_error("argument --log-level: invalid level: '%s'", optarg);
-			c->log_level = optarg;
-			break;
-		case OPT_LOG_CONFIG: c->log_config = optarg; break;
-		case OPT_LOG_FORMAT: {
-			enum log_format f;
-
-			if (log_parse_format(optarg, &f) < 0)
-				usage_error("argument --log-format: invalid choice: '%s' (choose from "
-					    "'text', 'json', 'journal')", optarg);
-			cli->log_format = optarg;
-			break;
-		}
-		case OPT_DEBUG: c->debug = true; break;
-		case OPT_NETLAB_COMMAND: c->netlab_command = optarg; break;
-		case OPT_UP_TIMEOUT: c->netlab_up_timeout = opt_seconds(opt, optarg, 0.001); break;
-		case OPT_DOWN_TIMEOUT: c->netlab_down_timeout = opt_seconds(opt, optarg, 0.001); break;
-		case OPT_INSPECT_TIMEOUT: c->netlab_inspect_timeout = opt_seconds(opt, optarg, 0.001); break;
-		case OPT_ACTIVE_TIMEOUT: c->active_timeout = opt_seconds(opt, optarg, 0.001); break;
-		case OPT_WAITING_TIMEOUT: c->waiting_timeout = opt_seconds(opt, optarg, 0.001); break;
-		case OPT_IDLE_KEEP: c->idle_keep = opt_seconds(opt, optarg, 0); break;
-		case OPT_MAX_FILE: c->max_file_size = opt_size(opt, optarg); break;
-		case OPT_MAX_TOTAL: c->max_total_size = opt_size(opt, optarg); break;
-		case OPT_MAX_FILES: c->max_files = (unsigned)opt_uint(opt, optarg, 1, 100000); break;
-		case OPT_MAX_SESSIONS: c->max_sessions = (unsigned)opt_uint(opt, optarg, 1, 10000000); break;
-		case OPT_MAX_CONNECTIONS: c->max_connections = (unsigned)opt_uint(opt, optarg, 4, 1000000); break;
-		case OPT_CONNECTION_TIMEOUT: c->connection_timeout = (unsigned)opt_uint(opt, optarg, 1, 86400); break;
-		case ':':
-			usage_error("argument %s: expected one argument", argv[optind - 1]);
-		default:
-			usage_error("unrecognized arguments: %s", argv[optind - 1]);
-		}
-	}
-	if (optind < argc)
-		usage_error("unrecognized arguments: %s", argv[optind]);
-	if (c->debug)
-		c->log_level = "DEBUG";
-}
 
 /* Apply --log-config: "key = value" lines. Missing file: defaults, like the original's
  * fallback to its packaged config. */
@@ -319,8 +80,9 @@ static void log_sessions_at_shutdown(struct labd *d)
 
 	buf_init(&b, 4096);
 	(void)buf_append_str(&b, "[");
-	QUEUE_FOREACH(s, &d->queue) {
-		if (buf_printf(&b, "%s'%s'", b.len > 1 ? ", " : "", s->id) < 0) {
+	/* Handles, not ids: a session id is a credential. */
+	SESSIONS_FOREACH(s, &d->sessions) {
+		if (buf_printf(&b, "%s'%s'", b.len > 1 ? ", " : "", s->handle) < 0) {
 			(void)buf_append_str(&b, ", ...");
 			break;
 		}
@@ -330,11 +92,12 @@ static void log_sessions_at_shutdown(struct labd *d)
 	buf_free(&b);
 }
 
-static void on_final_teardown(struct labd *d, int err, json_t *error, void *userdata)
+static void on_final_teardown(struct labd *d, const struct labop_result *res, void *userdata)
 {
-	if (err < 0)
+	if (res->outcome == LABOP_FAILED)
 		log_error("Error during final cleanup: %s",
-			  error ? json_string_value(json_object_get(error, "detail")) : strerror(-err));
+			  res->error ? json_string_value(json_object_get(res->error, "detail"))
+				     : "a lab teardown failed");
 	log_info("Remote Lab Manager shutdown complete");
 	sd_event_exit(d->event, 0);
 }
@@ -351,25 +114,25 @@ static int on_shutdown_deadline(sd_event_source *s, uint64_t usec, void *userdat
 static void labd_shutdown(struct labd *d)
 {
 	struct session *s;
-	size_t n = queue_length(&d->queue);
+	size_t n = sessions_count(&d->sessions);
 
 	log_info("Remote Lab Manager shutting down...");
 	loop_notify("STOPPING=1");
 	d->shutting_down = true;
 	loop_timer_disarm(d->sweep_timer);
-	labd_idle_cancel(d);
 	http_server_quiesce(d->http);
 	labops_cancel(d->ops);
 	if (n > 0) {
 		log_info("Cleaning up %zu remaining sessions...", n);
-		while ((s = queue_head(&d->queue)) != NULL)
-			labd_session_end(d, s, "server-shutdown", NULL, NULL);
+		while ((s = sessions_first(&d->sessions)) != NULL)
+			labd_session_end(d, s, SESSION_END_SHUTDOWN, "server-shutdown", NULL, NULL);
 	}
+	/* An interrupted start's cleanup and the final teardown may both take a down's time. */
 	(void)loop_timer_arm(d->event, &shutdown_deadline,
-			     (uint64_t)((d->cfg.netlab_down_timeout + 30) * USEC_PER_SEC),
+			     (uint64_t)((2 * d->cfg.netlab_down_timeout + 30) * USEC_PER_SEC),
 			     on_shutdown_deadline, d);
-	/* Runs after any acquire still in progress has been interrupted and cleaned up. */
-	labops_teardown(d->ops, "server-shutdown", on_final_teardown, NULL);
+	/* Runs after any start still in progress has been interrupted and cleaned up. */
+	labops_shutdown(d->ops, false, on_final_teardown, NULL);
 }
 
 static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
@@ -429,6 +192,25 @@ static void log_netlab_version(const char *path, const char *out, const char *wa
 	}
 }
 
+/* Slots and their multilab ids: with one slot the default instance (the original); with
+ * more, ids from --multilab-ids (never 121, the default instance's subnet), the slots' first
+ * and the rest kept as spares. */
+static void labd_slots_setup(struct labd *d)
+{
+	int id;
+
+	d->mlids = xcalloc((size_t)(d->cfg.mlid_max - d->cfg.mlid_min + 2), sizeof(int));
+	for (id = d->cfg.mlid_min; id <= d->cfg.mlid_max; id++)
+		if (id != NETLAB_MLID_DEFAULT_SUBNET)
+			d->mlids[d->n_mlids++] = id;
+	slots_init(&d->slots, d->cfg.lab_slots, d->cfg.lab_slots > 1 ? d->mlids : NULL);
+	if (d->cfg.lab_slots == 1)
+		d->n_mlids = 0; /* the default instance only: no spares */
+	if (d->cfg.lab_slots > 1)
+		log_info("%u lab slots on netlab multilab instances %d..%d", d->cfg.lab_slots,
+			 d->mlids[0], d->mlids[d->cfg.lab_slots - 1]);
+}
+
 int main(int argc, char **argv)
 {
 	struct labd d = { 0 };
@@ -438,7 +220,7 @@ int main(int argc, char **argv)
 	char cwd[PATH_MAX];
 	int lock_fd = -1, r, ret = 1;
 
-	parse_args(argc, argv, &cli);
+	cli_parse(argc, argv, &cli);
 	d.cfg = cli.cfg;
 	if (d.cfg.debug)
 		setenv("NEOPS_NETLAB_STREAM_OUTPUT", "1", 1);
@@ -453,8 +235,8 @@ int main(int argc, char **argv)
 	d.lab_lock_path = xasprintf("%s/netlab_pytest.lock", d.tmpdir);
 	d.started_wall = loop_wall_seconds();
 	d.started_mono = loop_now(NULL);
-	queue_init(&d.queue);
-	lab_init(&d.lab);
+	sessions_init(&d.sessions);
+	labd_slots_setup(&d);
 	raise_fd_limit();
 	r = loop_new(&d.event);
 	if (r < 0) {
@@ -520,9 +302,17 @@ int main(int argc, char **argv)
 	log_info("Listening on http://%s:%u (Press CTRL+C to quit)", d.cfg.host, d.cfg.port);
 
 	d.ops = labops_new(&d);
+	for (unsigned i = 0; i < d.cfg.n_prewarm; i++) {
+		r = labops_prewarm(d.ops, d.cfg.prewarm[i]);
+		if (r < 0) {
+			log_error("--prewarm %s: %s", d.cfg.prewarm[i],
+				  r == -EINVAL ? "not a usable topology file" : strerror(-r));
+			goto out_meta;
+		}
+	}
 	log_info("Remote Lab Manager starting up...");
 	log_info("Performing startup cleanup of stale netlab instances...");
-	labops_startup_cleanup(d.ops);
+	labops_startup(d.ops);
 	labd_sweeper_start(&d);
 	if (sd_event_add_signal(d.event, NULL, SIGTERM, on_signal, &d) < 0 ||
 	    sd_event_add_signal(d.event, NULL, SIGINT, on_signal, &d) < 0 ||
@@ -548,9 +338,9 @@ out:
 	lock_release(lock_fd);
 	sd_event_source_disable_unref(shutdown_deadline);
 	sd_event_source_disable_unref(d.sweep_timer);
-	sd_event_source_disable_unref(d.idle_timer);
-	queue_free(&d.queue);
-	lab_clear(&d.lab);
+	sessions_free(&d.sessions);
+	slots_free(&d.slots);
+	free(d.mlids);
 	sd_event_unref(d.event);
 	free(netlab_path);
 	free(version);

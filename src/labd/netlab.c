@@ -23,6 +23,9 @@ struct netlab_run {
 	enum netlab_step step;
 	const char *argv[NETLAB_MAX_ARGS];
 	char *arg;              /* owned copy of the variable argument */
+	int mlid;               /* multilab instance; 0: default */
+	char mlid_text[16];     /* "12" */
+	char mlid_setting[48];  /* "defaults.multilab.id=12" */
 	char *cmdline;          /* "netlab up topology.yml" for messages */
 	char *cwd;
 	bool expected_failure;
@@ -30,6 +33,17 @@ struct netlab_run {
 	netlab_done_fn done;
 	void *userdata;
 };
+
+/* Every node's `netlab inspect --node N` data in one call. netlab evaluates an inspect
+ * expression with Python's eval over the transformed topology (netsim/outputs/yaml.py), so the
+ * expression can call the very function `--node` uses (netsim/outputs/common.py
+ * adjust_inventory_host) for each node, and add `_netlab_version` as --node's output does. A
+ * netlab that cannot evaluate it fails with "Error trying to evaluate"; the server then falls
+ * back to `inspect nodes` + one `inspect --node` per node. */
+static const char netlab_inspect_all_expr[] =
+	"type(nodes)({n: dict(__import__(\"netsim.outputs.common\", "
+	"fromlist=[\"adjust_inventory_host\"]).adjust_inventory_host(node=nodes[n], "
+	"defaults=defaults, group_vars=True), _netlab_version=_netlab_version) for n in nodes})";
 
 /* argv after the program name, per step (spec §4.7 and the fake-netlab contract A.8). */
 static size_t netlab_build_argv(struct netlab_run *run, const char *command)
@@ -50,31 +64,50 @@ static size_t netlab_build_argv(struct netlab_run *run, const char *command)
 		break;
 	case NETLAB_UP:
 		a[n++] = "up";
+		if (run->mlid > 0) {
+			a[n++] = "--plugin";
+			a[n++] = "multilab";
+			a[n++] = "-s";
+			a[n++] = run->mlid_setting;
+		}
 		a[n++] = run->arg;
 		break;
+	case NETLAB_INSPECT_ALL:
 	case NETLAB_INSPECT_NODES:
-		a[n++] = "inspect";
-		a[n++] = "-q";
-		a[n++] = "--format";
-		a[n++] = "json";
-		a[n++] = "nodes";
-		break;
 	case NETLAB_INSPECT_NODE:
 		a[n++] = "inspect";
 		a[n++] = "-q";
 		a[n++] = "--format";
 		a[n++] = "json";
-		a[n++] = "--node";
-		a[n++] = run->arg;
+		if (run->mlid > 0) {
+			a[n++] = "-i";
+			a[n++] = run->mlid_text;
+		}
+		if (run->step == NETLAB_INSPECT_ALL) {
+			a[n++] = netlab_inspect_all_expr;
+		} else if (run->step == NETLAB_INSPECT_NODES) {
+			a[n++] = "nodes";
+		} else {
+			a[n++] = "--node";
+			a[n++] = run->arg;
+		}
 		break;
 	case NETLAB_DOWN:
-		a[n++] = "down";
-		a[n++] = "--cleanup";
-		break;
 	case NETLAB_DOWN_FORCE:
 		a[n++] = "down";
 		a[n++] = "--cleanup";
-		a[n++] = "--force";
+		if (run->step == NETLAB_DOWN_FORCE)
+			a[n++] = "--force";
+		if (run->mlid > 0) {
+			a[n++] = "-i";
+			a[n++] = run->mlid_text;
+		}
+		break;
+	case NETLAB_STATUS_ALL:
+		a[n++] = "status";
+		a[n++] = "--all";
+		a[n++] = "--format";
+		a[n++] = "json";
 		break;
 	}
 	a[n] = NULL;
@@ -86,8 +119,10 @@ static uint64_t netlab_timeout(const struct netlab_config *cfg, enum netlab_step
 	switch (step) {
 	case NETLAB_VERSION: return cfg->version_timeout;
 	case NETLAB_UP: return cfg->up_timeout;
+	case NETLAB_INSPECT_ALL:
 	case NETLAB_INSPECT_NODES:
-	case NETLAB_INSPECT_NODE: return cfg->inspect_timeout;
+	case NETLAB_INSPECT_NODE:
+	case NETLAB_STATUS_ALL: return cfg->inspect_timeout;
 	default: return cfg->down_timeout;
 	}
 }
@@ -157,7 +192,7 @@ static void netlab_on_done(struct spawn *sp, struct spawn_result *res, void *use
 }
 
 int netlab_run(sd_event *e, const struct netlab_config *cfg, enum netlab_step step,
-	       const char *cwd, const char *arg, netlab_done_fn done, void *userdata,
+	       const char *cwd, int mlid, const char *arg, netlab_done_fn done, void *userdata,
 	       struct netlab_run **ret)
 {
 	struct netlab_run *run = xcalloc(1, sizeof(*run));
@@ -169,6 +204,9 @@ int netlab_run(sd_event *e, const struct netlab_config *cfg, enum netlab_step st
 	run->step = step;
 	run->arg = arg ? xstrdup(arg) : NULL;
 	run->cwd = cwd ? xstrdup(cwd) : NULL;
+	run->mlid = mlid;
+	snprintf(run->mlid_text, sizeof(run->mlid_text), "%d", mlid);
+	snprintf(run->mlid_setting, sizeof(run->mlid_setting), "defaults.multilab.id=%d", mlid);
 	run->expected_failure = step == NETLAB_DOWN_DEFAULT || step == NETLAB_DOWN_FORCE;
 	run->done = done;
 	run->userdata = userdata;
@@ -176,7 +214,8 @@ int netlab_run(sd_event *e, const struct netlab_config *cfg, enum netlab_step st
 	buf_init(&cmd, 4096);
 	(void)buf_append_str(&cmd, "netlab");
 	for (i = 1; i < n; i++)
-		(void)buf_printf(&cmd, " %s", run->argv[i]);
+		(void)buf_printf(&cmd, " %s", run->argv[i] == netlab_inspect_all_expr
+					? "'<every node's --node data>'" : run->argv[i]);
 	run->cmdline = buf_steal(&cmd, NULL);
 
 	opt.argv = run->argv;
@@ -219,6 +258,18 @@ void netlab_run_free(struct netlab_run *run)
 const char *netlab_run_cmdline(const struct netlab_run *run)
 {
 	return run->cmdline;
+}
+
+int netlab_run_pid(const struct netlab_run *run)
+{
+	return run != NULL && run->child != NULL ? (int)spawn_pid(run->child) : 0;
+}
+
+bool netlab_inspect_all_unsupported(const struct spawn_result *res)
+{
+	return res->exited && res->exit_code == 1 && !res->timed_out &&
+	       memmem(buf_cstr(&res->err), res->err.len, "Error trying to evaluate",
+		      strlen("Error trying to evaluate")) != NULL;
 }
 
 json_t *netlab_error_json(const struct netlab_run *run, const struct spawn_result *res)
@@ -329,136 +380,3 @@ int netlab_preflight(const struct netlab_config *cfg, char **ret_output, char **
 	return 0;
 }
 
-/* Turn a Python list repr (['r1', 'r2']) into JSON text; NULL when it is not one. */
-static char *netlab_pylist_to_json(const char *s, size_t len)
-{
-	struct buf b;
-	size_t i;
-	char quote = 0;
-
-	buf_init(&b, len + 16);
-	for (i = 0; i < len; i++) {
-		char c = s[i];
-
-		if (quote) {
-			if (c == '\\' && i + 1 < len) {
-				if (buf_append(&b, &s[i], 2) < 0)
-					goto fail;
-				i++;
-				continue;
-			}
-			if (c == quote) {
-				quote = 0;
-				c = '"';
-			} else if (c == '"') {
-				if (buf_append(&b, "\\", 1) < 0)
-					goto fail;
-			}
-		} else if (c == '\'') {
-			quote = c;
-			c = '"';
-		}
-		if (buf_append(&b, &c, 1) < 0)
-			goto fail;
-	}
-	return buf_steal(&b, NULL);
-fail:
-	buf_free(&b);
-	return NULL;
-}
-
-struct netlab_node_order {
-	const char *name;
-	json_int_t id;
-	size_t pos;
-};
-
-static int netlab_node_cmp(const void *a, const void *b)
-{
-	const struct netlab_node_order *x = a, *y = b;
-
-	if (x->id != y->id)
-		return x->id < y->id ? -1 : 1;
-	return x->pos < y->pos ? -1 : (x->pos > y->pos);
-}
-
-int netlab_parse_nodes(const char *out, size_t len, json_t **ret_names)
-{
-	json_error_t err;
-	json_t *v, *names = NULL;
-	int r = -EINVAL;
-
-	v = json_loadb(out, len, JSON_REJECT_DUPLICATES, &err);
-	if (v == NULL && len > 0 && out[0] == '[') {
-		char *conv = netlab_pylist_to_json(out, len);
-
-		if (conv != NULL)
-			v = json_loads(conv, JSON_REJECT_DUPLICATES, &err);
-		free(conv);
-	}
-	if (v == NULL)
-		return -EINVAL;
-	if (json_is_object(v)) {
-		struct netlab_node_order *order;
-		const char *key;
-		json_t *node;
-		size_t n = 0, i;
-
-		order = xcalloc(json_object_size(v) + 1, sizeof(*order));
-		json_object_foreach(v, key, node) {
-			json_t *id = json_is_object(node) ? json_object_get(node, "id") : NULL;
-
-			order[n].name = key;
-			order[n].id = json_is_integer(id) ? json_integer_value(id) : LLONG_MAX;
-			order[n].pos = n;
-			n++;
-		}
-		qsort(order, n, sizeof(*order), netlab_node_cmp);
-		names = json_array();
-		for (i = 0; i < n; i++)
-			json_array_append_new(names, json_string(order[i].name));
-		free(order);
-		r = 0;
-	} else if (json_is_array(v)) {
-		size_t i;
-		json_t *item;
-
-		names = json_array();
-		r = 0;
-		json_array_foreach(v, i, item) {
-			if (!json_is_string(item)) {
-				r = -EINVAL;
-				break;
-			}
-			json_array_append(names, item);
-		}
-	}
-	json_decref(v);
-	if (r < 0) {
-		json_decref(names);
-		return r;
-	}
-	*ret_names = names;
-	return 0;
-}
-
-int netlab_parse_node(const char *out, size_t len, json_t **ret_node)
-{
-	json_error_t err;
-	json_t *v;
-	size_t i;
-
-	for (i = 0; i < len && (out[i] == ' ' || out[i] == '\n' || out[i] == '\r' || out[i] == '\t'); i++)
-		;
-	if (i == len) {
-		*ret_node = json_object();
-		return 0;
-	}
-	v = json_loadb(out, len, 0, &err);
-	if (v == NULL || !json_is_object(v)) {
-		json_decref(v);
-		return -EINVAL;
-	}
-	*ret_node = v;
-	return 0;
-}

@@ -20,6 +20,7 @@
 
 #include "common/fsutil.h"
 #include "common/log.h"
+#include "common/statefile.h"
 #include "common/strutil.h"
 #include "common/xmalloc.h"
 
@@ -477,4 +478,58 @@ void upload_free(struct upload *u)
 	free(u->tmpdir);
 	memset(u, 0, sizeof(*u));
 	u->fd = -1;
+}
+
+int upload_from_file(struct upload *u, const char *tmpdir, const struct upload_limits *limits,
+		     const char *path)
+{
+	const char *slash = strrchr(path, '/'), *detail = NULL;
+	struct http_form_part part = { .name = "topology" };
+	char *text = NULL;
+	size_t len = 0;
+	bool reuse;
+	json_t *errors;
+	int r;
+
+	upload_init(u, tmpdir, limits, false);
+	r = statefile_read(path, (size_t)limits->file_max, &text, &len);
+	if (r < 0)
+		return r;
+	part.filename = slash ? slash + 1 : path;
+	part.data = text;
+	part.len = len;
+	(void)upload_part(u, &part);
+	upload_finish(u);
+	free(text);
+	errors = upload_validation_errors(u);
+	r = json_array_size(errors) > 0 ? -EINVAL : 0;
+	json_decref(errors);
+	if (r == 0 && upload_check(u, &reuse, &detail) != 0) {
+		log_error("%s: %s", path, detail);
+		r = -EINVAL;
+	}
+	if (r < 0)
+		upload_remove(u);
+	return r;
+}
+
+int upload_hash_file(const char *path, uint64_t max, char ret[65])
+{
+	unsigned char digest[EVP_MAX_MD_SIZE];
+	unsigned int n = 0, i;
+	char *text = NULL;
+	size_t len = 0;
+	int r;
+
+	r = statefile_read(path, (size_t)max, &text, &len);
+	if (r < 0)
+		return r;
+	if (EVP_Digest(text, len, digest, &n, EVP_sha256(), NULL) != 1 || n != 32) {
+		free(text);
+		return -EIO;
+	}
+	free(text);
+	for (i = 0; i < n; i++)
+		snprintf(ret + 2 * i, 3, "%02x", digest[i]);
+	return 0;
 }

@@ -77,6 +77,13 @@ void upload_remove(struct upload *u);
 /* Free memory; removes nothing on disk. Accepts NULL. */
 void upload_free(struct upload *u);
 
+/* An upload made from a topology file on the server's disk (--prewarm): the same checks
+ * and hash as a POST /lab topology. 0, or negative errno (-EINVAL for a bad file). */
+int upload_from_file(struct upload *u, const char *tmpdir, const struct upload_limits *limits,
+		     const char *path);
+/* SHA-256 (hex) of a file of at most max bytes. */
+int upload_hash_file(const char *path, uint64_t max, char ret[65]);
+
 /* Is this a safe relative path for an extra file? 0, or -EINVAL with a reason. */
 int upload_check_relpath(const char *path, char *why, size_t whylen);
 

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from labd_harness import OTHER_TOPOLOGY, TOPOLOGY
+from labd_harness import INSPECT_ALL, OTHER_TOPOLOGY, TOPOLOGY
 
 EMPTY_LAB = {"running": False, "topology": None, "ref_count": 0, "devices": [],
              "netlab_status": None}
@@ -49,14 +49,13 @@ def test_netlab_command_lines_and_cwd(server):
     argvs = [e["argv"] for e in starts]
     assert argvs[0] == ["version"]
     assert argvs[1] == ["down", "--instance", "default", "--cleanup"]  # startup cleanup
-    i = argvs.index(["up", "topology.yml"])
-    assert argvs[i - 1] == ["down", "--instance", "default", "--cleanup"]  # sanity check
-    assert argvs[i + 1] == ["inspect", "-q", "--format", "json", "nodes"]
-    assert sorted(argvs[i + 2:i + 4]) == [["inspect", "-q", "--format", "json", "--node", "r1"],
-                                         ["inspect", "-q", "--format", "json", "--node", "r2"]]
-    workdir = Path(starts[i]["cwd"])
+    # No sanity teardown before `up`: netlab's status file registers no default instance.
+    assert argvs[2] == ["up", "topology.yml"]
+    # Every node's `inspect --node` data in one call.
+    assert argvs[3] == INSPECT_ALL and len(argvs) == 4
+    workdir = Path(starts[2]["cwd"])
     assert workdir.parent == server.tmp and workdir.name.startswith("netlab_topo_topology_")
-    assert all(Path(e["cwd"]) == workdir for e in starts[i:i + 4])
+    assert all(Path(e["cwd"]) == workdir for e in starts[2:4])
     assert Path(starts[1]["cwd"]) == server.root  # default-instance down runs in server cwd
     # Every netlab child: stdin is /dev/null and it leads its own process group.
     for e in starts:
@@ -119,9 +118,7 @@ def test_exclusive_restart_of_idle_lab(server):
     r = server.acquire(sid, reuse=False)
     assert r.status_code == 200 and r.json()["reused"] is False
     calls = server.netlab_calls()[before:]
-    assert calls[0] == ["down", "--cleanup"]
-    assert calls[1] == ["down", "--instance", "default", "--cleanup"]
-    assert calls[2] == ["up", "topology.yml"]
+    assert calls == [["down", "--cleanup"], ["up", "topology.yml"], INSPECT_ALL]
 
 
 def test_exclusive_request_while_in_use_is_busy(server):

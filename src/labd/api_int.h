@@ -1,0 +1,34 @@
+/* Helpers shared by the route files (api.c, api_status.c): request context, FastAPI-shaped
+ * error bodies. Only api*.c include this. */
+#ifndef RL_LABD_API_INT_H
+#define RL_LABD_API_INT_H
+
+#include <jansson.h>
+
+#include "common/http.h"
+#include "labd.h"
+
+#define SESSION_HEADER "X-Session-ID"
+
+static inline struct labd *api_labd(const struct http_request *req)
+{
+	return http_request_server_data(req);
+}
+
+/* {"detail": detail} with status. */
+void api_detail(struct http_request *req, unsigned status, const char *detail);
+/* A FastAPI/pydantic v2 validation item: {"type","loc":[where,name],"msg","input"}
+ * (steals input; NULL is null). */
+json_t *api_error_item(const char *type, const char *where, const char *name, const char *msg,
+		       json_t *input);
+/* 422 {"detail": errors} (steals errors). */
+void api_validation(struct http_request *req, json_t *errors);
+/* 404 "Session not found", with the `reason` of a session that ended recently. */
+void api_session_not_found(struct http_request *req, const char *id);
+
+/* Status routes (api_status.c). */
+void api_sessions(struct http_request *req);
+void api_labs(struct http_request *req);
+void api_host(struct http_request *req);
+
+#endif

@@ -1,0 +1,309 @@
+/* neops-remote-lab's command line: argparse-compatible parsing (usage line and exit 2 on
+ * errors, like the original's argparse) and the --help text. */
+#define LOG_COMPONENT LABD_LOGGER
+#include "cli.h"
+
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/log.h"
+#include "common/strutil.h"
+#include "netlab.h"
+#include "slots.h"
+
+#define USAGE_LINE \
+	"usage: neops-remote-lab [-h] [--host HOST] [--port PORT] [--log-level LOG_LEVEL]\n" \
+	"                        [--log-config LOG_CONFIG] [--log-format FORMAT] [--debug]\n" \
+	"                        [--version] [--netlab-command PATH] [--netlab-up-timeout S]\n" \
+	"                        [--netlab-down-timeout S] [--netlab-inspect-timeout S]\n" \
+	"                        [--active-session-timeout S] [--waiting-session-timeout S]\n" \
+	"                        [--idle-lab-keep S] [--max-upload-file-size BYTES]\n" \
+	"                        [--max-upload-total-size BYTES] [--max-upload-files N]\n" \
+	"                        [--max-sessions N] [--max-connections N]\n" \
+	"                        [--idle-connection-timeout S] [--lab-slots N]\n" \
+	"                        [--multilab-ids FIRST-LAST] [--prewarm FILE]\n" \
+	"                        [--max-session-hold S]\n"
+
+void cli_usage(FILE *f)
+{
+	fputs(USAGE_LINE
+	      "\n"
+	      "Start the Remote Lab Manager\n"
+	      "\n"
+	      "options:\n"
+	      "  -h, --help            show this help message and exit\n"
+	      "  --host HOST           address to bind (default: 0.0.0.0)\n"
+	      "  --port PORT           TCP port (default: 8000; 0 picks a free port and logs it)\n"
+	      "  --log-level LOG_LEVEL\n"
+	      "                        DEBUG, INFO, WARNING, ERROR or CRITICAL, any case\n"
+	      "                        (default: INFO)\n"
+	      "  --log-config LOG_CONFIG\n"
+	      "                        logging settings file (default: logging_config.yaml in\n"
+	      "                        the working directory; used only if it exists). Lines of\n"
+	      "                        'key = value': level, format (text|json|journal). A\n"
+	      "                        Python logging dictConfig from the original server is\n"
+	      "                        recognised and ignored with a warning.\n"
+	      "  --log-format FORMAT   text, json or journal (default: journal under systemd,\n"
+	      "                        else text)\n"
+	      "  --debug               DEBUG level, and stream netlab's output into the log\n"
+	      "                        (sets NEOPS_NETLAB_STREAM_OUTPUT=1)\n"
+	      "  --version             show program's version number and exit\n"
+	      "\n"
+	      "netlab:\n"
+	      "  --netlab-command PATH netlab executable (default: 'netlab' on PATH)\n"
+	      "  --netlab-up-timeout S seconds `netlab up` may run before its process group\n"
+	      "                        is interrupted and killed (default: 1800)\n"
+	      "  --netlab-down-timeout S\n"
+	      "                        likewise for `netlab down` (default: 600)\n"
+	      "  --netlab-inspect-timeout S\n"
+	      "                        likewise for `netlab inspect` and `netlab version`\n"
+	      "                        (default: 120)\n"
+	      "\n"
+	      "sessions and labs:\n"
+	      "  --active-session-timeout S\n"
+	      "                        an ACTIVE session silent for longer is reaped and its lab\n"
+	      "                        torn down (default: 300)\n"
+	      "  --waiting-session-timeout S\n"
+	      "                        a WAITING session silent for longer is dropped\n"
+	      "                        (default: 600)\n"
+	      "  --idle-lab-keep S     keep a lab up this long after its session ended (per\n"
+	      "                        slot), so the next session asking for the same topology\n"
+	      "                        with reuse=true takes it without a new `netlab up`\n"
+	      "                        (default: 0 = tear down at once, like the Python server)\n"
+	      "  --max-sessions N      sessions queued at once; more get 429 (default: 100000)\n"
+	      "  --lab-slots N         labs (and ACTIVE sessions) at once, 1-64 (default: 1 =\n"
+	      "                        the original: one lab on netlab's default instance).\n"
+	      "                        With N > 1 every lab runs on a netlab multilab\n"
+	      "                        instance of its own, in parallel\n"
+	      "  --multilab-ids FIRST-LAST\n"
+	      "                        multilab instance ids the slots may use (default:\n"
+	      "                        1-200, netlab's range; 121, the default instance's\n"
+	      "                        subnet, is never used)\n"
+	      "  --prewarm FILE        bring this topology up at start-up into a free slot and\n"
+	      "                        keep it warm (idle, no expiry) until a session asks for\n"
+	      "                        it or its slot is needed; repeatable\n"
+	      "  --max-session-hold S  end an ACTIVE session after S seconds and release its\n"
+	      "                        lab, even if it heartbeats (default: 0 = no limit)\n"
+	      "\n"
+	      "limits:\n"
+	      "  --max-upload-file-size BYTES\n"
+	      "                        per uploaded file, K/M/G suffixes allowed; larger gets 413\n"
+	      "                        (default: 16M)\n"
+	      "  --max-upload-total-size BYTES\n"
+	      "                        all files of one POST /lab (default: 64M)\n"
+	      "  --max-upload-files N  files in one POST /lab (default: 256)\n"
+	      "  --max-connections N   concurrent HTTP connections (default: 1024)\n"
+	      "  --idle-connection-timeout S\n"
+	      "                        close a connection idle this long (default: 300); a request\n"
+	      "                        waiting for netlab is not idle\n"
+	      "\n"
+	      "Exit status: 0 after a clean stop, 1 when another instance runs or netlab is\n"
+	      "missing or broken, 2 for command-line errors. State lives under $TMPDIR.\n",
+	      f);
+}
+
+static void __attribute__((noreturn, format(printf, 1, 2))) usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs(USAGE_LINE, stderr);
+	fputs("neops-remote-lab: error: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	exit(2);
+}
+
+enum {
+	OPT_HOST = 256, OPT_PORT, OPT_LOG_LEVEL, OPT_LOG_CONFIG, OPT_LOG_FORMAT, OPT_DEBUG,
+	OPT_VERSION, OPT_NETLAB_COMMAND, OPT_UP_TIMEOUT, OPT_DOWN_TIMEOUT, OPT_INSPECT_TIMEOUT,
+	OPT_ACTIVE_TIMEOUT, OPT_WAITING_TIMEOUT, OPT_IDLE_KEEP, OPT_MAX_FILE, OPT_MAX_TOTAL,
+	OPT_MAX_FILES, OPT_MAX_SESSIONS, OPT_MAX_CONNECTIONS, OPT_CONNECTION_TIMEOUT,
+	OPT_LAB_SLOTS, OPT_MULTILAB_IDS, OPT_PREWARM, OPT_MAX_HOLD,
+};
+
+static const struct option long_options[] = {
+	{ "help", no_argument, NULL, 'h' },
+	{ "host", required_argument, NULL, OPT_HOST },
+	{ "port", required_argument, NULL, OPT_PORT },
+	{ "log-level", required_argument, NULL, OPT_LOG_LEVEL },
+	{ "log-config", required_argument, NULL, OPT_LOG_CONFIG },
+	{ "log-format", required_argument, NULL, OPT_LOG_FORMAT },
+	{ "debug", no_argument, NULL, OPT_DEBUG },
+	{ "version", no_argument, NULL, OPT_VERSION },
+	{ "netlab-command", required_argument, NULL, OPT_NETLAB_COMMAND },
+	{ "netlab-up-timeout", required_argument, NULL, OPT_UP_TIMEOUT },
+	{ "netlab-down-timeout", required_argument, NULL, OPT_DOWN_TIMEOUT },
+	{ "netlab-inspect-timeout", required_argument, NULL, OPT_INSPECT_TIMEOUT },
+	{ "active-session-timeout", required_argument, NULL, OPT_ACTIVE_TIMEOUT },
+	{ "waiting-session-timeout", required_argument, NULL, OPT_WAITING_TIMEOUT },
+	{ "idle-lab-keep", required_argument, NULL, OPT_IDLE_KEEP },
+	{ "max-upload-file-size", required_argument, NULL, OPT_MAX_FILE },
+	{ "max-upload-total-size", required_argument, NULL, OPT_MAX_TOTAL },
+	{ "max-upload-files", required_argument, NULL, OPT_MAX_FILES },
+	{ "max-sessions", required_argument, NULL, OPT_MAX_SESSIONS },
+	{ "max-connections", required_argument, NULL, OPT_MAX_CONNECTIONS },
+	{ "idle-connection-timeout", required_argument, NULL, OPT_CONNECTION_TIMEOUT },
+	{ "lab-slots", required_argument, NULL, OPT_LAB_SLOTS },
+	{ "multilab-ids", required_argument, NULL, OPT_MULTILAB_IDS },
+	{ "prewarm", required_argument, NULL, OPT_PREWARM },
+	{ "max-session-hold", required_argument, NULL, OPT_MAX_HOLD },
+	{ NULL, 0, NULL, 0 },
+};
+
+static const char *opt_name(int id)
+{
+	const struct option *o;
+
+	for (o = long_options; o->name != NULL; o++)
+		if (o->val == id)
+			return o->name;
+	return "?";
+}
+
+static double opt_seconds(int id, const char *v, double min)
+{
+	double d;
+
+	if (parse_double(v, min, 31536000.0, &d) < 0)
+		usage_error("argument --%s: invalid number of seconds: '%s'", opt_name(id), v);
+	return d;
+}
+
+static uint64_t opt_uint(int id, const char *v, uint64_t min, uint64_t max)
+{
+	uint64_t n;
+
+	if (parse_u64(v, min, max, &n) < 0)
+		usage_error("argument --%s: invalid int value: '%s'", opt_name(id), v);
+	return n;
+}
+
+static uint64_t opt_size(int id, const char *v)
+{
+	uint64_t n;
+
+	if (parse_size(v, (uint64_t)1 << 40, &n) < 0 || n == 0)
+		usage_error("argument --%s: invalid size: '%s'", opt_name(id), v);
+	return n;
+}
+
+/* FIRST-LAST within netlab's multilab range. */
+static void opt_mlids(const char *v, int *min, int *max)
+{
+	const char *dash = strchr(v, '-');
+	char first[16];
+	uint64_t a, b;
+
+	if (dash == NULL || (size_t)(dash - v) >= sizeof(first))
+		usage_error("argument --multilab-ids: expected FIRST-LAST, got '%s'", v);
+	memcpy(first, v, (size_t)(dash - v));
+	first[dash - v] = '\0';
+	if (parse_u64(first, NETLAB_MLID_MIN, NETLAB_MLID_MAX, &a) < 0 ||
+	    parse_u64(dash + 1, NETLAB_MLID_MIN, NETLAB_MLID_MAX, &b) < 0 || a > b)
+		usage_error("argument --multilab-ids: expected FIRST-LAST within %d-%d, got '%s'",
+			    NETLAB_MLID_MIN, NETLAB_MLID_MAX, v);
+	*min = (int)a;
+	*max = (int)b;
+}
+
+void cli_parse(int argc, char **argv, struct cli *cli)
+{
+	struct labd_config *c = &cli->cfg;
+	int opt, level;
+
+	*c = (struct labd_config){
+		.host = "0.0.0.0",
+		.port = 8000,
+		.log_level = "INFO",
+		.log_config = "logging_config.yaml",
+		.netlab_command = "netlab",
+		.netlab_up_timeout = 1800,
+		.netlab_down_timeout = 600,
+		.netlab_inspect_timeout = 120,
+		.active_timeout = 300,
+		.waiting_timeout = 600,
+		.idle_keep = 0,
+		.max_file_size = 16ULL << 20,
+		.max_total_size = 64ULL << 20,
+		.max_files = 256,
+		.max_sessions = 100000,
+		.max_connections = 1024,
+		.connection_timeout = 300,
+		.lab_slots = 1,
+		.mlid_min = NETLAB_MLID_MIN,
+		.mlid_max = NETLAB_MLID_MAX,
+	};
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, ":h", long_options, NULL)) != -1) {
+		switch (opt) {
+		case 'h':
+			cli_usage(stdout);
+			exit(0);
+		case OPT_VERSION:
+			printf("%s %s\n", LABD_PROGRAM, RL_VERSION);
+			exit(0);
+		case OPT_HOST: c->host = optarg; break;
+		case OPT_PORT: c->port = (unsigned)opt_uint(opt, optarg, 0, 65535); break;
+		case OPT_LOG_LEVEL:
+			if (log_parse_level(optarg, &level) < 0)
+				usage_error("argument --log-level: invalid level: '%s'", optarg);
+			c->log_level = optarg;
+			break;
+		case OPT_LOG_CONFIG: c->log_config = optarg; break;
+		case OPT_LOG_FORMAT: {
+			enum log_format f;
+
+			if (log_parse_format(optarg, &f) < 0)
+				usage_error("argument --log-format: invalid choice: '%s' (choose from "
+					    "'text', 'json', 'journal')", optarg);
+			cli->log_format = optarg;
+			break;
+		}
+		case OPT_DEBUG: c->debug = true; break;
+		case OPT_NETLAB_COMMAND: c->netlab_command = optarg; break;
+		case OPT_UP_TIMEOUT: c->netlab_up_timeout = opt_seconds(opt, optarg, 0.001); break;
+		case OPT_DOWN_TIMEOUT: c->netlab_down_timeout = opt_seconds(opt, optarg, 0.001); break;
+		case OPT_INSPECT_TIMEOUT: c->netlab_inspect_timeout = opt_seconds(opt, optarg, 0.001); break;
+		case OPT_ACTIVE_TIMEOUT: c->active_timeout = opt_seconds(opt, optarg, 0.001); break;
+		case OPT_WAITING_TIMEOUT: c->waiting_timeout = opt_seconds(opt, optarg, 0.001); break;
+		case OPT_IDLE_KEEP: c->idle_keep = opt_seconds(opt, optarg, 0); break;
+		case OPT_MAX_FILE: c->max_file_size = opt_size(opt, optarg); break;
+		case OPT_MAX_TOTAL: c->max_total_size = opt_size(opt, optarg); break;
+		case OPT_MAX_FILES: c->max_files = (unsigned)opt_uint(opt, optarg, 1, 100000); break;
+		case OPT_MAX_SESSIONS: c->max_sessions = (unsigned)opt_uint(opt, optarg, 1, 10000000); break;
+		case OPT_MAX_CONNECTIONS: c->max_connections = (unsigned)opt_uint(opt, optarg, 4, 1000000); break;
+		case OPT_CONNECTION_TIMEOUT: c->connection_timeout = (unsigned)opt_uint(opt, optarg, 1, 86400); break;
+		case OPT_LAB_SLOTS: c->lab_slots = (unsigned)opt_uint(opt, optarg, 1, SLOTS_MAX); break;
+		case OPT_MULTILAB_IDS: opt_mlids(optarg, &c->mlid_min, &c->mlid_max); break;
+		case OPT_PREWARM:
+			if (c->n_prewarm >= SLOTS_MAX)
+				usage_error("argument --prewarm: at most %d files", SLOTS_MAX);
+			cli->prewarm[c->n_prewarm++] = optarg;
+			c->prewarm = cli->prewarm;
+			break;
+		case OPT_MAX_HOLD: c->max_hold = opt_seconds(opt, optarg, 0); break;
+		case ':':
+			usage_error("argument %s: expected one argument", argv[optind - 1]);
+		default:
+			usage_error("unrecognized arguments: %s", argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		usage_error("unrecognized arguments: %s", argv[optind]);
+	if (c->debug)
+		c->log_level = "DEBUG";
+	{
+		int ids = c->mlid_max - c->mlid_min + 1 -
+			  (c->mlid_min <= NETLAB_MLID_DEFAULT_SUBNET &&
+			   NETLAB_MLID_DEFAULT_SUBNET <= c->mlid_max);
+
+		if (c->lab_slots > 1 && ids < (int)c->lab_slots)
+			usage_error("argument --multilab-ids: %d ids for %u slots", ids, c->lab_slots);
+	}
+}
+

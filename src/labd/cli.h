@@ -1,0 +1,20 @@
+/* neops-remote-lab's command line (--help text, argparse-compatible errors). */
+#ifndef RL_LABD_CLI_H
+#define RL_LABD_CLI_H
+
+#include <stdio.h>
+
+#include "labd.h"
+
+struct cli {
+	struct labd_config cfg;
+	const char *log_format;
+	const char *prewarm[SLOTS_MAX];
+};
+
+/* Parse argv into cli (defaults first); prints --help/--version and exits, or exits 2 with
+ * a usage message on bad arguments. */
+void cli_parse(int argc, char **argv, struct cli *cli);
+void cli_usage(FILE *f);
+
+#endif
