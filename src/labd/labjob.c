@@ -776,3 +776,48 @@ const json_t *labjobs_foreign_instances(const struct labjobs *jobs)
 {
 	return jobs->foreign;
 }
+
+/* --- the runner labops.c uses --- */
+
+static int runner_start(void *ctx, int mlid, const struct upload *u, labjob_done_fn done,
+			void *userdata, struct labjob **ret)
+{
+	return labjob_start(ctx, mlid, u, done, userdata, ret);
+}
+
+static int runner_stop(void *ctx, int mlid, const char *workdir, const char *name,
+		       const char *reason, labjob_done_fn done, void *userdata,
+		       struct labjob **ret)
+{
+	return labjob_stop(ctx, mlid, workdir, name, reason, done, userdata, ret);
+}
+
+static int runner_startup(void *ctx, bool all_instances, labjob_done_fn done, void *userdata,
+			  struct labjob **ret)
+{
+	return labjob_startup_cleanup(ctx, all_instances, done, userdata, ret);
+}
+
+static const json_t *runner_foreign(void *ctx)
+{
+	return labjobs_foreign_instances(ctx);
+}
+
+static void runner_free(void *ctx)
+{
+	labjobs_free(ctx);
+}
+
+struct labjob_runner labjob_runner(struct labd *d)
+{
+	return (struct labjob_runner){
+		.start = runner_start,
+		.stop = runner_stop,
+		.startup = runner_startup,
+		.cancel = labjob_cancel,
+		.abandon = labjob_abandon,
+		.foreign = runner_foreign,
+		.free = runner_free,
+		.ctx = labjobs_new(d),
+	};
+}

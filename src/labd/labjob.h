@@ -51,4 +51,22 @@ void labjob_abandon(struct labjob *job);
  * start-up job fills this (NULL before; borrowed). */
 const json_t *labjobs_foreign_instances(const struct labjobs *jobs);
 
+/* How labops.c runs jobs: the functions above (labjob_runner()), or a fake in unit tests. */
+struct labjob_runner {
+	int (*start)(void *ctx, int mlid, const struct upload *u, labjob_done_fn done,
+		     void *userdata, struct labjob **ret);
+	int (*stop)(void *ctx, int mlid, const char *workdir, const char *name, const char *reason,
+		    labjob_done_fn done, void *userdata, struct labjob **ret);
+	int (*startup)(void *ctx, bool all_instances, labjob_done_fn done, void *userdata,
+		       struct labjob **ret);
+	void (*cancel)(struct labjob *job);
+	void (*abandon)(struct labjob *job);
+	const json_t *(*foreign)(void *ctx);
+	void (*free)(void *ctx);
+	void *ctx;
+};
+
+/* The netlab runner over a new struct labjobs. */
+struct labjob_runner labjob_runner(struct labd *d);
+
 #endif

@@ -57,7 +57,7 @@ struct slot_rt {
 
 struct labops {
 	struct labd *d;
-	struct labjobs *jobs;
+	struct labjob_runner run;     /* netlab jobs (a fake in unit tests) */
 	struct slot_rt *rt;
 	struct labacq_list acqs;
 	bool ready;                   /* the start-up cleanup is over */
@@ -247,7 +247,7 @@ static void labops_start(struct labops *ops, struct lab *lab, const struct uploa
 	memcpy(lab->hash, u->hash, LAB_HASH_LEN + 1);
 	free(lab->name);
 	lab->name = xstrdup(u->topology_name);
-	r = labjob_start(ops->jobs, lab->mlid, u, labops_on_start_done, rt, &rt->job);
+	r = ops->run.start(ops->run.ctx, lab->mlid, u, labops_on_start_done, rt, &rt->job);
 	if (r < 0) {
 		struct labjob_result res = { .err = r };
 
@@ -271,8 +271,8 @@ static void labops_stop(struct labops *ops, struct lab *lab, const char *reason)
 	}
 	loop_timer_disarm(rt->idle_timer);
 	lab->state = LAB_STOPPING;
-	r = labjob_stop(ops->jobs, lab->mlid, lab->workdir, lab->name, reason,
-			labops_on_stop_done, rt, &rt->job);
+	r = ops->run.stop(ops->run.ctx, lab->mlid, lab->workdir, lab->name, reason,
+			  labops_on_stop_done, rt, &rt->job);
 	if (r < 0) {
 		struct labjob_result res = { .err = r };
 
@@ -724,7 +724,7 @@ static void labops_on_startup_done(struct labjob *job, const struct labjob_resul
 				   void *userdata)
 {
 	struct labops *ops = userdata;
-	const json_t *foreign = labjobs_foreign_instances(ops->jobs);
+	const json_t *foreign = ops->run.foreign(ops->run.ctx);
 	struct slots *sl = &D(ops)->slots;
 	size_t i, k;
 	unsigned j;
@@ -791,8 +791,8 @@ static void labops_on_startup_done(struct labjob *job, const struct labjob_resul
 
 void labops_startup(struct labops *ops)
 {
-	if (labjob_startup_cleanup(ops->jobs, D(ops)->slots.n > 1, labops_on_startup_done, ops,
-				   &ops->startup) < 0) {
+	if (ops->run.startup(ops->run.ctx, D(ops)->slots.n > 1, labops_on_startup_done, ops,
+			     &ops->startup) < 0) {
 		log_error("cannot run the start-up cleanup");
 		ops->ready = true;
 	}
@@ -821,11 +821,11 @@ void labops_cancel(struct labops *ops)
 	ops->cancelled = true;
 	for (i = 0; i < D(ops)->slots.n; i++) {
 		if (ops->rt[i].job != NULL && ops->rt[i].starting)
-			labjob_cancel(ops->rt[i].job);
+			ops->run.cancel(ops->rt[i].job);
 		loop_timer_disarm(ops->rt[i].idle_timer);
 	}
 	if (ops->startup != NULL)
-		labjob_cancel(ops->startup);
+		ops->run.cancel(ops->startup);
 	labops_kick(ops);
 }
 
@@ -854,11 +854,16 @@ unsigned labops_busy_slots(const struct labops *ops)
 
 struct labops *labops_new(struct labd *d)
 {
+	return labops_new_with_runner(d, labjob_runner(d));
+}
+
+struct labops *labops_new_with_runner(struct labd *d, struct labjob_runner runner)
+{
 	struct labops *ops = xcalloc(1, sizeof(*ops));
 	unsigned i;
 
 	ops->d = d;
-	ops->jobs = labjobs_new(d);
+	ops->run = runner;
 	ops->rt = xcalloc(d->slots.n, sizeof(*ops->rt));
 	for (i = 0; i < d->slots.n; i++)
 		ops->rt[i].ops = ops;
@@ -889,8 +894,8 @@ void labops_free(struct labops *ops)
 		struct slot_rt *rt = &ops->rt[i];
 
 		if (rt->job != NULL) {
-			/* The job's callback must not run now: free it by cancelling quietly. */
-			labjob_abandon(rt->job);
+			/* The job's callback must not run now: drop it quietly. */
+			ops->run.abandon(rt->job);
 			rt->job = NULL;
 		}
 		labops_fire_waiters(rt, LABOP_SHUTDOWN, NULL);
@@ -902,14 +907,15 @@ void labops_free(struct labops *ops)
 		sd_event_source_disable_unref(rt->idle_timer);
 	}
 	if (ops->startup != NULL)
-		labjob_abandon(ops->startup);
+		ops->run.abandon(ops->startup);
 	for (k = 0; k < ops->n_prewarm; k++)
 		free(ops->prewarm[k]);
 	free(ops->prewarm);
 	free(ops->pinned);
 	free(ops->spare_mlids);
 	free(ops->rt);
-	labjobs_free(ops->jobs);
+	if (ops->run.free != NULL)
+		ops->run.free(ops->run.ctx);
 	sd_event_source_disable_unref(ops->kick);
 	free(ops);
 }

@@ -35,6 +35,9 @@ struct labop_result {
 typedef void (*labop_done_fn)(struct labd *d, const struct labop_result *res, void *userdata);
 
 struct labops *labops_new(struct labd *d);
+/* The same with another job runner (unit tests drive labops with a fake netlab). */
+struct labjob_runner;
+struct labops *labops_new_with_runner(struct labd *d, struct labjob_runner runner);
 /* Kills what runs and answers what waits with LABOP_SHUTDOWN. Accepts NULL. */
 void labops_free(struct labops *ops);
 

@@ -1,0 +1,118 @@
+/* Unit tests: the lab decision tree over slots (slots.c) — the original's tree for a
+ * session's own lab, the warm pool, free slots, LRU replacement (prewarmed labs last), and
+ * waiting while slots settle; refcounts and the status JSON. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "session.h"
+#include "slots.h"
+
+static const char H1[] = "1111111111111111111111111111111111111111111111111111111111111111";
+static const char H2[] = "2222222222222222222222222222222222222222222222222222222222222222";
+
+static struct session sa, sb;
+
+static void up(struct lab *lab, const char *hash, struct session *holder, uint64_t now)
+{
+	lab_set_up(lab, "/tmp/u/t.yml", "t.yml", hash, "/tmp/w", "/tmp/u", json_array(), holder,
+		   now);
+}
+
+static void test_own_lab_tree(void **state)
+{
+	struct slots sl;
+	struct lab *own;
+	json_t *st;
+
+	slots_init(&sl, 1, NULL);
+	assert_string_equal(sl.labs[0].instance, "default");
+	assert_int_equal(slots_decide(&sl, NULL, H1, true).decision, SLOT_START);
+	own = &sl.labs[0];
+	up(own, H1, &sa, 1);
+	assert_int_equal(own->ref, 1);
+	assert_int_equal(slots_decide(&sl, own, H1, true).decision, SLOT_ATTACH);
+	assert_int_equal(slots_decide(&sl, own, H1, false).decision, SLOT_BUSY);
+	assert_int_equal(slots_decide(&sl, own, H2, true).decision, SLOT_BUSY);
+	assert_int_equal(lab_attach(own), 2);
+	assert_false(lab_release(own));
+	assert_false(lab_release(own));
+	assert_true(lab_release(own)); /* underflow is reported and clamped */
+	assert_int_equal(own->ref, 0);
+	assert_int_equal(slots_decide(&sl, own, H1, false).decision, SLOT_RESTART);
+	assert_int_equal(slots_decide(&sl, own, H2, false).decision, SLOT_SWITCH);
+	assert_int_equal(slots_decide(&sl, own, H2, true).decision, SLOT_SWITCH);
+	st = lab_status_json(own, true);
+	assert_true(json_is_true(json_object_get(st, "running")));
+	assert_string_equal(json_string_value(json_object_get(st, "topology")), "/tmp/u/t.yml");
+	assert_true(json_is_null(json_object_get(st, "netlab_status")));
+	json_decref(st);
+	lab_clear(own);
+	st = lab_status_json(own, true);
+	assert_true(json_is_false(json_object_get(st, "running")));
+	assert_true(json_is_null(json_object_get(st, "topology")));
+	json_decref(st);
+	st = lab_status_json(NULL, true);
+	assert_true(json_is_false(json_object_get(st, "running")));
+	json_decref(st);
+	slots_free(&sl);
+}
+
+static void test_pool_decisions(void **state)
+{
+	static const int mlids[] = { 7, 9, 11 };
+	struct slots sl;
+	struct slot_plan p;
+
+	slots_init(&sl, 3, mlids);
+	assert_string_equal(sl.labs[1].instance, "9");
+	up(&sl.labs[0], H1, &sa, 10); /* held: never shared */
+	p = slots_decide(&sl, NULL, H1, true);
+	assert_int_equal(p.decision, SLOT_START);
+	assert_ptr_equal(p.lab, &sl.labs[1]);
+	up(&sl.labs[1], H2, NULL, 20); /* idle */
+	up(&sl.labs[2], H1, NULL, 30); /* idle */
+	lab_set_idle(&sl.labs[1], 20, 0);
+	lab_set_idle(&sl.labs[2], 30, 0);
+	/* warm: an idle lab with the topology is taken over */
+	p = slots_decide(&sl, NULL, H1, true);
+	assert_int_equal(p.decision, SLOT_TAKE);
+	assert_ptr_equal(p.lab, &sl.labs[2]);
+	/* reuse=false never takes a warm lab: replace the least recently used idle one */
+	p = slots_decide(&sl, NULL, H1, false);
+	assert_int_equal(p.decision, SLOT_REPLACE);
+	assert_ptr_equal(p.lab, &sl.labs[1]);
+	/* prewarmed labs are replaced last */
+	sl.labs[1].pinned = true;
+	p = slots_decide(&sl, NULL, H1, false);
+	assert_ptr_equal(p.lab, &sl.labs[2]);
+	/* a session whose own idle lab is another topology takes the warm one and lets go */
+	sl.labs[0].ref = 0;
+	p = slots_decide(&sl, &sl.labs[0], H2, true);
+	assert_int_equal(p.decision, SLOT_TAKE);
+	assert_ptr_equal(p.lab, &sl.labs[1]);
+	assert_ptr_equal(p.leave, &sl.labs[0]);
+	/* nothing usable while the others settle */
+	sl.labs[1].state = LAB_STOPPING;
+	sl.labs[2].state = LAB_STARTING;
+	sl.labs[2].holder = &sb;
+	assert_int_equal(slots_decide(&sl, NULL, H2, true).decision, SLOT_WAIT);
+	assert_int_equal(slots_empty(&sl), 0);
+	slots_free(&sl);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_own_lab_tree),
+		cmocka_unit_test(test_pool_decisions),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
