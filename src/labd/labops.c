@@ -801,8 +801,16 @@ void labops_startup(struct labops *ops)
 int labops_prewarm(struct labops *ops, const char *path)
 {
 	char hash[LAB_HASH_LEN + 1];
-	int r = upload_hash_file(path, D(ops)->upload_limits.file_max, hash);
+	struct upload u;
+	int r;
 
+	/* The checks a POST /lab topology passes, now rather than after start-up. */
+	r = upload_from_file(&u, D(ops)->tmpdir, &D(ops)->upload_limits, path);
+	upload_remove(&u);
+	upload_free(&u);
+	if (r < 0)
+		return r;
+	r = upload_hash_file(path, D(ops)->upload_limits.file_max, hash);
 	if (r < 0)
 		return r;
 	ops->prewarm = xreallocarray(ops->prewarm, ops->n_prewarm + 1, sizeof(*ops->prewarm));

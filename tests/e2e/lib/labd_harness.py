@@ -210,11 +210,4 @@ INSPECT_ALL = ["inspect", "-q", "--format", "json",
                'for n in nodes})']
 
 TOPOLOGY = b"provider: clab\ndefaults.device: frr\nnodes: [r1, r2]\nlinks: [r1-r2]\n"
-OTHER_# The one `netlab inspect` that returns every node's `--node` data (src/labd/netlab.c).
-INSPECT_ALL = ["inspect", "-q", "--format", "json",
-               'type(nodes)({n: dict(__import__("netsim.outputs.common", '
-               'fromlist=["adjust_inventory_host"]).adjust_inventory_host(node=nodes[n], '
-               'defaults=defaults, group_vars=True), _netlab_version=_netlab_version) '
-               'for n in nodes})']
-
-TOPOLOGY = b"provider: clab\ndefaults.device: frr\nnodes: [a, b, c]\n"
+OTHER_TOPOLOGY = b"provider: clab\ndefaults.device: frr\nnodes: [a, b, c]\n"
