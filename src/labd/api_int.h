@@ -26,6 +26,18 @@ void api_validation(struct http_request *req, json_t *errors);
 /* 404 "Session not found", with the `reason` of a session that ended recently. */
 void api_session_not_found(struct http_request *req, const char *id);
 
+/* The 422 item for a missing X-Session-ID header. */
+json_t *api_header_missing(void);
+
+/* Lab routes (api_lab.c). */
+void api_acquire_begin(struct http_request *req);
+int api_acquire_part(struct http_request *req, const struct http_form_part *part);
+void api_acquire(struct http_request *req);
+void api_lab_status(struct http_request *req);
+void api_lab_release(struct http_request *req);
+void api_lab_destroy(struct http_request *req);
+void api_lab_devices(struct http_request *req);
+
 /* Status routes (api_status.c). */
 void api_sessions(struct http_request *req);
 void api_labs(struct http_request *req);

@@ -1,0 +1,106 @@
+/* Internals shared by labops.c (requests and decisions) and labops_slot.c (jobs on slots and
+ * their outcomes): one module, two files. Nothing else includes this. */
+#ifndef RL_LABD_LABOPS_INT_H
+#define RL_LABD_LABOPS_INT_H
+
+#include <sys/queue.h>
+
+#include "common/loop.h"
+#include "labd.h"
+#include "labjob.h"
+#include "labops.h"
+
+struct labops_waiter {
+	labop_done_fn done;
+	void *userdata;
+	struct labops_waiter *next;
+};
+
+struct labacq {
+	TAILQ_ENTRY(labacq) link;
+	char sid[SESSION_ID_LEN + 1];
+	struct upload *upload;
+	bool reuse;
+	bool running;                 /* decided; a job on `lab` works for it */
+	struct lab *lab;
+	labop_done_fn done;
+	void *userdata;
+};
+
+TAILQ_HEAD(labacq_list, labacq);
+
+/* What one slot is doing (the runtime half of struct lab). */
+struct slot_rt {
+	struct labops *ops;
+	struct labjob *job;           /* running job, or NULL */
+	bool starting;                /* the job is a start (else a stop) */
+	struct labacq *acq;           /* the acquire the job (or its stop-then-start) serves */
+	struct upload *upload;        /* a prewarm start's upload */
+	bool stop_after;              /* tear down once the running job is over */
+	char stop_reason[160];
+	struct labops_waiter *waiters;/* told when the slot's teardown is over */
+	sd_event_source *idle_timer;
+};
+
+struct labops {
+	struct labd *d;
+	struct labjob_runner run;     /* netlab jobs (a fake in unit tests) */
+	struct slot_rt *rt;
+	struct labacq_list acqs;
+	bool ready;                   /* the start-up cleanup is over */
+	bool cancelled;               /* shutting down */
+	struct labjob *startup;
+	char **prewarm;               /* topology files to bring up once ready */
+	size_t n_prewarm;
+	char (*pinned)[LAB_HASH_LEN + 1]; /* their hashes: kept idle without expiry */
+	size_t n_pinned;
+	int *spare_mlids;             /* multilab ids not given to a slot */
+	size_t n_spare;
+	labop_done_fn shutdown_done;
+	void *shutdown_userdata;
+	bool shutdown_keep;
+	bool shutdown_failed;
+	sd_event_source *kick;
+};
+
+static inline struct labd *D(const struct labops *ops)
+{
+	return ops->d;
+}
+
+static inline uint64_t now_usec(const struct labops *ops)
+{
+	return loop_now(ops->d->event);
+}
+
+static inline struct slot_rt *RT(const struct labops *ops, const struct lab *lab)
+{
+	return &ops->rt[lab->slot];
+}
+
+/* labops.c */
+/* Decide waiting acquires (and advance a shutdown) from a fresh loop iteration. */
+void labops_kick(struct labops *ops);
+
+/* labops_slot.c */
+void labops_report(labop_done_fn done, void *userdata, struct labd *d,
+		   enum labop_outcome outcome, bool reused, json_t *devices, json_t *error);
+/* The acquire is over: account its session, answer, forget it, kick. */
+void labacq_finish(struct labops *ops, struct labacq *acq, enum labop_outcome outcome,
+		   bool reused, json_t *devices, json_t *error);
+void labacq_free(struct labacq *acq);
+/* Tell everyone waiting for the slot's teardown. */
+void labops_fire_waiters(struct slot_rt *rt, enum labop_outcome outcome, json_t *error);
+void labops_add_waiter(struct slot_rt *rt, labop_done_fn done, void *userdata);
+/* Is this a --prewarm topology (kept idle without expiry)? */
+bool labops_is_pinned(const struct labops *ops, const char *hash);
+/* The lab is gone: its holder lets go, its upload directory goes, the slot is empty. */
+void labops_forget(struct labops *ops, struct lab *lab);
+/* A lab lost its holder: keep it warm (true) or start tearing it down (false). */
+bool labops_let_go(struct labops *ops, struct lab *lab, const char *reason);
+/* Start upload u in the lab's slot (the lab's holder, if any, was set by the caller). */
+void labops_start(struct labops *ops, struct lab *lab, const struct upload *u);
+/* Tear the lab down now, or after the slot's running job. */
+void labops_stop(struct labops *ops, struct lab *lab, const char *reason);
+
+#endif
