@@ -1,4 +1,5 @@
-/* Fuzz target: parsing of netlab's inspect output (node lists and node data). */
+/* Fuzz target: parsing of netlab's output (node lists, node data, the one-call device data,
+ * `status --all`). */
 #include <stddef.h>
 #include <stdint.h>
 
@@ -13,6 +14,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (netlab_parse_nodes((const char *)data, size, &v) == 0)
 		json_decref(v);
 	if (netlab_parse_node((const char *)data, size, &v) == 0)
+		json_decref(v);
+	if (netlab_parse_devices((const char *)data, size, &v) == 0)
+		json_decref(v);
+	if (netlab_parse_status((const char *)data, size, &v) == 0)
 		json_decref(v);
 	return 0;
 }

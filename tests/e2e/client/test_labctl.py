@@ -199,8 +199,11 @@ def test_run_fifo_concurrent(labctl, server, tmp_path, topo):
     for i in range(n):
         procs.append(labctl.popen("run", "--topology", str(topo), "--poll-interval", "0.2", "--",
                                   "/usr/bin/python3", "-c", script, str(i)))
-        # wait until this one is queued before starting the next: the start order is the queue order
-        wait_for(lambda: server_has_sessions(labctl, i + 1), what=f"session {i} queued")
+        # wait until this one is queued before starting the next: the start order is the queue
+        # order. Creations are counted in the server's log: a session that already finished
+        # still counts (a probe of the queue's length would miss it).
+        wait_for(lambda: server.log().count("Created session") >= i + 1,
+                 what=f"session {i} queued")
     results = []
     for p in procs:
         out, err = p.communicate(timeout=180)
@@ -226,10 +229,12 @@ def server_has_sessions(labctl, k):
     return pos >= k
 
 
-def run_until_ready(labctl, tmp_path, topo, extra_args=(), cmd_tail="exec sleep 120"):
+def run_until_ready(labctl, tmp_path, topo, extra_args=(), cmd_tail="exec sleep 120", prelude=""):
+    """Start `labctl run` and wait until COMMAND runs; `prelude` runs before COMMAND says it
+    is ready (e.g. a trap that must be in place before the test signals)."""
     ready = tmp_path / "ready"
     envfile = tmp_path / "env"
-    cmd = f"env | grep ^REMOTE_LAB_ > {envfile}; touch {ready}; {cmd_tail}"
+    cmd = f"{prelude}env | grep ^REMOTE_LAB_ > {envfile}; touch {ready}; {cmd_tail}"
     p = labctl.popen("run", "--topology", str(topo), "--poll-interval", "0.2", *extra_args, "--", "sh", "-c", cmd)
     wait_for(ready.exists, timeout=60, what="COMMAND to start")
     env = dict(line.split("=", 1) for line in envfile.read_text().splitlines())
@@ -273,7 +278,8 @@ def test_run_sigterm_while_waiting_leaves_queue(labctl, server, tmp_path, topo):
 
 
 def test_run_second_signal_kills_stubborn_command(labctl, server, tmp_path, topo):
-    p, env = run_until_ready(labctl, tmp_path, topo, cmd_tail="trap '' TERM; while :; do sleep 0.1; done")
+    p, env = run_until_ready(labctl, tmp_path, topo, prelude="trap '' TERM; ",
+                             cmd_tail="while :; do sleep 0.1; done")
     p.send_signal(signal.SIGTERM)
     time.sleep(1.0)
     assert p.poll() is None, "labctl must wait for COMMAND after the first signal"
