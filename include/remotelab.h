@@ -272,6 +272,9 @@ RL_EXPORT int rl_client_set_token_file(struct rl_client *c, const char *path);
  * NULL or "" clears it. Never read from the environment by the library. */
 RL_EXPORT int rl_client_set_admin_token(struct rl_client *c, const char *token);
 
+/* The admin token read from a file, with the rules of rl_client_set_token_file(). */
+RL_EXPORT int rl_client_set_admin_token_file(struct rl_client *c, const char *path);
+
 /* Trust the CA certificates in this PEM file (instead of the system's) for https servers;
  * overrides $REMOTE_LAB_CA_FILE. NULL or "" uses the system store again. Certificates are
  * always verified (peer and host name). -ENOENT when the file does not exist. */

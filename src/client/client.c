@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 #include "internal.h"
-#include "form.h"
+#include <fcntl.h>
 
 static const struct {
 	const char *env; /* environment variable that overrides the default, or NULL */
@@ -352,22 +352,44 @@ rl_client_set_admin_token(struct rl_client *c, const char *token)
 	return 0;
 }
 
-int
-rl_client_set_token_file(struct rl_client *c, const char *path)
+/* Read a token file (one line, trimmed) into a stack buffer that is wiped afterwards, and
+ * set it with set(): no copy of the token is left in freed memory. */
+static int
+token_file(struct rl_client *c, const char *path, int (*set)(struct rl_client *, const char *))
 {
 	const char *op = "token file";
-	char *data = NULL, *a, *b;
+	char data[RL_MAX_TOKEN + 2], *a, *b;
 	size_t len = 0;
-	int r;
+	ssize_t n;
+	int fd, r = 0;
 
 	if (c == NULL || path == NULL)
 		return -EINVAL;
 	client_clear_error(c);
-	r = form_read_file(path, RL_MAX_TOKEN, &data, &len);
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return client_set_error(c, -errno, 0, op, "%s: %s", path, strerror(errno));
+	while (len < sizeof(data) - 1) {
+		n = read(fd, data + len, sizeof(data) - 1 - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			r = -errno;
+			break;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	close(fd);
+	data[len] = '\0';
 	if (r < 0) {
-		client_set_error(c, r == -EMSGSIZE ? -EFBIG : r, 0, op, "%s: %s", path,
-				 r == -EMSGSIZE ? "larger than 4 KiB" : strerror(-r));
-		return c->err.code;
+		client_set_error(c, r, 0, op, "%s: %s", path, strerror(-r));
+		goto out;
+	}
+	if (len > RL_MAX_TOKEN) {
+		r = client_set_error(c, -EFBIG, 0, op, "%s: larger than %d bytes", path, RL_MAX_TOKEN);
+		goto out;
 	}
 	a = data;
 	b = data + len;
@@ -382,13 +404,24 @@ rl_client_set_token_file(struct rl_client *c, const char *path)
 				     a == b ? "empty" : "not a single line of text");
 		goto out;
 	}
-	r = rl_client_set_token(c, a);
+	r = set(c, a);
 	if (r < 0)
 		client_set_error(c, r, 0, op, "out of memory");
 out:
-	explicit_bzero(data, len);
-	free(data);
+	explicit_bzero(data, sizeof(data));
 	return r;
+}
+
+int
+rl_client_set_token_file(struct rl_client *c, const char *path)
+{
+	return token_file(c, path, rl_client_set_token);
+}
+
+int
+rl_client_set_admin_token_file(struct rl_client *c, const char *path)
+{
+	return token_file(c, path, rl_client_set_admin_token);
 }
 
 int
