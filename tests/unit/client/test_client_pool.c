@@ -60,12 +60,12 @@ test_reply_host(void **state)
 	rl_host_info_free(h);
 
 	h = NULL;
-	assert_int_equal(reply_host("{}", 2, &h), -EBADMSG);
-	assert_int_equal(reply_host("{\"name\":1}", 10, &h), -EBADMSG);
-	assert_int_equal(reply_host("{\"name\":\"x\",\"free_slots\":\"1\"}", 29, &h), -EBADMSG);
-	assert_int_equal(reply_host("{\"name\":\"x\",\"warm\":{}}", 22, &h), -EBADMSG);
-	assert_int_equal(reply_host("{\"name\":\"x\",\"draining\":1}", 25, &h), -EBADMSG);
-	assert_int_equal(reply_host("[", 1, &h), -EBADMSG);
+	assert_int_equal(reply_host("{}", strlen("{}"), &h), -EBADMSG);
+	assert_int_equal(reply_host("{\"name\":1}", strlen("{\"name\":1}"), &h), -EBADMSG);
+	assert_int_equal(reply_host("{\"name\":\"x\",\"free_slots\":\"1\"}", strlen("{\"name\":\"x\",\"free_slots\":\"1\"}"), &h), -EBADMSG);
+	assert_int_equal(reply_host("{\"name\":\"x\",\"warm\":{}}", strlen("{\"name\":\"x\",\"warm\":{}}"), &h), -EBADMSG);
+	assert_int_equal(reply_host("{\"name\":\"x\",\"draining\":1}", strlen("{\"name\":\"x\",\"draining\":1}"), &h), -EBADMSG);
+	assert_int_equal(reply_host("[", strlen("["), &h), -EBADMSG);
 	assert_null(h);
 	rl_host_info_free(NULL);
 }
@@ -102,8 +102,8 @@ test_reply_queue_and_labs(void **state)
 	assert_true(q->items[1].estimated_wait > 41.9);
 	rl_queue_free(q);
 	q = NULL;
-	assert_int_equal(reply_queue("{\"sessions\":[{\"state\":\"gone\"}]}", 31, &q), -EBADMSG);
-	assert_int_equal(reply_queue("{\"sessions\":{}}", 15, &q), -EBADMSG);
+	assert_int_equal(reply_queue("{\"sessions\":[{\"state\":\"gone\"}]}", strlen("{\"sessions\":[{\"state\":\"gone\"}]}"), &q), -EBADMSG);
+	assert_int_equal(reply_queue("{\"sessions\":{}}", strlen("{\"sessions\":{}}"), &q), -EBADMSG);
 	assert_null(q);
 
 	assert_int_equal(reply_labs(lj, strlen(lj), &l), 0);
@@ -116,7 +116,7 @@ test_reply_queue_and_labs(void **state)
 	assert_null(l->items[0].devices[1].mgmt_ipv4);
 	rl_labs_free(l);
 	l = NULL;
-	assert_int_equal(reply_labs("{\"labs\":[{\"devices\":[1]}]}", 26, &l), -EBADMSG);
+	assert_int_equal(reply_labs("{\"labs\":[{\"devices\":[1]}]}", strlen("{\"labs\":[{\"devices\":[1]}]}"), &l), -EBADMSG);
 	assert_null(l);
 	rl_queue_free(NULL);
 	rl_labs_free(NULL);
@@ -168,21 +168,19 @@ test_session_body_and_reasons(void **state)
 	assert_int_equal(reply_session_body(&o, &s), -EINVAL);
 	assert_null(s);
 
-	assert_int_equal(reply_session_handle("{\"session_id\":\"a\",\"position\":0,\"handle\":\"s-1\"}",
-					      43, &s), 0);
+	assert_int_equal(reply_session_handle("{\"session_id\":\"a\",\"position\":0,\"handle\":\"s-1\"}", strlen("{\"session_id\":\"a\",\"position\":0,\"handle\":\"s-1\"}"), &s), 0);
 	assert_string_equal(s, "s-1");
 	free(s);
-	assert_int_equal(reply_session_handle("{\"session_id\":\"a\",\"position\":0}", 31, &s), 0);
+	assert_int_equal(reply_session_handle("{\"session_id\":\"a\",\"position\":0}", strlen("{\"session_id\":\"a\",\"position\":0}"), &s), 0);
 	assert_null(s);
 
-	assert_int_equal(reply_end_reason("{\"detail\":\"Session not found\",\"reason\":\"max_wait\"}",
-					  50, reason, sizeof(reason)), 0);
+	assert_int_equal(reply_end_reason("{\"detail\":\"Session not found\",\"reason\":\"max_wait\"}", strlen("{\"detail\":\"Session not found\",\"reason\":\"max_wait\"}"), reason, sizeof(reason)), 0);
 	assert_string_equal(reason, "max_wait");
-	assert_int_equal(reply_end_reason("{\"detail\":\"Session not found\"}", 30, reason,
+	assert_int_equal(reply_end_reason("{\"detail\":\"Session not found\"}", strlen("{\"detail\":\"Session not found\"}"), reason,
 					  sizeof(reason)), -ENOENT);
-	assert_int_equal(reply_end_reason("{\"reason\":\"a\\nb\"}", 17, reason, sizeof(reason)), 0);
+	assert_int_equal(reply_end_reason("{\"reason\":\"a\\nb\"}", strlen("{\"reason\":\"a\\nb\"}"), reason, sizeof(reason)), 0);
 	assert_string_equal(reason, "a b"); /* printable only */
-	assert_int_equal(reply_end_reason("oops", 4, reason, sizeof(reason)), -ENOENT);
+	assert_int_equal(reply_end_reason("oops", strlen("oops"), reason, sizeof(reason)), -ENOENT);
 }
 
 /* --- pool choice --- */
