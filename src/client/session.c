@@ -49,8 +49,11 @@ session_create(struct rl_client *c, const char *json, unsigned flags, int *ret_p
 	if (r < 0)
 		goto out;
 	if (resp.status == 409 && json != NULL) { /* try-lock refused: nothing was created */
+		char detail[sizeof(c->err.detail)];
+
 		client_http_error(c, call.op, &resp);
-		r = client_set_error(c, -ENOLCK, 409, call.op, "%s", c->err.detail);
+		snprintf(detail, sizeof(detail), "%s", c->err.detail);
+		r = client_set_error(c, -ENOLCK, 409, call.op, "%s", detail);
 		goto out;
 	}
 	if (resp.status != 201 && resp.status != 200) {
