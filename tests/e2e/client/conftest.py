@@ -75,6 +75,26 @@ def server(make_server):
     return make_server()
 
 
+# --- server features that are not on this branch yet ------------------------------------------
+# The tests of pools, restarts, tokens/TLS, queue controls and the operators' view need server
+# features of /work/notes/contracts.md (GET /host, --tag, --prewarm, POST /session JSON body,
+# GET /sessions, /labs, /events, admin routes, --token-file, --tls-*, --keep-labs). They are
+# skipped until the server lands; RL_E2E_NEW_SERVER=1 runs them now. TEMPORARY: the lead
+# removes this marker (and the skip) when the server side is merged.
+def needs_server(*features):
+    return pytest.mark.skipif(
+        os.environ.get("RL_E2E_NEW_SERVER") != "1",
+        reason="waiting for server feature(s): " + ", ".join(features) +
+               " (contracts.md; set RL_E2E_NEW_SERVER=1 to run)")
+
+
+def free_port():
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 class Labctl:
     """Runs build/bin/labctl against one server; checks its own stderr for sanitizer reports."""
 
@@ -102,6 +122,12 @@ class Labctl:
     def json(self, *args, **kw):
         p = self(*args, "--json", check=0, **kw)
         return json.loads(p.stdout)
+
+    def pool(self, servers):
+        """Point this labctl at a pool of servers through REMOTE_LAB_URLS."""
+        self.env.pop("REMOTE_LAB_URL", None)
+        self.env["REMOTE_LAB_URLS"] = ",".join(s.url for s in servers)
+        return self
 
     def popen(self, *args, env=None, cwd=None, **kw):
         return subprocess.Popen([self.exe, *args], env=self._env(env), cwd=cwd or self.cwd,
