@@ -44,6 +44,8 @@ static pthread_mutex_t log_mu = PTHREAD_MUTEX_INITIALIZER;
 static char seqlog[64][48];
 static int nseq;
 
+static void logev(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 static void
 logev(const char *fmt, ...)
 {
