@@ -12,9 +12,10 @@ import time
 from pathlib import Path
 
 import pytest
+import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lib"))
-from labd_harness import SANITIZER_MARKERS, Server as LabServer  # noqa: E402
+from labd_harness import SANITIZER_MARKERS, Server as LabServer, server_binary  # noqa: E402
 
 
 
@@ -44,6 +45,38 @@ def source_dir():
 class Server(LabServer):
     """The shared lab-manager harness, in this suite's vocabulary."""
 
+    fixed_port = None  # a restart must come back on the port the clients use
+
+    def spawn(self, extra_args=()):
+        if self.fixed_port is None:
+            return super().spawn(extra_args)
+        self._log = open(self.stderr_path, "ab")
+        self._log_start = self._log.tell()
+        cmd = [str(server_binary()), "--host", "127.0.0.1", "--port", str(self.fixed_port),
+               *self.args, *extra_args]
+        self.proc = subprocess.Popen(cmd, cwd=self.root, env=self.env, stdin=subprocess.DEVNULL,
+                                     stdout=self._log, stderr=self._log)
+        return self.proc
+
+    def start(self, timeout=15):
+        if self.fixed_port is None:
+            return super().start(timeout)
+        # the port is known before the server listens: wait until /healthz answers there
+        self.spawn()
+        self.port = self.fixed_port
+        self.url = f"http://127.0.0.1:{self.port}"
+
+        def up():
+            if self.proc.poll() is not None:
+                raise AssertionError(f"server exited with {self.proc.returncode}:\n{self.log()}")
+            try:
+                return self.get("/healthz", timeout=2).status_code == 204
+            except requests.RequestException:
+                return False
+
+        self.wait_for(up, timeout, "the server to answer /healthz")
+        return self
+
     def netlab(self, **knobs):
         """Set netlab-sim knobs (re-read on every call), e.g. up_delay=5, fail='start'."""
         self.knobs(**knobs)
@@ -60,8 +93,9 @@ class Server(LabServer):
 def make_server(tmp_path):
     servers = []
 
-    def make(*args, env=None):
+    def make(*args, env=None, port=None):
         s = Server(tmp_path / f"server{len(servers)}", args=args, env=env)
+        s.fixed_port = port
         servers.append(s)
         return s.start()
 

@@ -3,7 +3,6 @@ import signal
 
 from conftest import Labctl, check_sanitizer, free_port, needs_server, wait_for
 
-pytestmark = needs_server("--keep-labs")
 
 
 def restart(server, sig=signal.SIGTERM):
@@ -11,9 +10,10 @@ def restart(server, sig=signal.SIGTERM):
     server.start(timeout=60)
 
 
+@needs_server("--keep-labs")
 def test_run_keeps_its_child_through_a_restart(make_server, tmp_path, topo):
     port = free_port()  # the restarted server must listen where the client looks
-    server = make_server("--keep-labs", "--port", str(port))
+    server = make_server("--keep-labs", port=port)
     lc = Labctl(server, tmp_path)
     ready, go, status = tmp_path / "ready", tmp_path / "go", tmp_path / "status"
     cmd = (f'echo "$REMOTE_LAB_SESSION_ID" > {ready}; '
@@ -34,9 +34,10 @@ def test_run_keeps_its_child_through_a_restart(make_server, tmp_path, topo):
     assert [a[0] for a in server.netlab_calls()].count("up") == 1  # the lab was kept, not re-made
 
 
+@needs_server("--keep-labs")
 def test_waiting_run_rides_out_a_restart(make_server, tmp_path, topo):
     port = free_port()
-    server = make_server("--keep-labs", "--port", str(port))
+    server = make_server("--keep-labs", port=port)
     lc = Labctl(server, tmp_path)
     holder = server.new_session()
     p = lc.popen("run", "--topology", str(topo), "--poll-interval", "0.3", "--heartbeat-period", "0.5",
@@ -58,3 +59,24 @@ def test_restart_wait_bounds_the_ride_out(make_server, tmp_path, topo):
     p = lc("session", "status", sid, "--restart-wait", "1", timeout=60)
     assert p.returncode == 3, p.stderr
     assert "gave up" in p.stderr
+
+
+def test_child_keeps_running_through_a_plain_restart(make_server, tmp_path, topo):
+    """Without --keep-labs the server forgets the session, but COMMAND is never cut short:
+    labctl rides out the restart and reports the dropped session at the end."""
+    port = free_port()
+    server = make_server(port=port)
+    lc = Labctl(server, tmp_path)
+    ready, go, done = tmp_path / "ready", tmp_path / "go", tmp_path / "done"
+    p = lc.popen("run", "--topology", str(topo), "--poll-interval", "0.3", "--heartbeat-period", "0.5",
+                 "--", "sh", "-c", f"touch {ready}; while [ ! -e {go} ]; do sleep 0.1; done; touch {done}")
+    wait_for(ready.exists, timeout=60, what="COMMAND")
+    server.stop()
+    server.start(timeout=60)
+    assert server.port == port
+    go.touch()
+    out, err = p.communicate(timeout=120)
+    check_sanitizer(err)
+    assert done.exists()
+    assert p.returncode == 0, err
+    assert "already dropped the session" in err
