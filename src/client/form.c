@@ -10,6 +10,8 @@
 #include "internal.h"
 #include "form.h"
 
+#include <openssl/sha.h>
+
 /* Check an upload name: a non-empty relative path without "", "." or ".." components
  * and without control characters or quotes. 0 or -EINVAL. */
 int
@@ -305,4 +307,23 @@ form_build(CURL *easy, const struct rl_lab_request *req, curl_mime **ret)
 fail:
 	curl_mime_free(mime);
 	return r;
+}
+
+int
+rl_client_prefer_warm(struct rl_client *c, const struct rl_lab_request *req)
+{
+	unsigned char md[SHA256_DIGEST_LENGTH];
+	size_t i;
+
+	if (c == NULL)
+		return -EINVAL;
+	c->warm_hash[0] = '\0';
+	if (req == NULL)
+		return 0;
+	/* the server hashes the topology's bytes only (not its name, not the extra files) */
+	if (SHA256((const unsigned char *)req->topo.data, req->topo.len, md) == NULL)
+		return -ENOMEM;
+	for (i = 0; i < sizeof(md); i++)
+		snprintf(c->warm_hash + 2 * i, 3, "%02x", md[i]);
+	return 0;
 }

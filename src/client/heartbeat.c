@@ -17,8 +17,9 @@ struct heartbeat {
 	bool running;          /* under mu */
 	double period;
 	CURL *easy;
-	char *url, *token, *session_id;
+	char *url, *token, *session_id, *ca_file;
 	double request_timeout, connect_timeout;
+	double retry_initial, retry_max; /* back-off while the server refuses (a restart) */
 	unsigned long sent, failed; /* under mu */
 	int last_error;
 	long last_http_status;
@@ -37,12 +38,18 @@ hb_cancel(void *ud)
 static int
 hb_beat(struct heartbeat *hb, long *status)
 {
-	struct xfer_conf conf = { hb->url, hb->token, hb->session_id, hb->connect_timeout,
-				  hb_cancel, hb };
+	struct xfer_conf conf = { 0 };
 	struct xfer_resp resp;
 	char errbuf[256];
 	int r;
 
+	conf.url = hb->url;
+	conf.token = hb->token;
+	conf.session_id = hb->session_id;
+	conf.ca_file = hb->ca_file;
+	conf.connect_timeout = hb->connect_timeout;
+	conf.cancel = hb_cancel;
+	conf.cancel_ud = hb;
 	*status = 0;
 	xfer_resp_init(&resp);
 	/* a slow answer is still a heartbeat: wait the full request timeout (stop aborts it) */
@@ -77,6 +84,8 @@ hb_main(void *arg)
 {
 	struct heartbeat *hb = arg;
 	struct timespec until;
+	unsigned outages = 0;
+	double wait;
 	long status;
 	int r;
 
@@ -95,7 +104,18 @@ hb_main(void *arg)
 			pthread_mutex_unlock(&hb->mu);
 			break;
 		}
-		until = deadline_in(hb->period);
+		/* a server that refuses or resets (restarting): beat again soon, backing off up
+		 * to the period, so the session is refreshed as soon as the server is back */
+		wait = hb->period;
+		if (xfer_is_outage(r)) {
+			double b = clock_backoff(hb->retry_initial, hb->retry_max, outages++);
+
+			if (b < wait)
+				wait = b > 0.05 ? b : 0.05;
+		} else {
+			outages = 0;
+		}
+		until = deadline_in(wait);
 		while (!atomic_load(&hb->stop) &&
 		       pthread_cond_timedwait(&hb->cv, &hb->mu, &until) != ETIMEDOUT)
 			;
@@ -128,6 +148,7 @@ heartbeat_free(struct heartbeat *hb)
 		explicit_bzero(hb->token, strlen(hb->token));
 	free(hb->token);
 	free(hb->session_id);
+	free(hb->ca_file);
 	free(hb);
 }
 
@@ -142,8 +163,11 @@ hb_discard(struct heartbeat *hb, bool sync_init)
 	if (hb->easy != NULL)
 		curl_easy_cleanup(hb->easy);
 	free(hb->url);
+	if (hb->token != NULL)
+		explicit_bzero(hb->token, strlen(hb->token));
 	free(hb->token);
 	free(hb->session_id);
+	free(hb->ca_file);
 	free(hb);
 }
 
@@ -176,13 +200,16 @@ rl_heartbeat_start(struct rl_client *c, double period)
 	hb->period = period;
 	hb->request_timeout = c->params[RL_PARAM_REQUEST_TIMEOUT];
 	hb->connect_timeout = c->params[RL_PARAM_CONNECT_TIMEOUT];
+	hb->retry_initial = c->params[RL_PARAM_RETRY_INITIAL];
+	hb->retry_max = c->params[RL_PARAM_RETRY_MAX];
 	hb->url = strdup(c->url);
+	hb->ca_file = c->ca_file != NULL ? strdup(c->ca_file) : NULL;
 	hb->session_id = strdup(c->session_id);
 	hb->token = c->token != NULL ? strdup(c->token) : NULL;
 	hb->easy = curl_easy_init();
 	atomic_init(&hb->stop, false);
 	if (hb->url == NULL || hb->session_id == NULL || (c->token != NULL && hb->token == NULL) ||
-	    hb->easy == NULL) {
+	    (c->ca_file != NULL && hb->ca_file == NULL) || hb->easy == NULL) {
 		hb_discard(hb, false);
 		return client_set_error(c, -ENOMEM, 0, op, "out of memory");
 	}

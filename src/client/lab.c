@@ -7,18 +7,11 @@
 #include "internal.h"
 #include "form.h"
 
-/* Report a body that does not parse. */
-static int
-body_error(struct rl_client *c, int r, const char *op, long status)
-{
-	return client_set_error(c, r, status, op, "%s",
-				r == -ENOMEM ? "out of memory" : "malformed response body");
-}
 
 int
 rl_lab_acquire(struct rl_client *c, const struct rl_lab_request *req, struct rl_devices **ret)
 {
-	struct call call = { "POST", "/lab", "POST /lab", CALL_SESSION, NULL, 0, 0 };
+	struct call call = { "POST", "/lab", "POST /lab", CALL_SESSION, NULL, NULL, 0, 0 };
 	struct xfer_resp resp;
 	struct rl_devices *d = NULL;
 	double start = clock_now(), pause;
@@ -50,7 +43,7 @@ rl_lab_acquire(struct rl_client *c, const struct rl_lab_request *req, struct rl_
 		if (resp.status == 200) {
 			r = reply_acquire(resp.body.data, resp.body.len, &d);
 			if (r < 0)
-				body_error(c, r, call.op, resp.status);
+				client_body_error(c, r, call.op, resp.status);
 			break;
 		}
 		r = client_http_error(c, call.op, &resp);
@@ -98,7 +91,7 @@ simple_call(struct rl_client *c, const struct call *call, long ok1, long ok2)
 int
 rl_lab_release(struct rl_client *c)
 {
-	struct call call = { "POST", "/lab/release", "POST /lab/release", CALL_SESSION, NULL, 0, 0 };
+	struct call call = { "POST", "/lab/release", "POST /lab/release", CALL_SESSION, NULL, NULL, 0, 0 };
 
 	return simple_call(c, &call, 204, 200);
 }
@@ -107,39 +100,28 @@ int
 rl_lab_destroy(struct rl_client *c, bool force)
 {
 	struct call call = { "DELETE", force ? "/lab?force=true" : "/lab?force=false", "DELETE /lab",
-			     CALL_SESSION | CALL_IDEMPOTENT, NULL, 0, 0 };
+			     CALL_SESSION | CALL_IDEMPOTENT, NULL, NULL, 0, 0 };
 
 	call.timeout = c->params[RL_PARAM_ACQUIRE_TIMEOUT]; /* answers after the teardown */
 	return simple_call(c, &call, 202, 204);
 }
 
-/* GET a JSON body with status 200 into resp. */
-static int
-get_json(struct rl_client *c, const struct call *call, struct xfer_resp *resp)
-{
-	int r;
-
-	r = client_call(c, call, resp);
-	if (r == 0 && resp->status != 200)
-		r = client_http_error(c, call->op, resp);
-	return r;
-}
 
 int
 rl_lab_devices(struct rl_client *c, struct rl_devices **ret)
 {
 	struct call call = { "GET", "/lab/devices", "GET /lab/devices",
-			     CALL_SESSION | CALL_IDEMPOTENT, NULL, 0, 0 };
+			     CALL_SESSION | CALL_IDEMPOTENT, NULL, NULL, 0, 0 };
 	struct xfer_resp resp;
 	struct rl_devices *d;
 	int r;
 
 	xfer_resp_init(&resp);
-	r = get_json(c, &call, &resp);
+	r = client_get_json(c, &call, &resp);
 	if (r == 0) {
 		r = reply_devices(resp.body.data, resp.body.len, &d);
 		if (r < 0)
-			body_error(c, r, call.op, resp.status);
+			client_body_error(c, r, call.op, resp.status);
 		else
 			*ret = d;
 	}
@@ -150,17 +132,17 @@ rl_lab_devices(struct rl_client *c, struct rl_devices **ret)
 int
 rl_lab_status(struct rl_client *c, struct rl_lab_status **ret)
 {
-	struct call call = { "GET", "/lab", "GET /lab", CALL_SESSION | CALL_IDEMPOTENT, NULL, 0, 0 };
+	struct call call = { "GET", "/lab", "GET /lab", CALL_SESSION | CALL_IDEMPOTENT, NULL, NULL, 0, 0 };
 	struct xfer_resp resp;
 	struct rl_lab_status *s;
 	int r;
 
 	xfer_resp_init(&resp);
-	r = get_json(c, &call, &resp);
+	r = client_get_json(c, &call, &resp);
 	if (r == 0) {
 		r = reply_lab_status(resp.body.data, resp.body.len, &s);
 		if (r < 0)
-			body_error(c, r, call.op, resp.status);
+			client_body_error(c, r, call.op, resp.status);
 		else
 			*ret = s;
 	}

@@ -53,17 +53,30 @@ xfer_resp_free(struct xfer_resp *r)
 
 struct sink {
 	struct sbuf *body;
+	const struct xfer_conf *conf;
+	CURL *easy;
 	int err; /* why the write callback refused */
 };
 
-/* curl write callback: append to the capped body buffer. */
+/* curl write callback: append to the capped body buffer, or hand a 200 stream on. */
 static size_t
 on_write(char *p, size_t size, size_t nmemb, void *ud)
 {
 	struct sink *s = ud;
 	size_t n = size * nmemb;
+	long status = 0;
 	int r;
 
+	if (s->conf->stream != NULL) {
+		curl_easy_getinfo(s->easy, CURLINFO_RESPONSE_CODE, &status);
+		if (status == 200) {
+			if (s->conf->stream(p, n, s->conf->stream_ud) != n) {
+				s->err = -ECANCELED;
+				return 0;
+			}
+			return n;
+		}
+	}
 	r = sbuf_append(s->body, p, n);
 	if (r < 0) {
 		s->err = r;
@@ -89,6 +102,16 @@ curl_errno(CURLcode cc, int sink_err)
 	switch (cc) {
 	case CURLE_COULDNT_CONNECT:
 		return -ECONNREFUSED;
+	case CURLE_RECV_ERROR:
+	case CURLE_SEND_ERROR:
+	case CURLE_GOT_NOTHING:
+	case CURLE_PARTIAL_FILE:
+		return -ECONNRESET;
+	case CURLE_PEER_FAILED_VERIFICATION:
+	case CURLE_SSL_CACERT_BADFILE:
+	case CURLE_SSL_ISSUER_ERROR:
+	case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+		return -EKEYREJECTED;
 	case CURLE_COULDNT_RESOLVE_HOST:
 	case CURLE_COULDNT_RESOLVE_PROXY:
 		return -EHOSTUNREACH;
@@ -106,6 +129,13 @@ curl_errno(CURLcode cc, int sink_err)
 	default:
 		return -EIO;
 	}
+}
+
+/* A refused or reset connection: what a restarting server looks like. */
+bool
+xfer_is_outage(int r)
+{
+	return r == -ECONNREFUSED || r == -ECONNRESET;
 }
 
 /* Append the header line "name: value" to a list; -ENOMEM on failure. */
@@ -148,11 +178,14 @@ to_ms(double s)
  */
 int
 xfer_once(CURL *easy, const struct xfer_conf *conf, const char *method, const char *path,
-	  curl_mime *mime, double timeout, struct xfer_resp *resp, char *errbuf, size_t errlen)
+	  const struct xfer_body *body, double timeout, struct xfer_resp *resp, char *errbuf,
+	  size_t errlen)
 {
+	curl_mime *mime = body != NULL ? body->mime : NULL;
+	const char *json = body != NULL ? body->json : NULL;
 	char cerr[CURL_ERROR_SIZE], *url = NULL;
 	struct curl_slist *hdrs = NULL;
-	struct sink sink = { &resp->body, 0 };
+	struct sink sink = { &resp->body, conf, easy, 0 };
 	size_t ulen;
 	CURLcode cc;
 	int r;
@@ -173,7 +206,9 @@ xfer_once(CURL *easy, const struct xfer_conf *conf, const char *method, const ch
 
 	r = add_header(&hdrs, "User-Agent", "libremotelab/" REMOTELAB_VERSION);
 	if (r == 0)
-		r = add_header(&hdrs, "Accept", "application/json");
+		r = add_header(&hdrs, "Accept", conf->accept != NULL ? conf->accept : "application/json");
+	if (r == 0 && json != NULL)
+		r = add_header(&hdrs, "Content-Type", "application/json");
 	if (r == 0)
 		r = add_header(&hdrs, "Expect", ""); /* "Expect:" removes it: no 100-continue wait */
 	if (r == 0 && conf->session_id != NULL)
@@ -212,15 +247,26 @@ xfer_once(CURL *easy, const struct xfer_conf *conf, const char *method, const ch
 		cc = curl_easy_setopt(easy, CURLOPT_XFERINFOFUNCTION, on_progress);
 	if (cc == CURLE_OK)
 		cc = curl_easy_setopt(easy, CURLOPT_XFERINFODATA, (void *)conf);
-	if (cc == CURLE_OK)
+	if (cc == CURLE_OK && timeout > 0)
 		cc = curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, to_ms(timeout));
+	if (cc == CURLE_OK && conf->stream != NULL) { /* a live stream: no total limit, but no silence */
+		cc = curl_easy_setopt(easy, CURLOPT_LOW_SPEED_LIMIT, 1L);
+		if (cc == CURLE_OK)
+			cc = curl_easy_setopt(easy, CURLOPT_LOW_SPEED_TIME, 45L);
+	}
+	if (cc == CURLE_OK && conf->ca_file != NULL)
+		cc = curl_easy_setopt(easy, CURLOPT_CAINFO, conf->ca_file);
+	if (cc == CURLE_OK && conf->fresh)
+		cc = curl_easy_setopt(easy, CURLOPT_FRESH_CONNECT, 1L);
 	if (cc == CURLE_OK)
 		cc = curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS,
-				      to_ms(conf->connect_timeout < timeout ? conf->connect_timeout
-									    : timeout));
+				      to_ms(conf->connect_timeout < timeout || timeout <= 0
+						    ? conf->connect_timeout : timeout));
 	if (cc == CURLE_OK) {
 		if (mime != NULL)
 			cc = curl_easy_setopt(easy, CURLOPT_MIMEPOST, mime);
+		else if (json != NULL)
+			cc = curl_easy_setopt(easy, CURLOPT_POSTFIELDS, json);
 		else if (strcmp(method, "POST") == 0)
 			cc = curl_easy_setopt(easy, CURLOPT_POSTFIELDS, ""); /* empty body */
 	}
@@ -243,6 +289,10 @@ xfer_once(CURL *easy, const struct xfer_conf *conf, const char *method, const ch
 			snprintf(errbuf, errlen, "response larger than %u bytes", RL_MAX_RESPONSE);
 		else if (r == -ECANCELED)
 			snprintf(errbuf, errlen, "cancelled");
+		else if (r == -EKEYREJECTED)
+			snprintf(errbuf, errlen, "TLS: the server's certificate was not accepted (%s); "
+				 "a private CA? set REMOTE_LAB_CA_FILE or --cacert",
+				 cerr[0] ? cerr : curl_easy_strerror(cc));
 		else
 			snprintf(errbuf, errlen, "%s", cerr[0] ? cerr : curl_easy_strerror(cc));
 		goto out;

@@ -22,14 +22,37 @@ with_positional_session(const struct opts *o)
 int
 cmd_session_new(const struct opts *o)
 {
+	struct rl_session_opts so;
 	struct rl_client *c;
 	int r, pos, ex = 0;
-	bool quiet = o->quiet || o->json;
+	bool quiet = o->quiet || o->json, has = labctl_session_opts(o, &so);
 
-	r = labctl_client(o, false, &c);
+	r = labctl_pool_client(o, &c);
 	if (r != 0)
 		return r;
-	r = rl_session_create(c, &pos);
+	if (rl_client_url_count(c) > 1) { /* a pool: the choice is made while waiting */
+		child_install_signals();
+		rl_client_set_cancel(c, child_cancel_hook, NULL);
+		r = rl_session_obtain(c, has ? &so : NULL, false, 0, output_progress, &quiet);
+		output_progress_done();
+		if (r < 0) {
+			ex = labctl_fail(c, r, "session new");
+			goto out;
+		}
+		if (!quiet)
+			fprintf(stderr, "%s: host %s (%s); export REMOTE_LAB_URL=%s\n", labctl_prog,
+				rl_client_host_name(c) ? rl_client_host_name(c) : "?", rl_client_url(c),
+				rl_client_url(c));
+		if (o->json)
+			output_json_pack("{s:s, s:i, s:s, s:s, s:s?, s:s?}", "session_id",
+					 rl_session_id(c), "position", 0, "status", "active", "url",
+					 rl_client_url(c), "handle", rl_session_handle(c), "host",
+					 rl_client_host_name(c));
+		else
+			printf("%s\n", rl_session_id(c));
+		goto out;
+	}
+	r = has ? rl_session_create_opts(c, &so, &pos) : rl_session_create(c, &pos);
 	if (r < 0) {
 		ex = labctl_fail(c, r, "session new");
 		goto out;
@@ -51,7 +74,11 @@ cmd_session_new(const struct opts *o)
 		}
 		pos = 0;
 	}
-	if (o->json)
+	if (o->json && rl_session_handle(c) != NULL)
+		output_json_pack("{s:s, s:i, s:s, s:s}", "session_id", rl_session_id(c), "position",
+				 pos, "status", pos == 0 ? "active" : "waiting", "handle",
+				 rl_session_handle(c));
+	else if (o->json)
 		output_json_pack("{s:s, s:i, s:s}", "session_id", rl_session_id(c), "position", pos,
 				 "status", pos == 0 ? "active" : "waiting");
 	else

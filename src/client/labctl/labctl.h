@@ -19,6 +19,7 @@ enum {
 	LABCTL_EXIT_ACQUIRE = 5,     /* the lab could not be acquired */
 	LABCTL_EXIT_NOSESSION = 6,   /* session unknown to the server (ended or reaped) */
 	LABCTL_EXIT_LOCAL = 7,       /* local problem: file unreadable, out of memory, ... */
+	LABCTL_EXIT_BUSY = 8,        /* --no-wait: no lab slot free at once (nothing created) */
 	LABCTL_EXIT_NOEXEC = 126,    /* run: COMMAND found but not executable */
 	LABCTL_EXIT_NOTFOUND = 127,  /* run: COMMAND not found */
 };
@@ -28,8 +29,20 @@ struct extra {
 	const char *name; /* upload name */
 };
 
+struct tag {
+	const char *key, *value;
+};
+
 struct opts {
-	const char *url;
+	const char **urls;  /* repeated --url */
+	size_t n_urls;
+	struct tag *requires;
+	size_t n_requires;
+	const char *label, *token_file, *cacert, *admin_token_file;
+	int priority;
+	bool has_priority, no_wait;
+	double max_wait, restart_wait;
+	bool has_restart_wait;
 	const char *session;
 	const char *topology;
 	const char *devices_file;
@@ -46,6 +59,8 @@ extern const char *labctl_prog;
 int labctl_exit_for(int r);
 int labctl_fail(struct rl_client *c, int r, const char *what);
 int labctl_client(const struct opts *o, bool need_session, struct rl_client **ret);
+int labctl_pool_client(const struct opts *o, struct rl_client **ret);
+bool labctl_session_opts(const struct opts *o, struct rl_session_opts *ret);
 int labctl_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void labctl_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
@@ -70,6 +85,12 @@ int cmd_lab_release(const struct opts *o);
 int cmd_lab_destroy(const struct opts *o);
 int cmd_server_health(const struct opts *o);
 int cmd_run(const struct opts *o);
+int cmd_watch(const struct opts *o);
+int cmd_status(const struct opts *o);
+int cmd_admin_drain(const struct opts *o);
+int cmd_admin_undrain(const struct opts *o);
+int cmd_admin_end(const struct opts *o);
+int cmd_admin_destroy(const struct opts *o);
 int lab_request_from_opts(struct rl_client *c, const struct opts *o, struct rl_lab_request **ret);
 
 /* child.c: signals and the child process of `labctl run` */

@@ -15,14 +15,16 @@ enum {
 	OPT_URL = 256, OPT_SESSION, OPT_JSON, OPT_QUIET, OPT_WAIT, OPT_REUSE, OPT_NO_FORCE,
 	OPT_TOPOLOGY, OPT_EXTRA, OPT_EXTRA_AS, OPT_DEVICES_FILE, OPT_KEEP_DEVICES_FILE,
 	OPT_REQUEST_TIMEOUT, OPT_WAIT_TIMEOUT, OPT_ACQUIRE_TIMEOUT, OPT_POLL, OPT_HEARTBEAT,
-	OPT_EVERY, OPT_HELP, OPT_VERSION,
+	OPT_EVERY, OPT_HELP, OPT_VERSION, OPT_REQUIRE, OPT_PRIORITY, OPT_LABEL, OPT_MAX_WAIT,
+	OPT_NO_WAIT, OPT_TOKEN_FILE, OPT_CACERT, OPT_ADMIN_TOKEN_FILE, OPT_RESTART_WAIT,
 };
 
 /* Which commands take which option (bit per command; 0 = every command). */
 enum {
 	C_SNEW = 1 << 0, C_SSTATUS = 1 << 1, C_SEND = 1 << 2, C_SHB = 1 << 3, C_LUP = 1 << 4,
 	C_LSTATUS = 1 << 5, C_LDEV = 1 << 6, C_LREL = 1 << 7, C_LDESTROY = 1 << 8,
-	C_HEALTH = 1 << 9, C_RUN = 1 << 10,
+	C_HEALTH = 1 << 9, C_RUN = 1 << 10, C_WATCH = 1 << 11, C_STATUS = 1 << 12,
+	C_ADMIN = 1 << 13,
 };
 
 static const struct option long_opts[] = {
@@ -44,6 +46,15 @@ static const struct option long_opts[] = {
 	{ "poll-interval", required_argument, NULL, OPT_POLL },
 	{ "heartbeat-period", required_argument, NULL, OPT_HEARTBEAT },
 	{ "every", required_argument, NULL, OPT_EVERY },
+	{ "require", required_argument, NULL, OPT_REQUIRE },
+	{ "priority", required_argument, NULL, OPT_PRIORITY },
+	{ "label", required_argument, NULL, OPT_LABEL },
+	{ "max-wait", required_argument, NULL, OPT_MAX_WAIT },
+	{ "no-wait", no_argument, NULL, OPT_NO_WAIT },
+	{ "token-file", required_argument, NULL, OPT_TOKEN_FILE },
+	{ "cacert", required_argument, NULL, OPT_CACERT },
+	{ "admin-token-file", required_argument, NULL, OPT_ADMIN_TOKEN_FILE },
+	{ "restart-wait", required_argument, NULL, OPT_RESTART_WAIT },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ NULL, 0, NULL, 0 },
@@ -66,6 +77,12 @@ static const struct {
 	{ OPT_POLL, C_SNEW | C_RUN },
 	{ OPT_HEARTBEAT, C_RUN },
 	{ OPT_EVERY, C_SHB },
+	{ OPT_REQUIRE, C_SNEW | C_RUN },
+	{ OPT_PRIORITY, C_SNEW | C_RUN },
+	{ OPT_LABEL, C_SNEW | C_RUN },
+	{ OPT_MAX_WAIT, C_SNEW | C_RUN },
+	{ OPT_NO_WAIT, C_SNEW | C_RUN },
+	{ OPT_ADMIN_TOKEN_FILE, C_ADMIN },
 };
 
 static const struct command {
@@ -75,6 +92,7 @@ static const struct command {
 	int max_args; /* positional arguments allowed (-1: any, for run) */
 } commands[] = {
 	{ "session", "new", C_SNEW, cmd_session_new, 0 },
+	{ "session", "create", C_SNEW, cmd_session_new, 0 },
 	{ "session", "status", C_SSTATUS, cmd_session_status, 1 },
 	{ "session", "end", C_SEND, cmd_session_end, 1 },
 	{ "session", "heartbeat", C_SHB, cmd_session_heartbeat, 1 },
@@ -85,19 +103,28 @@ static const struct command {
 	{ "lab", "destroy", C_LDESTROY, cmd_lab_destroy, 0 },
 	{ "server", "health", C_HEALTH, cmd_server_health, 0 },
 	{ "run", NULL, C_RUN, cmd_run, -1 },
+	{ "watch", NULL, C_WATCH, cmd_watch, 0 },
+	{ "status", NULL, C_STATUS, cmd_status, 0 },
+	{ "admin", "drain", C_ADMIN, cmd_admin_drain, 0 },
+	{ "admin", "undrain", C_ADMIN, cmd_admin_undrain, 0 },
+	{ "admin", "end", C_ADMIN, cmd_admin_end, 1 },
+	{ "admin", "destroy", C_ADMIN, cmd_admin_destroy, 1 },
 };
 
 static const char help_text[] =
 "Usage: labctl [OPTIONS] COMMAND [ARGS]\n"
 "\n"
-"Take a session on a neops-remote-lab server, get a lab, use its devices, give it back.\n"
+"Take a session on a neops-remote-lab server (or the best of a pool), get a lab, use its\n"
+"devices, give it back.\n"
 "\n"
 "Commands:\n"
 "  run --topology FILE [--extra FILE]... [--reuse] [--] COMMAND [ARGS...]\n"
 "                        session + queue + lab + heartbeats around COMMAND, always cleaned up;\n"
 "                        COMMAND sees REMOTE_LAB_DEVICES_FILE, REMOTE_LAB_DEVICE_COUNT,\n"
-"                        REMOTE_LAB_SESSION_ID and REMOTE_LAB_URL; exits with its status\n"
-"  session new [--wait]  create a session, print its id (export it as REMOTE_LAB_SESSION)\n"
+"                        REMOTE_LAB_SESSION_ID and REMOTE_LAB_URL (the server that serves\n"
+"                        the job); exits with its status\n"
+"  session new [--wait]  create a session, print its id (export it as REMOTE_LAB_SESSION);\n"
+"                        'session create' is the same; with a pool it waits until active\n"
 "  session status [ID]   show waiting/active and the queue position\n"
 "  session end [ID]      leave the queue (an active session's lab is torn down)\n"
 "  session heartbeat [ID] [--every SECONDS]\n"
@@ -110,9 +137,16 @@ static const char help_text[] =
 "  lab destroy [--no-force]\n"
 "                        tear the lab down (--no-force: refuse while in use)\n"
 "  server health         check that the server answers\n"
+"  status                the queue and the labs as tables (every server of a pool)\n"
+"  watch                 print the server's live events, one line each, until interrupted\n"
+"  admin drain|undrain   stop/resume promotions (needs the admin token)\n"
+"  admin end HANDLE      end a session by its public handle\n"
+"  admin destroy SLOT    force-destroy the lab in a slot\n"
 "\n"
 "Options:\n"
-"  --url URL             server base URL (default: $REMOTE_LAB_URL)\n"
+"  --url URL             server base URL; repeat it for a pool (default: $REMOTE_LAB_URLS,\n"
+"                        comma-separated, else $REMOTE_LAB_URL)\n"
+"  --require KEY=VALUE   run, session new: only servers with this tag (GET /host); repeatable\n"
 "  --session ID          session to act on (default: $REMOTE_LAB_SESSION)\n"
 "  --json                print JSON instead of text\n"
 "  --quiet               no progress output\n"
@@ -122,7 +156,17 @@ static const char help_text[] =
 "  --reuse               reuse a running lab with the same topology\n"
 "  --devices-file PATH   write the devices JSON here (run: default is a temp file)\n"
 "  --keep-devices-file   run: do not delete the devices file at the end\n"
+"  --priority N          run, session new: queue priority -1000..1000 (higher first)\n"
+"  --label TEXT          run, session new: label shown in the queue (default:\n"
+"                        $REMOTE_LAB_LABEL; e.g. --label \"$CI_JOB_URL\")\n"
+"  --max-wait S          run, session new: the server ends the session if still waiting\n"
+"  --no-wait             run, session new: try-lock; exit 8 unless a lab slot is free now\n"
+"  --token-file FILE     read the bearer token from FILE (default: $REMOTE_LAB_TOKEN)\n"
+"  --cacert FILE         trust this CA bundle for https (default: $REMOTE_LAB_CA_FILE)\n"
+"  --admin-token-file F  admin: the admin token (default: $REMOTE_LAB_ADMIN_TOKEN)\n"
 "  --request-timeout S   per-request timeout (default: $REMOTE_LAB_REQUEST_TIMEOUT or 30)\n"
+"  --restart-wait S      how long a refused/reset connection is retried (a restarting\n"
+"                        server; default: $REMOTE_LAB_RESTART_WAIT or 30; 0 = never)\n"
 "  --wait-timeout S      queue wait limit (default: $REMOTE_LAB_SESSION_TIMEOUT or 600)\n"
 "  --acquire-timeout S   acquire limit incl. busy retries\n"
 "                        (default: $REMOTE_LAB_ACQUISITION_TIMEOUT or 600)\n"
@@ -130,18 +174,21 @@ static const char help_text[] =
 "  --heartbeat-period S  heartbeat period during run (default 30)\n"
 "  --help, --version\n"
 "\n"
-"Environment: REMOTE_LAB_URL, REMOTE_LAB_SESSION, REMOTE_LAB_TOKEN (sent as a Bearer token),\n"
-"REMOTE_LAB_REQUEST_TIMEOUT, REMOTE_LAB_SESSION_TIMEOUT, REMOTE_LAB_ACQUISITION_TIMEOUT.\n"
+"Environment: REMOTE_LAB_URL, REMOTE_LAB_URLS, REMOTE_LAB_SESSION, REMOTE_LAB_TOKEN (sent as a\n"
+"Bearer token), REMOTE_LAB_CA_FILE, REMOTE_LAB_ADMIN_TOKEN, REMOTE_LAB_LABEL,\n"
+"REMOTE_LAB_REQUEST_TIMEOUT, REMOTE_LAB_SESSION_TIMEOUT, REMOTE_LAB_ACQUISITION_TIMEOUT,\n"
+"REMOTE_LAB_RESTART_WAIT.\n"
 "\n"
 "Exit status:\n"
 "  0    success (run: COMMAND's own status is passed through, 128+N if it died of signal N)\n"
-"  1    the server answered with an error (its detail is printed)\n"
+"  1    the server answered with an error (its detail is printed; 401: token missing/refused)\n"
 "  2    usage error\n"
-"  3    server unreachable or the connection failed\n"
-"  4    timed out waiting in the queue or for the lab\n"
+"  3    server unreachable, the connection failed, or the lab host was lost (run)\n"
+"  4    timed out waiting in the queue or for the lab (also: the server's max_wait)\n"
 "  5    the lab could not be acquired\n"
 "  6    the session is not known to the server (ended or reaped)\n"
 "  7    local error (file unreadable, cannot write the devices file, out of memory)\n"
+"  8    --no-wait: no lab slot was free at once (nothing was created)\n"
 "  126  run: COMMAND is not executable;  127  run: COMMAND not found\n"
 "  128+N  interrupted by signal N before COMMAND ran (after cleaning up)\n"
 "\n"
@@ -182,6 +229,9 @@ labctl_exit_for(int r)
 	case 0:
 		return LABCTL_EXIT_OK;
 	case ECONNREFUSED:
+	case ECONNRESET:
+	case EKEYREJECTED:
+	case ENODEV:
 	case EHOSTUNREACH:
 	case EIO:
 	case EMSGSIZE:
@@ -196,6 +246,8 @@ labctl_exit_for(int r)
 	case EACCES:
 	case E2BIG:
 		return LABCTL_EXIT_LOCAL;
+	case ENOLCK:
+		return LABCTL_EXIT_BUSY;
 	case ECANCELED:
 		return child_signal ? 128 + child_signal : LABCTL_EXIT_SERVER;
 	default:
@@ -214,24 +266,127 @@ labctl_fail(struct rl_client *c, int r, const char *what)
 	else
 		labctl_err("%s: %s", what, rl_strerror(r));
 	if (r == -ENOENT && c != NULL && rl_client_error(c)->http_status == 404 &&
-	    strcmp(rl_client_error(c)->detail, "Session not found") == 0)
+	    strncmp(rl_client_error(c)->detail, "Session not found", 17) == 0)
 		return LABCTL_EXIT_NOSESSION;
+	if (r == -EACCES && c != NULL && rl_client_error(c)->http_status > 0)
+		return LABCTL_EXIT_SERVER; /* 401/403: the server refused us (not a local file) */
 	return labctl_exit_for(r);
 }
 
-/* A client configured from the options; with need_session, attached to --session. */
-int
-labctl_client(const struct opts *o, bool need_session, struct rl_client **ret)
+/* The session options from the command line; false when none was given (then the
+ * original's POST /session without a body is sent). */
+bool
+labctl_session_opts(const struct opts *o, struct rl_session_opts *ret)
 {
-	struct rl_client *c = NULL;
-	char errbuf[256];
+	struct rl_session_opts x = RL_SESSION_OPTS_INIT;
+	const char *label = o->label;
+
+	if (label == NULL) {
+		label = getenv("REMOTE_LAB_LABEL");
+		if (label != NULL && label[0] == '\0')
+			label = NULL;
+	}
+	x.priority = o->priority;
+	x.label = label;
+	x.max_wait = o->max_wait;
+	x.no_wait = o->no_wait;
+	*ret = x;
+	return o->has_priority || label != NULL || o->max_wait > 0 || o->no_wait;
+}
+
+/* Apply one option-supplied secret/file setting; returns an exit code. */
+static int
+client_secrets(struct rl_client *c, const struct opts *o)
+{
+	const char *v;
 	int r;
 
-	r = rl_client_new(&c, o->url, errbuf, sizeof(errbuf));
+	if (o->token_file != NULL) {
+		r = rl_client_set_token_file(c, o->token_file);
+		if (r < 0) {
+			labctl_err("--token-file: %s", rl_client_errmsg(c));
+			return r == -ENOMEM ? LABCTL_EXIT_LOCAL : LABCTL_EXIT_USAGE;
+		}
+	}
+	if (o->cacert != NULL) {
+		r = rl_client_set_ca_file(c, o->cacert);
+		if (r < 0) {
+			labctl_err("--cacert %s: %s", o->cacert, strerror(-r));
+			return r == -ENOMEM ? LABCTL_EXIT_LOCAL : LABCTL_EXIT_USAGE;
+		}
+	}
+	if (o->admin_token_file != NULL) {
+		r = rl_client_set_admin_token_file(c, o->admin_token_file);
+		if (r < 0) {
+			labctl_err("--admin-token-file: %s", rl_client_errmsg(c));
+			return r == -ENOMEM ? LABCTL_EXIT_LOCAL : LABCTL_EXIT_USAGE;
+		}
+	} else if ((v = getenv("REMOTE_LAB_ADMIN_TOKEN")) != NULL && v[0] != '\0') {
+		if (rl_client_set_admin_token(c, v) < 0) {
+			labctl_err("out of memory");
+			return LABCTL_EXIT_LOCAL;
+		}
+	}
+	return 0;
+}
+
+/* Build a client for the server(s) given; pool: several URLs allowed. */
+static int
+make_client(const struct opts *o, bool pool, struct rl_client **ret)
+{
+	struct rl_client *c = NULL;
+	const char *base = NULL;
+	char errbuf[512];
+	size_t i;
+	int r, ex;
+
+	if (o->n_urls > 0)
+		base = o->urls[0];
+	else if (!pool && getenv("REMOTE_LAB_URL") != NULL && getenv("REMOTE_LAB_URL")[0] != '\0')
+		base = getenv("REMOTE_LAB_URL"); /* one server: REMOTE_LAB_URL before the pool */
+	r = rl_client_new(&c, base, errbuf, sizeof(errbuf));
 	if (r < 0) {
 		labctl_err("%s", errbuf[0] ? errbuf : rl_strerror(r));
 		return r == -ENOMEM ? LABCTL_EXIT_LOCAL : LABCTL_EXIT_USAGE;
 	}
+	for (i = 1; i < o->n_urls; i++) {
+		r = rl_client_add_url(c, o->urls[i]);
+		if (r < 0) {
+			rl_client_free(c);
+			if (r == -ENOMEM) {
+				labctl_err("out of memory");
+				return LABCTL_EXIT_LOCAL;
+			}
+			return labctl_usage_error("--url '%s': %s", o->urls[i],
+						  r == -EEXIST ? "given twice" : "invalid (need http:// or https://)");
+		}
+	}
+	if (!pool && rl_client_url_count(c) > 1) {
+		rl_client_free(c);
+		return labctl_usage_error("this command talks to one server: pass one --url (or set "
+					  "REMOTE_LAB_URL to the server that holds the session)");
+	}
+	for (i = 0; i < o->n_requires; i++) {
+		r = rl_client_require(c, o->requires[i].key, o->requires[i].value);
+		if (r < 0) {
+			rl_client_free(c);
+			return r == -ENOMEM ? (labctl_err("out of memory"), LABCTL_EXIT_LOCAL)
+					    : labctl_usage_error("--require: too many or too long");
+		}
+	}
+	ex = client_secrets(c, o);
+	if (ex != 0) {
+		rl_client_free(c);
+		return ex;
+	}
+	*ret = c;
+	return 0;
+}
+
+/* The tunables from the options. */
+static void
+labctl_tune(struct rl_client *c, const struct opts *o)
+{
 	rl_client_set_retry_notify(c, output_retry, (void *)&o->quiet);
 	if (o->request_timeout > 0)
 		rl_client_set(c, RL_PARAM_REQUEST_TIMEOUT, o->request_timeout);
@@ -243,6 +398,36 @@ labctl_client(const struct opts *o, bool need_session, struct rl_client **ret)
 		rl_client_set(c, RL_PARAM_POLL_INTERVAL, o->poll);
 	if (o->heartbeat > 0)
 		rl_client_set(c, RL_PARAM_HEARTBEAT_PERIOD, o->heartbeat);
+	if (o->has_restart_wait)
+		rl_client_set(c, RL_PARAM_RESTART_WAIT, o->restart_wait);
+}
+
+/* A client for a pool (several servers allowed), configured from the options. */
+int
+labctl_pool_client(const struct opts *o, struct rl_client **ret)
+{
+	struct rl_client *c = NULL;
+	int r;
+
+	r = make_client(o, true, &c);
+	if (r != 0)
+		return r;
+	labctl_tune(c, o);
+	*ret = c;
+	return 0;
+}
+
+/* A client configured from the options; with need_session, attached to --session. */
+int
+labctl_client(const struct opts *o, bool need_session, struct rl_client **ret)
+{
+	struct rl_client *c = NULL;
+	int r;
+
+	r = make_client(o, false, &c);
+	if (r != 0)
+		return r;
+	labctl_tune(c, o);
 	if (need_session) {
 		const char *id = o->session;
 
@@ -273,6 +458,70 @@ parse_secs(const char *name, const char *s, double *ret)
 	if (errno != 0 || end == s || *end != '\0' || !isfinite(v) || v <= 0)
 		return labctl_usage_error("--%s: '%s' is not a positive number of seconds", name, s);
 	*ret = v;
+	return 0;
+}
+
+/* Parse a non-negative number of seconds. */
+static int
+parse_secs0(const char *name, const char *s, double *ret)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno != 0 || end == s || *end != '\0' || !isfinite(v) || v < 0)
+		return labctl_usage_error("--%s: '%s' is not a number of seconds", name, s);
+	*ret = v;
+	return 0;
+}
+
+/* Parse a queue priority. */
+static int
+parse_priority(const char *s, int *ret)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno != 0 || end == s || *end != '\0' || v < -1000 || v > 1000)
+		return labctl_usage_error("--priority: '%s' is not an integer in -1000..1000", s);
+	*ret = (int)v;
+	return 0;
+}
+
+/* Append a --url. */
+static int
+add_url(struct opts *o, const char *url)
+{
+	const char **n;
+
+	n = realloc(o->urls, (o->n_urls + 1) * sizeof(*n));
+	if (n == NULL) {
+		labctl_err("out of memory");
+		return LABCTL_EXIT_LOCAL;
+	}
+	o->urls = n;
+	o->urls[o->n_urls++] = url;
+	return 0;
+}
+
+/* Append a --require. */
+static int
+add_require(struct opts *o, const char *key, const char *value)
+{
+	struct tag *n;
+
+	n = realloc(o->requires, (o->n_requires + 1) * sizeof(*n));
+	if (n == NULL) {
+		labctl_err("out of memory");
+		return LABCTL_EXIT_LOCAL;
+	}
+	o->requires = n;
+	o->requires[o->n_requires].key = key;
+	o->requires[o->n_requires].value = value;
+	o->n_requires++;
 	return 0;
 }
 
@@ -345,7 +594,29 @@ parse_opts(int argc, char **argv, const struct command *cmd, struct opts *o, boo
 			printf("labctl %s (libremotelab %s)\n", REMOTELAB_VERSION, rl_version());
 			*done = true;
 			return 0;
-		case OPT_URL: o->url = optarg; break;
+		case OPT_URL: r = add_url(o, optarg); break;
+		case OPT_REQUIRE:
+			eq = strchr(optarg, '=');
+			if (eq == NULL || eq == optarg)
+				return labctl_usage_error("--require wants KEY=VALUE, got '%s'", optarg);
+			*eq = '\0';
+			r = add_require(o, optarg, eq + 1);
+			break;
+		case OPT_PRIORITY: r = parse_priority(optarg, &o->priority); o->has_priority = true; break;
+		case OPT_LABEL:
+			if (strlen(optarg) > 128)
+				return labctl_usage_error("--label: longer than 128 bytes");
+			o->label = optarg;
+			break;
+		case OPT_MAX_WAIT: r = parse_secs("max-wait", optarg, &o->max_wait); break;
+		case OPT_NO_WAIT: o->no_wait = true; break;
+		case OPT_TOKEN_FILE: o->token_file = optarg; break;
+		case OPT_CACERT: o->cacert = optarg; break;
+		case OPT_ADMIN_TOKEN_FILE: o->admin_token_file = optarg; break;
+		case OPT_RESTART_WAIT:
+			r = parse_secs0("restart-wait", optarg, &o->restart_wait);
+			o->has_restart_wait = true;
+			break;
 		case OPT_SESSION: o->session = optarg; break;
 		case OPT_JSON: o->json = true; break;
 		case OPT_QUIET: o->quiet = true; break;
@@ -431,5 +702,7 @@ main(int argc, char **argv)
 	r = cmd->fn(&o);
 out:
 	free(o.extras);
+	free(o.urls);
+	free(o.requires);
 	return r;
 }

@@ -12,9 +12,10 @@ import time
 from pathlib import Path
 
 import pytest
+import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lib"))
-from labd_harness import SANITIZER_MARKERS, Server as LabServer  # noqa: E402
+from labd_harness import SANITIZER_MARKERS, Server as LabServer, server_binary  # noqa: E402
 
 
 
@@ -44,6 +45,38 @@ def source_dir():
 class Server(LabServer):
     """The shared lab-manager harness, in this suite's vocabulary."""
 
+    fixed_port = None  # a restart must come back on the port the clients use
+
+    def spawn(self, extra_args=()):
+        if self.fixed_port is None:
+            return super().spawn(extra_args)
+        self._log = open(self.stderr_path, "ab")
+        self._log_start = self._log.tell()
+        cmd = [str(server_binary()), "--host", "127.0.0.1", "--port", str(self.fixed_port),
+               *self.args, *extra_args]
+        self.proc = subprocess.Popen(cmd, cwd=self.root, env=self.env, stdin=subprocess.DEVNULL,
+                                     stdout=self._log, stderr=self._log)
+        return self.proc
+
+    def start(self, timeout=15):
+        if self.fixed_port is None:
+            return super().start(timeout)
+        # the port is known before the server listens: wait until /healthz answers there
+        self.spawn()
+        self.port = self.fixed_port
+        self.url = f"http://127.0.0.1:{self.port}"
+
+        def up():
+            if self.proc.poll() is not None:
+                raise AssertionError(f"server exited with {self.proc.returncode}:\n{self.log()}")
+            try:
+                return self.get("/healthz", timeout=2).status_code == 204
+            except requests.RequestException:
+                return False
+
+        self.wait_for(up, timeout, "the server to answer /healthz")
+        return self
+
     def netlab(self, **knobs):
         """Set netlab-sim knobs (re-read on every call), e.g. up_delay=5, fail='start'."""
         self.knobs(**knobs)
@@ -60,8 +93,9 @@ class Server(LabServer):
 def make_server(tmp_path):
     servers = []
 
-    def make(*args, env=None):
+    def make(*args, env=None, port=None):
         s = Server(tmp_path / f"server{len(servers)}", args=args, env=env)
+        s.fixed_port = port
         servers.append(s)
         return s.start()
 
@@ -73,6 +107,26 @@ def make_server(tmp_path):
 @pytest.fixture
 def server(make_server):
     return make_server()
+
+
+# --- server features that are not on this branch yet ------------------------------------------
+# The tests of pools, restarts, tokens/TLS, queue controls and the operators' view need server
+# features of /work/notes/contracts.md (GET /host, --tag, --prewarm, POST /session JSON body,
+# GET /sessions, /labs, /events, admin routes, --token-file, --tls-*, --keep-labs). They are
+# skipped until the server lands; RL_E2E_NEW_SERVER=1 runs them now. TEMPORARY: the lead
+# removes this marker (and the skip) when the server side is merged.
+def needs_server(*features):
+    return pytest.mark.skipif(
+        os.environ.get("RL_E2E_NEW_SERVER") != "1",
+        reason="waiting for server feature(s): " + ", ".join(features) +
+               " (contracts.md; set RL_E2E_NEW_SERVER=1 to run)")
+
+
+def free_port():
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 class Labctl:
@@ -102,6 +156,12 @@ class Labctl:
     def json(self, *args, **kw):
         p = self(*args, "--json", check=0, **kw)
         return json.loads(p.stdout)
+
+    def pool(self, servers):
+        """Point this labctl at a pool of servers through REMOTE_LAB_URLS."""
+        self.env.pop("REMOTE_LAB_URL", None)
+        self.env["REMOTE_LAB_URLS"] = ",".join(s.url for s in servers)
+        return self
 
     def popen(self, *args, env=None, cwd=None, **kw):
         return subprocess.Popen([self.exe, *args], env=self._env(env), cwd=cwd or self.cwd,

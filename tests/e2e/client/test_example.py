@@ -24,7 +24,7 @@ def test_install_layout(tmp_path):
     for rel in ("bin/labctl", "include/remotelab.h", "lib/libremotelab.a", "lib/libremotelab.so.1",
                 "lib/pkgconfig/remotelab.pc", "share/man/man1/labctl.1"):
         assert (prefix / rel).exists(), rel
-    assert os.path.realpath(prefix / "lib/libremotelab.so").endswith("libremotelab.so.1.0.0")
+    assert os.path.realpath(prefix / "lib/libremotelab.so").endswith("libremotelab.so.1.1.0")
     env = dict(os.environ, PKG_CONFIG_PATH=str(prefix / "lib/pkgconfig"))
     flags = subprocess.run(["pkg-config", "--cflags", "--libs", "remotelab"], env=env, check=True,
                            capture_output=True, text=True).stdout

@@ -195,15 +195,16 @@ def test_run_fifo_concurrent(labctl, server, tmp_path, topo):
         "    ev.write(f'OVERLAP {me}\\n'); sys.exit(9)\n"
         "ev.write(f'start {me}\\n'); time.sleep(0.8); ev.write(f'end {me}\\n')\n"
         f"os.close(fd); os.unlink({str(holder)!r})\n")
+    # a holder keeps every run queued until all are in line: otherwise the first run could
+    # finish before the last one is seen queued, and the count below would never be reached
+    holder, _ = new_session(labctl)
     procs = []
     for i in range(n):
         procs.append(labctl.popen("run", "--topology", str(topo), "--poll-interval", "0.2", "--",
                                   "/usr/bin/python3", "-c", script, str(i)))
-        # wait until this one is queued before starting the next: the start order is the queue
-        # order. Creations are counted in the server's log: a session that already finished
-        # still counts (a probe of the queue's length would miss it).
-        wait_for(lambda: server.log().count("Created session") >= i + 1,
-                 what=f"session {i} queued")
+        # wait until this one is queued before starting the next: the start order is the queue order
+        wait_for(lambda: server_has_sessions(labctl, i + 2), what=f"session {i} queued")
+    labctl("session", "end", holder, check=0)
     results = []
     for p in procs:
         out, err = p.communicate(timeout=180)

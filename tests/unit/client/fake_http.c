@@ -35,6 +35,9 @@ struct fake_http {
 	size_t nreq;
 	struct conn conns[MAX_CONN];
 	volatile int stopping;
+	unsigned short port;
+	volatile int want_listen; /* the accept thread opens/closes the listener to match */
+	volatile int listening;
 };
 
 /* Read until the header terminator; returns header length incl. CRLFCRLF, 0 on EOF. */
@@ -147,6 +150,10 @@ conn_main(void *arg)
 		snprintf(resp.body, sizeof(resp.body), "{\"detail\":\"Not Found\"}");
 		f->handler(req, idx, &resp, f->ud);
 		pthread_mutex_unlock(&f->mu);
+		if (resp.close) { /* a reset: the client gets no answer */
+			shutdown(cn->fd, SHUT_RDWR);
+			break;
+		}
 		memmove(buf, buf + hlen + clen, have - hlen - clen);
 		have -= hlen + clen;
 		/* a slow server; stopping the fake cuts the wait short */
@@ -170,6 +177,32 @@ done:
 	return NULL;
 }
 
+/* A listening socket on 127.0.0.1:port (0: any); -1 on failure. */
+static int
+listen_on(unsigned short port, unsigned short *ret_port)
+{
+	struct sockaddr_in sa;
+	socklen_t sl = sizeof(sa);
+	int fd, one = 1;
+
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	sa.sin_port = htons(port);
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 64) < 0 ||
+	    getsockname(fd, (struct sockaddr *)&sa, &sl) < 0) {
+		close(fd);
+		return -1;
+	}
+	if (ret_port != NULL)
+		*ret_port = ntohs(sa.sin_port);
+	return fd;
+}
+
 static void *
 accept_main(void *arg)
 {
@@ -178,6 +211,26 @@ accept_main(void *arg)
 	int fd, i;
 
 	while (!f->stopping) {
+		if (!f->want_listen && f->lfd >= 0) { /* pause: refuse, drop every connection */
+			close(f->lfd);
+			f->lfd = -1;
+			pthread_mutex_lock(&f->mu);
+			for (i = 0; i < MAX_CONN; i++)
+				if (f->conns[i].used)
+					shutdown(f->conns[i].fd, SHUT_RDWR);
+			pthread_mutex_unlock(&f->mu);
+			f->listening = 0;
+		}
+		if (f->want_listen && f->lfd < 0) {
+			f->lfd = listen_on(f->port, NULL);
+			f->listening = f->lfd >= 0;
+		}
+		if (f->lfd < 0) {
+			struct timespec ts = { 0, 10 * 1000 * 1000 };
+
+			nanosleep(&ts, NULL);
+			continue;
+		}
 		pfd.fd = f->lfd;
 		pfd.events = POLLIN;
 		if (poll(&pfd, 1, 50) <= 0)
@@ -206,25 +259,20 @@ struct fake_http *
 fake_http_start(fake_handler h, void *ud)
 {
 	struct fake_http *f = calloc(1, sizeof(*f));
-	struct sockaddr_in sa;
-	socklen_t sl = sizeof(sa);
 
 	if (f == NULL)
 		return NULL;
 	f->handler = h;
 	f->ud = ud;
 	pthread_mutex_init(&f->mu, NULL);
-	f->lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	memset(&sa, 0, sizeof(sa));
-	sa.sin_family = AF_INET;
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (bind(f->lfd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(f->lfd, 64) < 0 ||
-	    getsockname(f->lfd, (struct sockaddr *)&sa, &sl) < 0) {
-		close(f->lfd);
+	f->lfd = listen_on(0, &f->port);
+	if (f->lfd < 0) {
 		free(f);
 		return NULL;
 	}
-	snprintf(f->url, sizeof(f->url), "http://127.0.0.1:%u", ntohs(sa.sin_port));
+	f->want_listen = 1;
+	f->listening = 1;
+	snprintf(f->url, sizeof(f->url), "http://127.0.0.1:%u", f->port);
 	pthread_create(&f->thread, NULL, accept_main, f);
 	return f;
 }
@@ -245,7 +293,8 @@ fake_http_stop(struct fake_http *f)
 		pthread_join(f->conns[i].thread, NULL);
 		close(f->conns[i].fd);
 	}
-	close(f->lfd);
+	if (f->lfd >= 0)
+		close(f->lfd);
 	for (i = 0; i < MAX_REQ; i++) {
 		free(f->reqs[i].headers);
 		free(f->reqs[i].body);
@@ -289,4 +338,24 @@ fake_http_count_matching(struct fake_http *f, const char *method, const char *pa
 			n++;
 	pthread_mutex_unlock(&f->mu);
 	return n;
+}
+
+void
+fake_http_pause(struct fake_http *f)
+{
+	struct timespec ts = { 0, 5 * 1000 * 1000 };
+
+	f->want_listen = 0;
+	while (f->listening)
+		nanosleep(&ts, NULL);
+}
+
+void
+fake_http_resume(struct fake_http *f)
+{
+	struct timespec ts = { 0, 5 * 1000 * 1000 };
+
+	f->want_listen = 1;
+	while (!f->listening)
+		nanosleep(&ts, NULL);
 }

@@ -17,6 +17,7 @@ struct fake_resp {
 	const char *content_type; /* default application/json */
 	char body[4096];
 	double delay;             /* seconds to wait before answering */
+	int close;                /* close the connection instead of answering (a reset) */
 };
 
 /* Called with the server lock held; n is the 0-based index of this request. */
@@ -33,6 +34,10 @@ size_t fake_http_count(struct fake_http *f);
 const struct fake_req *fake_http_req(struct fake_http *f, size_t i);
 /* count requests whose "METHOD path" starts with prefix */
 size_t fake_http_count_matching(struct fake_http *f, const char *method, const char *path);
+/* stop listening and close every connection (a server that went down: connections are
+ * refused); resume listens on the same port again (the server is back) */
+void fake_http_pause(struct fake_http *f);
+void fake_http_resume(struct fake_http *f);
 /* the value of header name in req, or NULL (case-insensitive name); static buffer */
 const char *fake_header(const struct fake_req *req, const char *name, char *buf, size_t len);
 

@@ -105,6 +105,94 @@ op_session_created(void)
 }
 
 static int
+op_host(void)
+{
+	static const char body[] =
+		"{\"name\":\"lab1\",\"version\":\"2.1.0\",\"slots\":2,\"free_slots\":1,\"warm\":[\"ab\",\"cd\"],"
+		"\"draining\":false,\"tags\":{\"provider\":\"clab\",\"site\":\"zrh\"}}";
+	struct rl_host_info *h = NULL;
+	int r = reply_host(body, strlen(body), &h);
+
+	rl_host_info_free(h);
+	return r;
+}
+
+static int
+op_queue_labs(void)
+{
+	static const char q[] =
+		"{\"slots\":1,\"sessions\":[{\"handle\":\"s-1\",\"state\":\"active\",\"label\":\"l\","
+		"\"lab_hash\":\"ab\"},{\"handle\":\"s-2\",\"state\":\"waiting\"}]}";
+	static const char l[] =
+		"{\"labs\":[{\"slot\":0,\"instance\":\"default\",\"state\":\"up\",\"topology\":\"t.yml\","
+		"\"hash\":\"ab\",\"holder\":\"s-1\",\"devices\":[{\"name\":\"r1\",\"mgmt_ipv4\":\"192.0.2.1\"}]}]}";
+	struct rl_queue *qq = NULL;
+	struct rl_labs *ll = NULL;
+	int r = reply_queue(q, strlen(q), &qq);
+
+	if (r == 0)
+		r = reply_labs(l, strlen(l), &ll);
+	rl_queue_free(qq);
+	rl_labs_free(ll);
+	return r;
+}
+
+static int
+op_session_body(void)
+{
+	struct rl_session_opts o = RL_SESSION_OPTS_INIT;
+	char *s = NULL, *h = NULL;
+	int r;
+
+	o.priority = 3;
+	o.label = "job";
+	o.max_wait = 5;
+	o.no_wait = true;
+	r = reply_session_body(&o, &s);
+	free(s);
+	if (r == 0)
+		r = reply_session_handle("{\"handle\":\"s-1\"}", 16, &h);
+	free(h);
+	return r;
+}
+
+static int
+ev_cb(const struct rl_event *ev, void *ud)
+{
+	return 0;
+}
+
+static int
+op_sse(void)
+{
+	static const char s[] = "id: 1\nevent: lab.up\ndata: {\"a\":1}\ndata: x\n\n";
+	struct sse p;
+	int r;
+
+	sse_init(&p);
+	r = sse_feed(&p, s, strlen(s), ev_cb, NULL);
+	sse_free(&p);
+	return r;
+}
+
+static int
+op_pool_client(void)
+{
+	struct rl_client *c = NULL;
+	int r;
+
+	r = rl_client_new(&c, "http://127.0.0.1:9/", NULL, 0);
+	if (r == 0)
+		r = rl_client_add_url(c, "http://127.0.0.1:10");
+	if (r == 0)
+		r = rl_client_require(c, "provider", "clab");
+	if (r == 0)
+		r = rl_client_set_admin_token(c, "adm");
+	rl_client_free(c);
+	return r;
+}
+
+static int
 op_client(void)
 {
 	struct rl_client *c = NULL;
@@ -148,6 +236,10 @@ test_parsers(void **state)
 	assert_true(torture(op_acquire) >= 10);
 	assert_true(torture(op_lab_status) >= 4);
 	assert_true(torture(op_session_created) >= 1);
+	assert_true(torture(op_host) >= 8);
+	assert_true(torture(op_queue_labs) >= 8);
+	assert_true(torture(op_session_body) >= 1); /* jansson allocates outside the wrap */
+	assert_true(torture(op_sse) >= 2);
 }
 
 static void
@@ -155,6 +247,7 @@ test_client_handle(void **state)
 {
 	setenv("REMOTE_LAB_TOKEN", "env-token", 1);
 	assert_true(torture(op_client) >= 4);
+	assert_true(torture(op_pool_client) >= 5);
 	unsetenv("REMOTE_LAB_TOKEN");
 }
 

@@ -1,0 +1,84 @@
+#!/bin/bash
+# Bench: 30 `labctl run` jobs over a pool of 3 lab hosts vs the same 30 jobs pinned to one host.
+# Reports the makespan of each (GNU /usr/bin/time) and their ratio; no timing code of our own.
+#
+#   bench/client/pool.sh [BUILD_DIR]      (default: build)
+#
+# Needs the server side of the pool (GET /host, contracts.md issue 11): it cannot run against
+# a server without it. Each host is a real neops-remote-lab with netlab-sim as `netlab`
+# (`up` 2 s, `down` 0.5 s: a 10:1 scale model of FRR containers); every job holds its lab 1 s.
+# Figures go in docs/performance.md as the ratio measured in one run.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+BUILD=${1:-build}
+BIN=$PWD/$BUILD/bin
+JOBS=${JOBS:-30}
+HOLD=${HOLD:-1}
+[ -x "$BIN/neops-remote-lab" ] && [ -x "$BIN/labctl" ] && [ -x "$BIN/netlab-sim" ] ||
+	{ echo "pool.sh: build first (cmake --build $BUILD)" >&2; exit 1; }
+[ -x /usr/bin/time ] || { echo "pool.sh: needs GNU time (apt-get install time)" >&2; exit 1; }
+
+WORK=$(mktemp -d)
+PIDS=()
+cleanup() {
+	for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+	wait 2>/dev/null || true
+	rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+cat > "$WORK/topo.yml" <<'TOPO'
+name: bench
+defaults.device: frr
+nodes: [r1, r2]
+links: [r1-r2]
+TOPO
+
+# start_host N: a server with its own TMPDIR/HOME and netlab-sim; prints its URL
+start_host() {
+	local d=$WORK/host$1 port
+	mkdir -p "$d/tmp" "$d/home" "$d/bin"
+	ln -s "$BIN/netlab-sim" "$d/bin/netlab"
+	echo '{"up_delay": 2, "down_delay": 0.5}' > "$d/knobs.json"
+	port=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+	PATH="$d/bin:/usr/bin:/bin" HOME=$d/home TMPDIR=$d/tmp FAKE_NETLAB_CONFIG=$d/knobs.json \
+		"$BIN/neops-remote-lab" --host 127.0.0.1 --port "$port" --log-level WARNING \
+		> "$d/server.log" 2>&1 &
+	PIDS+=($!)
+	for _ in $(seq 200); do
+		/usr/bin/python3 -c "import urllib.request as u; u.urlopen('http://127.0.0.1:$port/host', timeout=1)" \
+			2>/dev/null && { echo "http://127.0.0.1:$port"; return; }
+		sleep 0.05
+	done
+	echo "pool.sh: host $1 did not start (does it have GET /host?)" >&2
+	cat "$d/server.log" >&2
+	exit 1
+}
+
+U1=$(start_host 1); U2=$(start_host 2); U3=$(start_host 3)
+
+# batch URLS: JOBS concurrent runs against REMOTE_LAB_URLS=URLS; fails if any job fails
+batch() {
+	local i pids=() rc=0
+	for i in $(seq "$JOBS"); do
+		REMOTE_LAB_URLS=$1 "$BIN/labctl" --quiet run --topology "$WORK/topo.yml" \
+			--poll-interval 0.5 --wait-timeout 3600 -- sleep "$HOLD" &
+		pids+=($!)
+	done
+	for i in "${pids[@]}"; do wait "$i" || rc=1; done
+	return $rc
+}
+export -f batch
+export BIN WORK JOBS HOLD
+
+measure() { # measure NAME URLS -> seconds
+	/usr/bin/time -f %e -o "$WORK/$1.time" bash -c "batch '$2'" >&2
+	cat "$WORK/$1.time"
+}
+
+pinned=$(measure pinned "$U1")
+pool=$(measure pool "$U1,$U2,$U3")
+echo "jobs: $JOBS, hold ${HOLD}s, netlab-sim up 2s/down 0.5s"
+echo "makespan pinned to one host: ${pinned}s"
+echo "makespan over 3 hosts:       ${pool}s"
+/usr/bin/python3 -c "print(f'ratio pinned/pool: {$pinned/$pool:.2f}x')"
