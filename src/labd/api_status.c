@@ -103,7 +103,7 @@ void api_labs(struct http_request *req)
 void api_host(struct http_request *req)
 {
 	struct labd *d = api_labd(req);
-	json_t *warm = json_array(), *h;
+	json_t *warm = json_array(), *tags = json_object(), *h;
 	double wait = labd_estimated_wait(d);
 	char name[256];
 	unsigned i, free_slots;
@@ -120,9 +120,17 @@ void api_host(struct http_request *req)
 		if (!seen)
 			json_array_append_new(warm, json_string(lab->hash));
 	}
-	if (gethostname(name, sizeof(name)) < 0)
+	if (d->cfg.host_name != NULL)
+		snprintf(name, sizeof(name), "%s", d->cfg.host_name);
+	else if (gethostname(name, sizeof(name)) < 0)
 		snprintf(name, sizeof(name), "localhost");
 	name[sizeof(name) - 1] = '\0';
+	for (i = 0; i < d->cfg.n_tags; i++) {
+		const char *eq = strchr(d->cfg.tags[i], '=');
+
+		json_object_setn_new(tags, d->cfg.tags[i], (size_t)(eq - d->cfg.tags[i]),
+				     json_string(eq + 1));
+	}
 	free_slots = d->sessions.n_active < d->cfg.lab_slots
 			     ? d->cfg.lab_slots - (unsigned)d->sessions.n_active : 0;
 	http_respond_json(req, 200, json_pack(
@@ -132,5 +140,5 @@ void api_host(struct http_request *req)
 		"waiting", (json_int_t)d->sessions.n_waiting,
 		"queue_length", (json_int_t)sessions_count(&d->sessions),
 		"estimated_wait", wait >= 0 ? json_real(wait) : json_null(),
-		"warm", warm, "draining", d->draining, "tags", json_object()));
+		"warm", warm, "draining", d->draining, "tags", tags));
 }

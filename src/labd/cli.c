@@ -25,7 +25,8 @@
 	"                        [--max-sessions N] [--max-connections N]\n" \
 	"                        [--idle-connection-timeout S] [--lab-slots N]\n" \
 	"                        [--multilab-ids FIRST-LAST] [--prewarm FILE]\n" \
-	"                        [--max-session-hold S]\n"
+	"                        [--max-session-hold S] [--tag KEY=VALUE]\n" \
+	"                        [--host-name NAME]\n"
 
 void cli_usage(FILE *f)
 {
@@ -88,6 +89,11 @@ void cli_usage(FILE *f)
 	      "  --max-session-hold S  end an ACTIVE session after S seconds and release its\n"
 	      "                        lab, even if it heartbeats (default: 0 = no limit)\n"
 	      "\n"
+	      "lab pools (GET /host):\n"
+	      "  --tag KEY=VALUE       a property clients can require (--require KEY=VALUE),\n"
+	      "                        e.g. provider=clab, ram=64G, site=zrh; repeatable\n"
+	      "  --host-name NAME      the name GET /host reports (default: the host name)\n"
+	      "\n"
 	      "limits:\n"
 	      "  --max-upload-file-size BYTES\n"
 	      "                        per uploaded file, K/M/G suffixes allowed; larger gets 413\n"
@@ -123,7 +129,7 @@ enum {
 	OPT_VERSION, OPT_NETLAB_COMMAND, OPT_UP_TIMEOUT, OPT_DOWN_TIMEOUT, OPT_INSPECT_TIMEOUT,
 	OPT_ACTIVE_TIMEOUT, OPT_WAITING_TIMEOUT, OPT_IDLE_KEEP, OPT_MAX_FILE, OPT_MAX_TOTAL,
 	OPT_MAX_FILES, OPT_MAX_SESSIONS, OPT_MAX_CONNECTIONS, OPT_CONNECTION_TIMEOUT,
-	OPT_LAB_SLOTS, OPT_MULTILAB_IDS, OPT_PREWARM, OPT_MAX_HOLD,
+	OPT_LAB_SLOTS, OPT_MULTILAB_IDS, OPT_PREWARM, OPT_MAX_HOLD, OPT_TAG, OPT_HOST_NAME,
 };
 
 static const struct option long_options[] = {
@@ -152,6 +158,8 @@ static const struct option long_options[] = {
 	{ "multilab-ids", required_argument, NULL, OPT_MULTILAB_IDS },
 	{ "prewarm", required_argument, NULL, OPT_PREWARM },
 	{ "max-session-hold", required_argument, NULL, OPT_MAX_HOLD },
+	{ "tag", required_argument, NULL, OPT_TAG },
+	{ "host-name", required_argument, NULL, OPT_HOST_NAME },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -209,6 +217,31 @@ static void opt_mlids(const char *v, int *min, int *max)
 			    NETLAB_MLID_MIN, NETLAB_MLID_MAX, v);
 	*min = (int)a;
 	*max = (int)b;
+}
+
+/* KEY=VALUE: a key of letters, digits, '_', '-', '.'; a value of printable ASCII. */
+static void opt_tag(struct cli *cli, const char *v)
+{
+	const char *eq = strchr(v, '='), *p;
+	struct labd_config *c = &cli->cfg;
+	unsigned i;
+
+	if (c->n_tags >= CLI_TAGS_MAX)
+		usage_error("argument --tag: at most %d tags", CLI_TAGS_MAX);
+	if (eq == NULL || eq == v || strlen(v) > CLI_TAG_MAX)
+		usage_error("argument --tag: expected KEY=VALUE, got '%s'", v);
+	for (p = v; p < eq; p++)
+		if (!(*p >= 'a' && *p <= 'z') && !(*p >= 'A' && *p <= 'Z') &&
+		    !(*p >= '0' && *p <= '9') && *p != '_' && *p != '-' && *p != '.')
+			usage_error("argument --tag: bad key in '%s' (letters, digits, _ - .)", v);
+	for (p = eq + 1; *p != '\0'; p++)
+		if (*p < 0x20 || *p > 0x7e)
+			usage_error("argument --tag: the value of '%s' must be printable ASCII", v);
+	for (i = 0; i < c->n_tags; i++)
+		if (strncmp(c->tags[i], v, (size_t)(eq - v) + 1) == 0)
+			usage_error("argument --tag: '%.*s' given twice", (int)(eq - v), v);
+	cli->tags[c->n_tags++] = v;
+	c->tags = cli->tags;
 }
 
 void cli_parse(int argc, char **argv, struct cli *cli)
@@ -287,6 +320,12 @@ void cli_parse(int argc, char **argv, struct cli *cli)
 			c->prewarm = cli->prewarm;
 			break;
 		case OPT_MAX_HOLD: c->max_hold = opt_seconds(opt, optarg, 0); break;
+		case OPT_TAG: opt_tag(cli, optarg); break;
+		case OPT_HOST_NAME:
+			if (optarg[0] == '\0' || strlen(optarg) > 255)
+				usage_error("argument --host-name: expected 1-255 bytes");
+			c->host_name = optarg;
+			break;
 		case ':':
 			usage_error("argument %s: expected one argument", argv[optind - 1]);
 		default:

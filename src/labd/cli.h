@@ -6,10 +6,14 @@
 
 #include "labd.h"
 
+#define CLI_TAGS_MAX 32
+#define CLI_TAG_MAX 256 /* bytes of KEY=VALUE */
+
 struct cli {
 	struct labd_config cfg;
 	const char *log_format;
 	const char *prewarm[SLOTS_MAX];
+	const char *tags[CLI_TAGS_MAX];
 };
 
 /* Parse argv into cli (defaults first); prints --help/--version and exits, or exits 2 with

@@ -34,6 +34,9 @@ struct labd_config {
 	int mlid_min, mlid_max;      /* multilab ids the slots may use */
 	const char **prewarm;        /* --prewarm topology files */
 	unsigned n_prewarm;
+	const char **tags;           /* --tag KEY=VALUE, for GET /host */
+	unsigned n_tags;
+	const char *host_name;       /* GET /host's name; NULL: the host name */
 	uint64_t max_file_size;
 	uint64_t max_total_size;
 	unsigned max_files;
