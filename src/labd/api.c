@@ -292,12 +292,16 @@ static void api_healthz(struct http_request *req)
 static void api_debug_health(struct http_request *req)
 {
 	struct labd *d = api_labd(req);
+	json_t *body = json_pack("{s:s, s:f, s:f, s:I, s:I}", "status", "ok", "timestamp",
+				 loop_wall_seconds(), "uptime",
+				 (double)(loop_now(NULL) - d->started_mono) / 1e6, "sessions",
+				 (json_int_t)sessions_count(&d->sessions), "queue_length",
+				 (json_int_t)sessions_count(&d->sessions));
 
-	http_respond_json(req, 200, json_pack("{s:s, s:f, s:f, s:I, s:I}", "status", "ok",
-					      "timestamp", loop_wall_seconds(), "uptime",
-					      (double)(loop_now(NULL) - d->started_mono) / 1e6,
-					      "sessions", (json_int_t)sessions_count(&d->sessions),
-					      "queue_length", (json_int_t)sessions_count(&d->sessions)));
+	/* The mode, only while it is not the normal one: the original's answer otherwise. */
+	if (d->draining)
+		json_object_set_new(body, "draining", json_true());
+	http_respond_json(req, 200, body);
 }
 
 static const struct http_route api_routes[] = {
@@ -318,6 +322,10 @@ static const struct http_route api_routes[] = {
 	{ .method = "GET", .path = "/sessions", .handler = api_sessions },
 	{ .method = "GET", .path = "/labs", .handler = api_labs },
 	{ .method = "GET", .path = "/host", .handler = api_host },
+	{ .method = "POST", .path = "/admin/drain", .handler = api_admin_drain },
+	{ .method = "POST", .path = "/admin/undrain", .handler = api_admin_undrain },
+	{ .method = "DELETE", .path = "/admin/sessions/{handle}", .handler = api_admin_end_session },
+	{ .method = "DELETE", .path = "/admin/labs/{slot}", .handler = api_admin_destroy_lab },
 };
 
 const struct http_route *api_routes_get(size_t *ret_n, size_t upload_body_max)

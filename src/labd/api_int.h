@@ -38,6 +38,12 @@ void api_lab_release(struct http_request *req);
 void api_lab_destroy(struct http_request *req);
 void api_lab_devices(struct http_request *req);
 
+/* Admin routes (api_admin.c). */
+void api_admin_drain(struct http_request *req);
+void api_admin_undrain(struct http_request *req);
+void api_admin_end_session(struct http_request *req);
+void api_admin_destroy_lab(struct http_request *req);
+
 /* Status routes (api_status.c). */
 void api_sessions(struct http_request *req);
 void api_labs(struct http_request *req);

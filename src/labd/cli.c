@@ -26,7 +26,7 @@
 	"                        [--idle-connection-timeout S] [--lab-slots N]\n" \
 	"                        [--multilab-ids FIRST-LAST] [--prewarm FILE]\n" \
 	"                        [--max-session-hold S] [--tag KEY=VALUE]\n" \
-	"                        [--host-name NAME]\n"
+	"                        [--host-name NAME] [--admin-token-file FILE]\n"
 
 void cli_usage(FILE *f)
 {
@@ -94,6 +94,13 @@ void cli_usage(FILE *f)
 	      "                        e.g. provider=clab, ram=64G, site=zrh; repeatable\n"
 	      "  --host-name NAME      the name GET /host reports (default: the host name)\n"
 	      "\n"
+	      "operators:\n"
+	      "  --admin-token-file FILE\n"
+	      "                        enable the admin routes (drain, undrain, end a session,\n"
+	      "                        destroy a lab) for requests with 'Authorization: Bearer\n"
+	      "                        <token>', the token being the file's first line (default:\n"
+	      "                        no admin routes; the status page stays read-only)\n"
+	      "\n"
 	      "limits:\n"
 	      "  --max-upload-file-size BYTES\n"
 	      "                        per uploaded file, K/M/G suffixes allowed; larger gets 413\n"
@@ -130,6 +137,7 @@ enum {
 	OPT_ACTIVE_TIMEOUT, OPT_WAITING_TIMEOUT, OPT_IDLE_KEEP, OPT_MAX_FILE, OPT_MAX_TOTAL,
 	OPT_MAX_FILES, OPT_MAX_SESSIONS, OPT_MAX_CONNECTIONS, OPT_CONNECTION_TIMEOUT,
 	OPT_LAB_SLOTS, OPT_MULTILAB_IDS, OPT_PREWARM, OPT_MAX_HOLD, OPT_TAG, OPT_HOST_NAME,
+	OPT_ADMIN_TOKEN_FILE,
 };
 
 static const struct option long_options[] = {
@@ -160,6 +168,7 @@ static const struct option long_options[] = {
 	{ "max-session-hold", required_argument, NULL, OPT_MAX_HOLD },
 	{ "tag", required_argument, NULL, OPT_TAG },
 	{ "host-name", required_argument, NULL, OPT_HOST_NAME },
+	{ "admin-token-file", required_argument, NULL, OPT_ADMIN_TOKEN_FILE },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -321,6 +330,7 @@ void cli_parse(int argc, char **argv, struct cli *cli)
 			break;
 		case OPT_MAX_HOLD: c->max_hold = opt_seconds(opt, optarg, 0); break;
 		case OPT_TAG: opt_tag(cli, optarg); break;
+		case OPT_ADMIN_TOKEN_FILE: c->admin_token_file = optarg; break;
 		case OPT_HOST_NAME:
 			if (optarg[0] == '\0' || strlen(optarg) > 255)
 				usage_error("argument --host-name: expected 1-255 bytes");

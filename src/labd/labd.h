@@ -37,6 +37,7 @@ struct labd_config {
 	const char **tags;           /* --tag KEY=VALUE, for GET /host */
 	unsigned n_tags;
 	const char *host_name;       /* GET /host's name; NULL: the host name */
+	const char *admin_token_file; /* enables the admin routes */
 	uint64_t max_file_size;
 	uint64_t max_total_size;
 	unsigned max_files;
@@ -67,6 +68,7 @@ struct labd {
 	uint64_t started_mono;
 	bool shutting_down;
 	bool draining;               /* no promotions; running sessions finish */
+	char *admin_token;           /* from --admin-token-file; NULL: no admin routes */
 };
 
 /* --- session lifecycle (lifecycle.c) --- */
@@ -97,6 +99,8 @@ void labd_session_end(struct labd *d, struct session *s, enum session_end reason
 void labd_promote(struct labd *d);
 /* Start the stale-session sweeper (also ends sessions past max_wait / max-session-hold). */
 int labd_sweeper_start(struct labd *d);
+/* Drain (no promotions; running sessions finish) or undrain (promote again). */
+void labd_set_draining(struct labd *d, bool on);
 /* Estimated wait (seconds) of a session queued now; negative when unknown. */
 double labd_estimated_wait(const struct labd *d);
 

@@ -112,6 +112,13 @@ void labd_promote(struct labd *d)
 	labd_sweep_sooner(d);
 }
 
+void labd_set_draining(struct labd *d, bool on)
+{
+	d->draining = on;
+	if (!on)
+		labd_promote(d);
+}
+
 bool labd_can_serve_now(const struct labd *d)
 {
 	return !d->shutting_down && !d->draining && d->sessions.n_waiting == 0 &&

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "api.h"
@@ -192,6 +193,38 @@ static void log_netlab_version(const char *path, const char *out, const char *wa
 	}
 }
 
+/* A bearer token: the first line of a file of at most 4 KiB, without surrounding blanks;
+ * printable ASCII only. A file others may read is worth a warning. */
+static int labd_read_token(const char *path, char **ret)
+{
+	char *text = NULL, *tok;
+	const char *p;
+	size_t len = 0, n;
+	struct stat st;
+	int r;
+
+	r = statefile_read(path, 4096, &text, &len);
+	if (r < 0)
+		return r;
+	p = text;
+	n = strcspn(text, "\r\n");
+	str_trim(&p, &n);
+	tok = n > 0 ? strndup(p, n) : NULL;
+	explicit_bzero(text, len);
+	free(text);
+	if (tok == NULL)
+		return -EINVAL;
+	for (p = tok; *p != '\0'; p++)
+		if (*p < 0x21 || *p > 0x7e) {
+			str_free_secret(tok);
+			return -EINVAL;
+		}
+	if (stat(path, &st) == 0 && (st.st_mode & 077) != 0)
+		log_warn("%s can be read by other users; chmod 600 it", path);
+	*ret = tok;
+	return 0;
+}
+
 /* Slots and their multilab ids: with one slot the default instance (the original); with
  * more, ids from --multilab-ids (never 121, the default instance's subnet), the slots' first
  * and the rest kept as spares. */
@@ -301,6 +334,15 @@ int main(int argc, char **argv)
 	}
 	log_info("Listening on http://%s:%u (Press CTRL+C to quit)", d.cfg.host, d.cfg.port);
 
+	if (d.cfg.admin_token_file != NULL) {
+		r = labd_read_token(d.cfg.admin_token_file, &d.admin_token);
+		if (r < 0) {
+			log_error("--admin-token-file %s: %s", d.cfg.admin_token_file,
+				  r == -EINVAL ? "no token in the file" : strerror(-r));
+			goto out_meta;
+		}
+		log_info("Admin routes enabled (token from %s)", d.cfg.admin_token_file);
+	}
 	d.ops = labops_new(&d);
 	for (unsigned i = 0; i < d.cfg.n_prewarm; i++) {
 		r = labops_prewarm(d.ops, d.cfg.prewarm[i]);
@@ -338,6 +380,7 @@ out:
 	lock_release(lock_fd);
 	sd_event_source_disable_unref(shutdown_deadline);
 	sd_event_source_disable_unref(d.sweep_timer);
+	str_free_secret(d.admin_token);
 	sessions_free(&d.sessions);
 	slots_free(&d.slots);
 	free(d.mlids);
