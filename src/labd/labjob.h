@@ -38,11 +38,21 @@ int labjob_start(struct labjobs *jobs, int mlid, const struct upload *u, labjob_
  * then remove the directory unless netlab still holds it. */
 int labjob_stop(struct labjobs *jobs, int mlid, const char *workdir, const char *name,
 		const char *reason, labjob_done_fn done, void *userdata, struct labjob **ret);
-/* At start-up: `down --instance default --cleanup` under the lab lock (failure is normal),
- * then, with `all_instances`, `netlab status --all` and `down -i ID --cleanup --force` for
- * every multilab instance whose directory is one of ours (under `<tmp>/netlab_topo_*`). */
-int labjob_startup_cleanup(struct labjobs *jobs, bool all_instances, labjob_done_fn done,
-			   void *userdata, struct labjob **ret);
+/* At start-up, under the lab lock:
+ * - with labs to re-adopt (`adopt`, [{"mlid", "workdir"}] from --keep-labs' state file) or
+ *   `all_instances`: `netlab status --all`; each lab to adopt is checked (its directory, its
+ *   netlab.lock, the instance registered there) and its devices re-read with `inspect`;
+ * - `down --instance default --cleanup` (failure is normal) unless the default instance's
+ *   lab was adopted;
+ * - with `all_instances`: `down -i ID --cleanup --force` for every multilab instance whose
+ *   directory is one of ours (under `<tmp>/netlab_topo_*`) and was not adopted;
+ * - `leftovers` (directories of a previous instance) that were not adopted and that netlab
+ *   does not hold are removed.
+ * The result's `devices` is an array aligned with `adopt`: the devices, or null for a lab
+ * that is gone. */
+int labjob_startup_cleanup(struct labjobs *jobs, bool all_instances, const json_t *adopt,
+			   const json_t *leftovers, labjob_done_fn done, void *userdata,
+			   struct labjob **ret);
 /* Interrupt a start at shutdown (its cleanup still runs); stops are left to finish. */
 void labjob_cancel(struct labjob *job);
 /* Drop a job without its callback; its children are killed. Accepts NULL. */
@@ -57,8 +67,8 @@ struct labjob_runner {
 		     void *userdata, struct labjob **ret);
 	int (*stop)(void *ctx, int mlid, const char *workdir, const char *name, const char *reason,
 		    labjob_done_fn done, void *userdata, struct labjob **ret);
-	int (*startup)(void *ctx, bool all_instances, labjob_done_fn done, void *userdata,
-		       struct labjob **ret);
+	int (*startup)(void *ctx, bool all_instances, const json_t *adopt, const json_t *leftovers,
+		       labjob_done_fn done, void *userdata, struct labjob **ret);
 	void (*cancel)(struct labjob *job);
 	void (*abandon)(struct labjob *job);
 	const json_t *(*foreign)(void *ctx);

@@ -33,6 +33,7 @@ enum labjob_phase {
 	PHASE_STARTUP_DOWN,   /* down --instance default --cleanup at start-up */
 	PHASE_STARTUP_STATUS, /* status --all, to find our multilab instances */
 	PHASE_STARTUP_DOWN_ML,/* down -i ID --cleanup --force, one instance after another */
+	PHASE_ADOPT,          /* inspect a lab recorded by the previous run (--keep-labs) */
 	PHASE_SANITY_DOWN,    /* down --instance default before starting the default instance */
 	PHASE_UP,
 	PHASE_INSPECT_ALL,
@@ -71,6 +72,10 @@ struct labjob {
 	json_t *devices;
 	json_t *status;           /* start-up: `status --all` */
 	void *status_iter;
+	json_t *adopt;            /* start-up: labs to re-adopt [{"mlid", "workdir"}] */
+	size_t adopt_next;
+	json_t *adopted;          /* ... and what came of each: devices or null */
+	json_t *leftovers;        /* directories of a previous instance to remove at the end */
 	/* stop */
 	char *name;
 	char reason[192];
@@ -93,6 +98,13 @@ int labjob_run(struct labjob *job, size_t slot, enum netlab_step step, const cha
 void labjob_run1(struct labjob *job, enum labjob_phase phase, enum netlab_step step,
 		 const char *cwd, int mlid, const char *arg);
 bool labjob_children_running(const struct labjob *job);
+
+/* labjob_startup.c: the start-up job's phases */
+void labjob_startup_begin(struct labjob *job);
+/* Advance the start-up job; false when the phase is not one of its own. */
+bool labjob_startup_step(struct labjob *job);
+/* The result of one NETLAB_STATUS_ALL. */
+void labjob_startup_status(struct labjob *job, bool ok, const struct spawn_result *res);
 
 /* labjob_steps.c: the phases */
 /* The lab lock is held (or not needed): run the job's first phase. */

@@ -169,57 +169,6 @@ static void labjob_stop_settle(struct labjob *job)
 	job->first_error = NULL;
 }
 
-/* --- start-up --- */
-
-/* Our directories: <tmp>/netlab_topo_* */
-static bool labjobs_is_ours(const struct labjobs *jobs, const char *dir)
-{
-	const char *tmp = jobs->d->tmpdir;
-	size_t n = strlen(tmp);
-
-	return dir != NULL && strncmp(dir, tmp, n) == 0 &&
-	       strncmp(dir + n, "/netlab_topo_", strlen("/netlab_topo_")) == 0 &&
-	       strstr(dir + n, "/..") == NULL;
-}
-
-/* Tear down the next multilab instance of ours from `status --all`; false when none is left. */
-static bool labjob_startup_next_instance(struct labjob *job)
-{
-	struct labjobs *jobs = job->jobs;
-	const char *id, *dir;
-	json_t *entry;
-	char *end;
-	long mlid;
-
-	for (; job->status_iter != NULL;
-	     job->status_iter = json_object_iter_next(job->status, job->status_iter)) {
-		id = json_object_iter_key(job->status_iter);
-		entry = json_object_iter_value(job->status_iter);
-		dir = json_string_value(json_object_get(entry, "dir"));
-		mlid = strtol(id, &end, 10);
-		if (*end != '\0' || mlid < NETLAB_MLID_MIN || mlid > NETLAB_MLID_MAX)
-			continue; /* `default` was handled above */
-		if (!labjobs_is_ours(jobs, dir)) {
-			log_info("netlab instance %ld runs in %s, not ours: leaving it alone", mlid,
-				 dir ? dir : "an unknown directory");
-			json_array_append_new(jobs->foreign, json_integer(mlid));
-			continue;
-		}
-		log_info("Tearing down stale lab instance %ld in %s (reason: server-startup)", mlid,
-			 dir);
-		free(job->workdir);
-		job->workdir = xstrdup(dir);
-		job->mlid = (int)mlid;
-		job->status_iter = json_object_iter_next(job->status, job->status_iter);
-		job->phase = PHASE_STARTUP_DOWN_ML;
-		if (labjob_run(job, 0, NETLAB_DOWN_FORCE, job->workdir, job->mlid, NULL) == 0)
-			return true;
-		json_decref(job->error);
-		job->error = NULL;
-	}
-	return false;
-}
-
 /* --- the state machine --- */
 
 void labjob_begin(struct labjob *job)
@@ -228,8 +177,7 @@ void labjob_begin(struct labjob *job)
 
 	switch (job->kind) {
 	case LABJOB_STARTUP:
-		log_info("Tearing down default lab instance (reason: server-startup)");
-		labjob_run1(job, PHASE_STARTUP_DOWN, NETLAB_DOWN_DEFAULT, d->cwd, 0, NULL);
+		labjob_startup_begin(job);
 		return;
 	case LABJOB_START:
 		labjob_begin_start(job);
@@ -244,43 +192,17 @@ void labjob_begin(struct labjob *job)
 /* Advance a job after its current phase completed (or could not start). */
 void labjob_step(struct labjob *job)
 {
+	if (job->kind == LABJOB_STARTUP && labjob_startup_step(job))
+		return;
 	switch (job->phase) {
 	case PHASE_LOCK:
 		labjob_begin(job);
 		return;
 	case PHASE_STARTUP_DOWN:
-		if (job->error != NULL)
-			log_warn("Startup cleanup encountered an error (this is normal if no default "
-				 "instance was running): %s",
-				 json_string_value(json_object_get(job->error, "detail")));
-		else
-			log_info("Startup cleanup completed successfully");
-		json_decref(job->error);
-		job->error = NULL;
-		if (job->all_instances) {
-			labjob_run1(job, PHASE_STARTUP_STATUS, NETLAB_STATUS_ALL, job->jobs->d->cwd, 0,
-				    NULL);
-			return;
-		}
-		labjob_finish(job);
-		return;
 	case PHASE_STARTUP_STATUS:
 	case PHASE_STARTUP_DOWN_ML:
-		json_decref(job->error);
-		job->error = NULL;
-		if (job->phase == PHASE_STARTUP_DOWN_ML) {
-			if (!netlab_dir_locked(job->workdir))
-				labjobs_remove_dir(job->workdir);
-			else
-				log_error("netlab could not tear down instance %d in %s", job->mlid,
-					  job->workdir);
-		}
-		if (job->status != NULL && labjob_startup_next_instance(job))
-			return;
-		free(job->workdir);
-		job->workdir = NULL;
-		labjob_finish(job);
-		return;
+	case PHASE_ADOPT:
+		return; /* labjob_startup_step's */
 	case PHASE_SANITY_DOWN:
 		/* Its failure is expected when no default instance runs. */
 		json_decref(job->error);
@@ -353,16 +275,8 @@ void labjob_on_netlab(struct netlab_run *run, bool ok, struct spawn_result *res,
 						    netlab_run_cmdline(run), job->workdir));
 	if (job->phase == PHASE_SANITY_DOWN || job->phase == PHASE_STARTUP_DOWN)
 		labjobs_clear_orphan(jobs);
-	if (job->phase == PHASE_STARTUP_STATUS) {
-		/* exit 1 with a warning when netlab registers no lab at all */
-		if (netlab_parse_status(buf_cstr(&res->out), res->out.len, &parsed) == 0) {
-			job->status = parsed;
-			job->status_iter = json_object_iter(parsed);
-		} else if (!ok) {
-			log_warn("`%s` failed; cannot look for stale lab instances",
-				 netlab_run_cmdline(run));
-		}
-	}
+	if (job->phase == PHASE_STARTUP_STATUS)
+		labjob_startup_status(job, ok, res);
 	if (job->phase == PHASE_INSPECT_ALL && ok) {
 		if (netlab_parse_devices(buf_cstr(&res->out), res->out.len, &parsed) == 0)
 			job->devices = parsed;
