@@ -187,3 +187,11 @@ def test_dry_run(sim):
   assert 'DRY RUN: sudo -E containerlab deploy --reconfigure -t clab.yml' in r.stdout
   assert (d / 'clab.yml').exists() and not (d / 'netlab.lock').exists()
   assert sim.registry() == {}
+
+
+def test_unknown_provider(sim):
+  d = sim.labdir()
+  r = sim.run('up', '-p', 'docker', cwd=d)
+  assert_fails(r, 1, 'Fatal error in topology: Unknown virtualization provider docker. Supported '
+                     'providers are: clab, external, libvirt, virtualbox')
+  assert sorted(os.listdir(d)) == ['topology.yml']

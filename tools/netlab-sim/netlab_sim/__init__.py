@@ -13,7 +13,8 @@
 #                 importable as netsim.outputs.common inside inspect expressions)
 #   transform.py, links.py, multilab.py
 #                 the part of the topology transformation a server can observe
-#   outputs.py    files written by `netlab create` (node_files, clab.yml, Vagrantfile, Ansible)
+#   outputs.py    files written by `netlab create` (node_files, clab.yml, Vagrantfile, ...)
+#   ansible.py    the Ansible inventory (hosts.yml, group_vars, host_vars, ansible.cfg)
 #   snapshot.py   netlab.snapshot.pickle, -i/--instance
 #   registry.py   $HOME/.netlab/status.yaml and its lock
 #   runner.py     the simulated external commands (containerlab, vagrant, ansible)

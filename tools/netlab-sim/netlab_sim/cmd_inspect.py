@@ -91,7 +91,7 @@ def parse_nodeset(spec, topo):
     if any(c in element for c in '*?['):
       matched = [n for n in names if fnmatch.fnmatch(n, element)]
       if not matched:
-        error(f'Wildcard node specification {element} does not match any nodes', module='',
+        error(f'Wildcard node specification {element} does not match any nodes', module='-',
               header=False)
       result += [n for n in matched if n not in result]
     elif element in groups:
@@ -104,10 +104,10 @@ def parse_nodeset(spec, topo):
     elif element in devices():
       matched = [n for n, d in topo['nodes'].items() if d.get('device') == element]
       if not matched:
-        error(f'The current lab topology has no {element} devices', module='', header=False)
+        error(f'The current lab topology has no {element} devices', module='-', header=False)
       result += [n for n in matched if n not in result]
     else:
-      error(f'{element} is not a glob or a valid node, group, or device name', module='',
+      error(f'{element} is not a glob or a valid node, group, or device name', module='-',
             header=False)
   exit_on_error()
   return result

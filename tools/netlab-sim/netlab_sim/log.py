@@ -45,7 +45,9 @@ def fatal(text, module='netlab'):
 
 def error(text, category='UserWarning', module='topology', hints=None, more_data=None,
           header=True):
-  """log.error with the plain-text (non-TTY) rendering."""
+  """log.error with the plain-text (non-TTY) rendering. module '-' prints no module; an empty
+  module is 'topology' (log.get_calling_module)."""
+  module = '' if module == '-' else (module or 'topology')
   if category == 'Warning':
     if State.quiet:
       return
