@@ -12,7 +12,7 @@ from .log import SNAPSHOT, State, eprint, fatal, section_header
 from .outputs import ghost_buster, secondary_providers
 from .registry import (get_lab_id, lab_status_change, read_status, remove_lab_status,
                        unlock_directory)
-from .runner import provider_action, run_command
+from .runner import provider_action, provider_command, run_command
 from .snapshot import load_snapshot, topology_path
 from .util import get_dotted
 
@@ -76,12 +76,7 @@ def stop_provider(topo, provider, fail, secondary=None):
   name = secondary or provider
   lab_status_change(topo, f'stopping {name} provider')
   section_header('Stopping', f'{name} nodes')
-  config = None
-  if secondary:
-    sdata = get_dotted(topo, f'defaults.providers.{provider}.{secondary}') or {}
-    cmd, config = sdata.get('stop'), sdata.get('filename')
-  else:
-    cmd = get_dotted(topo, f'defaults.providers.{provider}.stop') or PROVIDERS[provider]['stop']
+  cmd, config = provider_command(topo, provider, secondary, 'stop')
   if not run_command(cmd, provider_action(topo, name, start=False, fail=fail, config=config)):
     eprint(f'Fatal error in netlab down: {cmd} failed, aborting...')
     return False

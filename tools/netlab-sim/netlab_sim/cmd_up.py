@@ -10,7 +10,7 @@ from .log import LOCK_FILE, State, fatal, section_header, warning
 from .outputs import clab_yml, ghost_buster, secondary_providers, write_outputs
 from .registry import (change_status, get_lab_id, lab_status_change, lab_status_update,
                        lock_directory, read_status)
-from .runner import provider_action, provider_nodes, run_command
+from .runner import provider_action, provider_command, provider_nodes, run_command
 from .snapshot import load_snapshot, topology_path
 from .util import get_dotted, write_text
 
@@ -104,12 +104,7 @@ def start_provider_lab(topo, provider, secondary=None):
   change_status(lambda s: lab_status_update(
     s, topo, update={'status': f'starting provider {name}'},
     cb=lambda e: e['providers'].append(name)))
-  config = None
-  if secondary:
-    sdata = get_dotted(topo, f'defaults.providers.{provider}.{secondary}') or {}
-    cmd, config = sdata.get('start'), sdata.get('filename')
-  else:
-    cmd = get_dotted(topo, f'defaults.providers.{provider}.start') or PROVIDERS[provider]['start']
+  cmd, config = provider_command(topo, provider, secondary, 'start')
   print(f'provider {name}: executing {cmd}', flush=True)
   if not run_command(cmd, provider_action(topo, name, start=True, config=config)):
     fatal(f'{cmd} failed, aborting...', 'netlab up')

@@ -6,6 +6,7 @@ import os
 import shutil
 import sys
 
+from .devices import PROVIDERS
 from .knobs import knob_delay, knob_fails, knob_hang
 from .log import CLAB_VERSION, State, eprint
 from .registry import lab_status_log
@@ -173,6 +174,16 @@ def vagrant_destroy(topo, fail):
   for node in provider_nodes(topo, 'libvirt'):
     print(f'==> {node}: Removing domain...', flush=True)
   return True
+
+
+def provider_command(topo, provider, secondary, what):
+  """(command, config file) that starts or stops ('start'/'stop') a provider's nodes: the
+  provider's own command, or for a secondary provider (containers in a libvirt lab) the one the
+  primary provider defines for it."""
+  if secondary:
+    sdata = get_dotted(topo, f'defaults.providers.{provider}.{secondary}') or {}
+    return sdata.get(what), sdata.get('filename')
+  return get_dotted(topo, f'defaults.providers.{provider}.{what}') or PROVIDERS[provider][what], None
 
 
 def provider_action(topo, provider, start, fail=False, config=None):
