@@ -26,7 +26,8 @@
 	"                        [--idle-connection-timeout S] [--lab-slots N]\n" \
 	"                        [--multilab-ids FIRST-LAST] [--prewarm FILE]\n" \
 	"                        [--max-session-hold S] [--tag KEY=VALUE]\n" \
-	"                        [--host-name NAME] [--admin-token-file FILE]\n"
+	"                        [--host-name NAME] [--admin-token-file FILE]\n" \
+	"                        [--keep-labs]\n"
 
 void cli_usage(FILE *f)
 {
@@ -88,6 +89,12 @@ void cli_usage(FILE *f)
 	      "                        it or its slot is needed; repeatable\n"
 	      "  --max-session-hold S  end an ACTIVE session after S seconds and release its\n"
 	      "                        lab, even if it heartbeats (default: 0 = no limit)\n"
+	      "  --keep-labs           keep the queue and the running labs through a restart:\n"
+	      "                        SIGTERM/SIGINT stop without tearing labs down, and the\n"
+	      "                        next start re-adopts them (checked with netlab) and\n"
+	      "                        restores the sessions from $TMPDIR/\n"
+	      "                        neops_remote_lab_state.json (default: off, like the\n"
+	      "                        original: labs are torn down on exit)\n"
 	      "\n"
 	      "lab pools (GET /host):\n"
 	      "  --tag KEY=VALUE       a property clients can require (--require KEY=VALUE),\n"
@@ -137,7 +144,7 @@ enum {
 	OPT_ACTIVE_TIMEOUT, OPT_WAITING_TIMEOUT, OPT_IDLE_KEEP, OPT_MAX_FILE, OPT_MAX_TOTAL,
 	OPT_MAX_FILES, OPT_MAX_SESSIONS, OPT_MAX_CONNECTIONS, OPT_CONNECTION_TIMEOUT,
 	OPT_LAB_SLOTS, OPT_MULTILAB_IDS, OPT_PREWARM, OPT_MAX_HOLD, OPT_TAG, OPT_HOST_NAME,
-	OPT_ADMIN_TOKEN_FILE,
+	OPT_ADMIN_TOKEN_FILE, OPT_KEEP_LABS,
 };
 
 static const struct option long_options[] = {
@@ -169,6 +176,7 @@ static const struct option long_options[] = {
 	{ "tag", required_argument, NULL, OPT_TAG },
 	{ "host-name", required_argument, NULL, OPT_HOST_NAME },
 	{ "admin-token-file", required_argument, NULL, OPT_ADMIN_TOKEN_FILE },
+	{ "keep-labs", no_argument, NULL, OPT_KEEP_LABS },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -331,6 +339,7 @@ void cli_parse(int argc, char **argv, struct cli *cli)
 		case OPT_MAX_HOLD: c->max_hold = opt_seconds(opt, optarg, 0); break;
 		case OPT_TAG: opt_tag(cli, optarg); break;
 		case OPT_ADMIN_TOKEN_FILE: c->admin_token_file = optarg; break;
+		case OPT_KEEP_LABS: c->keep_labs = true; break;
 		case OPT_HOST_NAME:
 			if (optarg[0] == '\0' || strlen(optarg) > 255)
 				usage_error("argument --host-name: expected 1-255 bytes");

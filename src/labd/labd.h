@@ -38,6 +38,7 @@ struct labd_config {
 	unsigned n_tags;
 	const char *host_name;       /* GET /host's name; NULL: the host name */
 	const char *admin_token_file; /* enables the admin routes */
+	bool keep_labs;              /* keep the queue and the labs through a restart */
 	uint64_t max_file_size;
 	uint64_t max_total_size;
 	unsigned max_files;
@@ -69,6 +70,8 @@ struct labd {
 	bool shutting_down;
 	bool draining;               /* no promotions; running sessions finish */
 	char *admin_token;           /* from --admin-token-file; NULL: no admin routes */
+	sd_event_source *state_save; /* --keep-labs: the deferred state file write */
+	bool state_frozen;           /* the final state was written: no more writes */
 };
 
 /* --- session lifecycle (lifecycle.c) --- */
@@ -99,6 +102,9 @@ void labd_session_end(struct labd *d, struct session *s, enum session_end reason
 void labd_promote(struct labd *d);
 /* Start the stale-session sweeper (also ends sessions past max_wait / max-session-hold). */
 int labd_sweeper_start(struct labd *d);
+/* A session or a lab changed: with --keep-labs, write the state file at the end of this
+ * loop iteration (state.c). */
+void labd_state_changed(struct labd *d);
 /* Drain (no promotions; running sessions finish) or undrain (promote again). */
 void labd_set_draining(struct labd *d, bool on);
 /* Estimated wait (seconds) of a session queued now; negative when unknown. */

@@ -47,8 +47,11 @@ static void labjob_free(struct labjob *job)
 {
 	size_t i;
 
-	for (i = 0; i < LABJOB_PARALLEL; i++)
+	for (i = 0; i < LABJOB_PARALLEL; i++) {
 		netlab_run_free(job->children[i].run);
+		free(job->children[i].cwd);
+		free(job->children[i].arg);
+	}
 	lock_release(job->lock_fd);
 	sd_event_source_disable_unref(job->lock_timer);
 	sd_event_source_disable_unref(job->kick);
@@ -57,6 +60,9 @@ static void labjob_free(struct labjob *job)
 	json_decref(job->names);
 	json_decref(job->devices);
 	json_decref(job->status);
+	json_decref(job->adopt);
+	json_decref(job->adopted);
+	json_decref(job->leftovers);
 	json_decref(job->error);
 	json_decref(job->first_error);
 	free(job);
@@ -103,9 +109,17 @@ int labjob_run(struct labjob *job, size_t slot, enum netlab_step step, const cha
 	struct labd *d = job->jobs->d;
 	int r;
 
-	job->children[slot].job = job;
-	r = netlab_run(d->event, &d->netlab, step, cwd, mlid, arg, labjob_on_netlab,
-		       &job->children[slot], &job->children[slot].run);
+	struct labjob_child *c = &job->children[slot];
+
+	c->job = job;
+	c->step = step;
+	c->mlid = mlid;
+	free(c->cwd);
+	free(c->arg);
+	c->cwd = cwd ? xstrdup(cwd) : NULL;
+	c->arg = arg ? xstrdup(arg) : NULL;
+	r = netlab_run(d->event, &d->netlab, step, cwd, mlid, arg, labjob_on_netlab, c,
+		       &c->run);
 	if (r < 0)
 		labjob_set_error(job, labjob_detail("cannot run %s: %s", d->netlab.command,
 						    strerror(-r)));
@@ -230,14 +244,17 @@ int labjob_stop(struct labjobs *jobs, int mlid, const char *workdir, const char 
 	return 0;
 }
 
-int labjob_startup_cleanup(struct labjobs *jobs, bool all_instances, labjob_done_fn done,
-			   void *userdata, struct labjob **ret)
+int labjob_startup_cleanup(struct labjobs *jobs, bool all_instances, const json_t *adopt,
+			   const json_t *leftovers, labjob_done_fn done, void *userdata,
+			   struct labjob **ret)
 {
 	struct labjob *job = labjob_new(jobs, LABJOB_STARTUP, 0, done, userdata);
 
 	if (job == NULL)
 		return -ENOMEM;
 	job->all_instances = all_instances;
+	job->adopt = adopt ? json_deep_copy(adopt) : json_array();
+	job->leftovers = leftovers ? json_deep_copy(leftovers) : json_array();
 	*ret = job;
 	return 0;
 }

@@ -48,6 +48,9 @@ struct labjob_child {
 	struct labjob *job;
 	struct netlab_run *run;
 	size_t node;
+	enum netlab_step step;    /* what runs, to run it again without -i */
+	int mlid;
+	char *cwd, *arg;
 };
 
 struct labjob {
@@ -109,6 +112,8 @@ void labjob_startup_status(struct labjob *job, bool ok, const struct spawn_resul
 /* labjob_steps.c: the phases */
 /* The lab lock is held (or not needed): run the job's first phase. */
 void labjob_begin(struct labjob *job);
+/* Inspect the lab in job->workdir: one call, or node by node when netlab cannot. */
+void labjob_inspect(struct labjob *job);
 /* Advance the job after its current phase completed (or could not start). */
 void labjob_step(struct labjob *job);
 /* A netlab child of the job finished (the netlab_run callback). */

@@ -57,7 +57,7 @@ static void labjob_start_inspect_nodes(struct labjob *job)
 		labjob_step(job);
 }
 
-static void labjob_inspect(struct labjob *job)
+void labjob_inspect(struct labjob *job)
 {
 	if (job->jobs->inspect_all_unsupported)
 		labjob_run1(job, PHASE_INSPECT_NODES, NETLAB_INSPECT_NODES, job->workdir, job->mlid,
@@ -173,8 +173,6 @@ static void labjob_stop_settle(struct labjob *job)
 
 void labjob_begin(struct labjob *job)
 {
-	struct labd *d = job->jobs->d;
-
 	switch (job->kind) {
 	case LABJOB_STARTUP:
 		labjob_startup_begin(job);
@@ -258,6 +256,21 @@ void labjob_on_netlab(struct netlab_run *run, bool ok, struct spawn_result *res,
 	struct labjobs *jobs = job->jobs;
 	json_t *parsed = NULL;
 
+	/* netlab reads its status file without a lock; a lookup of -i N that raced another
+	 * lab's registry rewrite finds no instance. The command ran in the lab's directory
+	 * anyway: run it there once more, without -i, where netlab needs no lookup. */
+	if (!ok && child->mlid > 0 && netlab_unknown_instance(res)) {
+		log_warn("`%s` found no instance %d (netlab's status file was being rewritten?); "
+			 "running it again in %s without -i", netlab_run_cmdline(run), child->mlid,
+			 child->cwd);
+		netlab_run_free(run);
+		child->run = NULL;
+		if (labjob_run(job, (size_t)(child - job->children), child->step, child->cwd, 0,
+			       child->arg) == 0)
+			return;
+		labjob_step(job);
+		return;
+	}
 	if (job->phase == PHASE_INSPECT_ALL && !ok && netlab_inspect_all_unsupported(res)) {
 		log_warn("This netlab cannot report every node's data in one call; inspecting node "
 			 "by node from now on");

@@ -85,10 +85,11 @@ static int runner_stop(void *ctx, int mlid, const char *workdir, const char *nam
 	return labjob_stop(ctx, mlid, workdir, name, reason, done, userdata, ret);
 }
 
-static int runner_startup(void *ctx, bool all_instances, labjob_done_fn done, void *userdata,
+static int runner_startup(void *ctx, bool all_instances, const json_t *adopt,
+			  const json_t *leftovers, labjob_done_fn done, void *userdata,
 			  struct labjob **ret)
 {
-	return labjob_startup_cleanup(ctx, all_instances, done, userdata, ret);
+	return labjob_startup_cleanup(ctx, all_instances, adopt, leftovers, done, userdata, ret);
 }
 
 static const json_t *runner_foreign(void *ctx)

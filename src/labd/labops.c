@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/fsutil.h"
 #include "common/log.h"
 #include "common/loop.h"
 #include "common/xmalloc.h"
@@ -231,6 +232,7 @@ enum labop_outcome labops_release(struct labops *ops, struct session *s)
 		return LABOP_NO_LAB;
 	if (lab_release(lab))
 		log_error("Reference counter underflow for topo %s", lab->name);
+	labd_state_changed(D(ops));
 	if (lab->ref == 0)
 		log_info("Lab %s became idle - awaiting next user or teardown (refcount=0)",
 			 lab->name);
@@ -325,6 +327,48 @@ void labops_session_gone(struct labops *ops, struct session *s)
 
 /* --- start-up, prewarm --- */
 
+/* The start-up job checked the kept labs: devices (re-read) for each one still up, null for
+ * each one that is gone. */
+static void labops_adopted(struct labops *ops, const json_t *results)
+{
+	struct labd *d = D(ops);
+	size_t k = 0;
+	unsigned i;
+
+	for (i = 0; i < d->slots.n; i++) {
+		struct slot_rt *rt = &ops->rt[i];
+		struct lab *lab = &d->slots.labs[i];
+		const json_t *devices = json_array_get(results, k);
+
+		if (!rt->adopting)
+			continue;
+		k++;
+		rt->adopting = false;
+		if (!json_is_array(devices)) {
+			log_warn("Dropping the kept lab %s in slot %u: it is not up any more",
+				 lab->name, lab->slot);
+			if (lab->workdir != NULL && !netlab_dir_locked(lab->workdir) &&
+			    fs_rm_rf(lab->workdir) < 0)
+				log_warn("cannot remove %s, ignoring", lab->workdir);
+			labops_forget(ops, lab);
+			labops_fire_waiters(rt, LABOP_OK, NULL);
+			continue;
+		}
+		json_decref(lab->devices);
+		lab->devices = json_incref((json_t *)devices);
+		log_info("Re-adopted lab %s in slot %u (instance %s, %zu devices, %s)", lab->name,
+			 lab->slot, lab->instance, json_array_size(devices),
+			 lab->holder ? lab->holder->handle : "idle");
+		if (rt->stop_after) {
+			rt->stop_after = false;
+			labops_stop(ops, lab, rt->stop_reason);
+		} else if (lab_is_idle(lab)) {
+			labops_keep_idle(ops, lab);
+		}
+	}
+	labd_state_changed(d);
+}
+
 static void labops_on_startup_done(struct labjob *job, const struct labjob_result *res,
 				   void *userdata)
 {
@@ -336,6 +380,7 @@ static void labops_on_startup_done(struct labjob *job, const struct labjob_resul
 
 	ops->startup = NULL;
 	ops->ready = true;
+	labops_adopted(ops, res->devices);
 	/* A slot whose multilab id another user's lab has: take a spare one. */
 	for (j = 0; j < sl->n; j++) {
 		for (i = 0; i < json_array_size(foreign); i++)
@@ -394,13 +439,27 @@ static void labops_on_startup_done(struct labjob *job, const struct labjob_resul
 	labops_kick(ops);
 }
 
-void labops_startup(struct labops *ops)
+void labops_adopt(struct labops *ops, struct lab *lab)
 {
-	if (ops->run.startup(ops->run.ctx, D(ops)->slots.n > 1, labops_on_startup_done, ops,
-			     &ops->startup) < 0) {
+	RT(ops, lab)->adopting = true;
+}
+
+void labops_startup(struct labops *ops, const json_t *leftovers)
+{
+	json_t *adopt = json_array();
+	unsigned i;
+
+	for (i = 0; i < D(ops)->slots.n; i++)
+		if (ops->rt[i].adopting)
+			json_array_append_new(adopt, json_pack(
+				"{s:i, s:s}", "mlid", D(ops)->slots.labs[i].mlid, "workdir",
+				D(ops)->slots.labs[i].workdir));
+	if (ops->run.startup(ops->run.ctx, D(ops)->slots.n > 1, adopt, leftovers,
+			     labops_on_startup_done, ops, &ops->startup) < 0) {
 		log_error("cannot run the start-up cleanup");
 		ops->ready = true;
 	}
+	json_decref(adopt);
 }
 
 int labops_prewarm(struct labops *ops, const char *path)

@@ -41,8 +41,13 @@ struct labops *labops_new_with_runner(struct labd *d, struct labjob_runner runne
 /* Kills what runs and answers what waits with LABOP_SHUTDOWN. Accepts NULL. */
 void labops_free(struct labops *ops);
 
-/* Start-up cleanup (then --prewarm topologies); acquires wait until the cleanup is over. */
-void labops_startup(struct labops *ops);
+/* A lab the previous run kept (--keep-labs), restored into its slot: the start-up job checks
+ * it with netlab and re-reads its devices, or it is dropped. Before labops_startup(). */
+void labops_adopt(struct labops *ops, struct lab *lab);
+/* The start-up job (re-adoption, cleanup of stale instances and of `leftovers`, the
+ * directories of a previous instance), then --prewarm topologies; acquires wait until the
+ * job is over. */
+void labops_startup(struct labops *ops, const json_t *leftovers);
 /* Bring a topology file up idle and pinned into a free slot at start-up (--prewarm). */
 int labops_prewarm(struct labops *ops, const char *path);
 

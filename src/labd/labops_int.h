@@ -39,6 +39,7 @@ struct slot_rt {
 	bool stop_after;              /* tear down once the running job is over */
 	char stop_reason[160];
 	struct labops_waiter *waiters;/* told when the slot's teardown is over */
+	bool adopting;                /* a kept lab the start-up job is checking */
 	sd_event_source *idle_timer;
 };
 
@@ -98,6 +99,8 @@ bool labops_is_pinned(const struct labops *ops, const char *hash);
 void labops_forget(struct labops *ops, struct lab *lab);
 /* A lab lost its holder: keep it warm (true) or start tearing it down (false). */
 bool labops_let_go(struct labops *ops, struct lab *lab, const char *reason);
+/* A kept (re-adopted) idle lab: pinned, its idle-keep timer re-armed, or torn down. */
+void labops_keep_idle(struct labops *ops, struct lab *lab);
 /* Start upload u in the lab's slot (the lab's holder, if any, was set by the caller). */
 void labops_start(struct labops *ops, struct lab *lab, const struct upload *u);
 /* Tear the lab down now, or after the slot's running job. */

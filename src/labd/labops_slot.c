@@ -42,6 +42,7 @@ void labacq_finish(struct labops *ops, struct labacq *acq, enum labop_outcome ou
 	struct session *s = sessions_find(&D(ops)->sessions, acq->sid);
 
 	TAILQ_REMOVE(&ops->acqs, acq, link);
+	labd_state_changed(D(ops));
 	if (s != NULL) {
 		if (s->busy > 0)
 			s->busy--;
@@ -98,6 +99,7 @@ void labops_forget(struct labops *ops, struct lab *lab)
 		log_warn("cannot remove %s: %s, ignoring", lab->upload_dir, strerror(-r));
 	loop_timer_disarm(RT(ops, lab)->idle_timer);
 	lab_clear(lab);
+	labd_state_changed(D(ops));
 }
 
 static int labops_on_idle_expired(sd_event_source *s, uint64_t usec, void *userdata)
@@ -123,6 +125,7 @@ bool labops_let_go(struct labops *ops, struct lab *lab, const char *reason)
 
 	if (lab->holder != NULL && lab->holder->lab == lab)
 		lab->holder->lab = NULL;
+	labd_state_changed(d);
 	if (ops->cancelled) { /* the final teardown (or --keep-labs) takes care of it */
 		lab_set_idle(lab, now, 0);
 		return true;
@@ -148,6 +151,26 @@ bool labops_let_go(struct labops *ops, struct lab *lab, const char *reason)
 	lab_set_idle(lab, now, 0);
 	labops_stop(ops, lab, reason);
 	return false;
+}
+
+void labops_keep_idle(struct labops *ops, struct lab *lab)
+{
+	struct labd *d = D(ops);
+	uint64_t now = now_usec(ops);
+
+	if (lab->pinned || labops_is_pinned(ops, lab->hash)) {
+		lab->pinned = true;
+		lab->idle_until = 0;
+		return;
+	}
+	if (d->cfg.idle_keep <= 0 || (lab->idle_until != 0 && lab->idle_until <= now)) {
+		labops_stop(ops, lab, "idle-keep-expired");
+		return;
+	}
+	if (lab->idle_until == 0)
+		lab->idle_until = now + (uint64_t)(d->cfg.idle_keep * USEC_PER_SEC);
+	(void)loop_timer_arm(d->event, &RT(ops, lab)->idle_timer, lab->idle_until - now,
+			     labops_on_idle_expired, RT(ops, lab));
 }
 
 /* --- jobs --- */
@@ -184,7 +207,7 @@ void labops_stop(struct labops *ops, struct lab *lab, const char *reason)
 	struct slot_rt *rt = RT(ops, lab);
 	int r;
 
-	if (rt->job != NULL) { /* a start runs: tear down after it */
+	if (rt->job != NULL || rt->adopting) { /* a start (or a check) runs: tear down after it */
 		rt->stop_after = true;
 		snprintf(rt->stop_reason, sizeof(rt->stop_reason), "%s", reason);
 		return;
@@ -250,6 +273,7 @@ static void labops_on_start_done(struct labjob *job, const struct labjob_result 
 	rt->job = NULL;
 	rt->acq = NULL;
 	rt->upload = NULL;
+	labd_state_changed(d);
 	if (res->err < 0) {
 		lab->holder = NULL;
 		labops_forget(ops, lab);

@@ -106,6 +106,7 @@ void labd_promote(struct labd *d)
 	while (d->sessions.n_active < d->cfg.lab_slots &&
 	       (s = sessions_next_waiting(&d->sessions)) != NULL) {
 		sessions_promote(&d->sessions, s, loop_now(d->event));
+		labd_state_changed(d);
 		log_info("Session %s promoted to ACTIVE (topology=%s)", labd_sid8(s->id, sid),
 			 s->topology_name ? s->topology_name : "<unknown>");
 	}
@@ -165,6 +166,7 @@ struct session *labd_session_create(struct labd *d, const struct labd_session_op
 	if (s == NULL)
 		return NULL;
 	s->max_wait = (uint64_t)(o->max_wait * USEC_PER_SEC);
+	labd_state_changed(d);
 	*ret_position = sessions_position(&d->sessions, s);
 	log_info("Created session %s at queue position %zu (handle %s, priority %d%s%s)",
 		 labd_sid8(id, sid), *ret_position, s->handle, s->priority,
@@ -239,6 +241,7 @@ void labd_session_end(struct labd *d, struct session *s, enum session_end reason
 	}
 	labops_session_gone(d->ops, s);
 	sessions_remove(&d->sessions, s, reason, loop_now(d->event));
+	labd_state_changed(d);
 	log_debug("Removed session %s from queue", end->sid);
 	end->removed = true;
 	if (end->settled)

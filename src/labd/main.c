@@ -23,6 +23,7 @@
 #include "instance.h"
 #include "labd.h"
 #include "labops.h"
+#include "state.h"
 
 /* Apply --log-config: "key = value" lines. Missing file: defaults, like the original's
  * fallback to its packaged config. */
@@ -95,6 +96,16 @@ static void log_sessions_at_shutdown(struct labd *d)
 
 static void on_final_teardown(struct labd *d, const struct labop_result *res, void *userdata)
 {
+	unsigned i, kept = 0;
+
+	if (d->cfg.keep_labs) {
+		for (i = 0; i < d->slots.n; i++)
+			kept += d->slots.labs[i].state == LAB_UP;
+		if (state_save(d) == 0)
+			log_info("Kept %u labs and %zu sessions for the next start (--keep-labs)",
+				 kept, sessions_count(&d->sessions));
+		d->state_frozen = true;
+	}
 	if (res->outcome == LABOP_FAILED)
 		log_error("Error during final cleanup: %s",
 			  res->error ? json_string_value(json_object_get(res->error, "detail"))
@@ -123,7 +134,11 @@ static void labd_shutdown(struct labd *d)
 	loop_timer_disarm(d->sweep_timer);
 	http_server_quiesce(d->http);
 	labops_cancel(d->ops);
-	if (n > 0) {
+	if (d->cfg.keep_labs) {
+		/* Sessions and labs stay; waiting acquires got 503 and starts in progress are
+		 * interrupted and cleaned up (their sessions stay, without a lab). */
+		log_info("Keeping labs and sessions for the next start (--keep-labs)");
+	} else if (n > 0) {
 		log_info("Cleaning up %zu remaining sessions...", n);
 		while ((s = sessions_first(&d->sessions)) != NULL)
 			labd_session_end(d, s, SESSION_END_SHUTDOWN, "server-shutdown", NULL, NULL);
@@ -133,7 +148,7 @@ static void labd_shutdown(struct labd *d)
 			     (uint64_t)((2 * d->cfg.netlab_down_timeout + 30) * USEC_PER_SEC),
 			     on_shutdown_deadline, d);
 	/* Runs after any start still in progress has been interrupted and cleaned up. */
-	labops_shutdown(d->ops, false, on_final_teardown, NULL);
+	labops_shutdown(d->ops, d->cfg.keep_labs, on_final_teardown, NULL);
 }
 
 static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
@@ -314,6 +329,29 @@ int main(int argc, char **argv)
 		.total_max = d.cfg.max_total_size,
 		.files_max = d.cfg.max_files,
 	};
+	if (d.cfg.admin_token_file != NULL) {
+		r = labd_read_token(d.cfg.admin_token_file, &d.admin_token);
+		if (r < 0) {
+			log_error("--admin-token-file %s: %s", d.cfg.admin_token_file,
+				  r == -EINVAL ? "no token in the file" : strerror(-r));
+			goto out_meta;
+		}
+		log_info("Admin routes enabled (token from %s)", d.cfg.admin_token_file);
+	}
+	d.ops = labops_new(&d);
+	/* Kept sessions and labs are restored before the server listens: a client polling
+	 * through a restart never sees its session missing. */
+	r = state_restore(&d, d.ops);
+	if (r < 0)
+		goto out_meta;
+	for (unsigned i = 0; i < d.cfg.n_prewarm; i++) {
+		r = labops_prewarm(d.ops, d.cfg.prewarm[i]);
+		if (r < 0) {
+			log_error("--prewarm %s: %s", d.cfg.prewarm[i],
+				  r == -EINVAL ? "not a usable topology file" : strerror(-r));
+			goto out_meta;
+		}
+	}
 	hc.host = d.cfg.host;
 	hc.port = d.cfg.port;
 	hc.routes = api_routes_get(&hc.n_routes, (size_t)(d.cfg.max_total_size +
@@ -334,27 +372,14 @@ int main(int argc, char **argv)
 	}
 	log_info("Listening on http://%s:%u (Press CTRL+C to quit)", d.cfg.host, d.cfg.port);
 
-	if (d.cfg.admin_token_file != NULL) {
-		r = labd_read_token(d.cfg.admin_token_file, &d.admin_token);
-		if (r < 0) {
-			log_error("--admin-token-file %s: %s", d.cfg.admin_token_file,
-				  r == -EINVAL ? "no token in the file" : strerror(-r));
-			goto out_meta;
-		}
-		log_info("Admin routes enabled (token from %s)", d.cfg.admin_token_file);
-	}
-	d.ops = labops_new(&d);
-	for (unsigned i = 0; i < d.cfg.n_prewarm; i++) {
-		r = labops_prewarm(d.ops, d.cfg.prewarm[i]);
-		if (r < 0) {
-			log_error("--prewarm %s: %s", d.cfg.prewarm[i],
-				  r == -EINVAL ? "not a usable topology file" : strerror(-r));
-			goto out_meta;
-		}
-	}
 	log_info("Remote Lab Manager starting up...");
 	log_info("Performing startup cleanup of stale netlab instances...");
-	labops_startup(d.ops);
+	{
+		json_t *leftovers = state_leftovers(&d);
+
+		labops_startup(d.ops, leftovers);
+		json_decref(leftovers);
+	}
 	labd_sweeper_start(&d);
 	if (sd_event_add_signal(d.event, NULL, SIGTERM, on_signal, &d) < 0 ||
 	    sd_event_add_signal(d.event, NULL, SIGINT, on_signal, &d) < 0 ||
@@ -381,6 +406,7 @@ out:
 	sd_event_source_disable_unref(shutdown_deadline);
 	sd_event_source_disable_unref(d.sweep_timer);
 	str_free_secret(d.admin_token);
+	sd_event_source_disable_unref(d.state_save);
 	sessions_free(&d.sessions);
 	slots_free(&d.slots);
 	free(d.mlids);

@@ -265,6 +265,13 @@ int netlab_run_pid(const struct netlab_run *run)
 	return run != NULL && run->child != NULL ? (int)spawn_pid(run->child) : 0;
 }
 
+bool netlab_unknown_instance(const struct spawn_result *res)
+{
+	return res->exited && res->exit_code == 1 && !res->timed_out &&
+	       memmem(buf_cstr(&res->err), res->err.len, "Unknown instance",
+		      strlen("Unknown instance")) != NULL;
+}
+
 bool netlab_inspect_all_unsupported(const struct spawn_result *res)
 {
 	return res->exited && res->exit_code == 1 && !res->timed_out &&

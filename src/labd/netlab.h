@@ -68,6 +68,9 @@ json_t *netlab_error_json(const struct netlab_run *run, const struct spawn_resul
  * (so the server should fall back to inspecting node by node)? */
 bool netlab_inspect_all_unsupported(const struct spawn_result *res);
 
+/* Did a step with -i fail because netlab's status file showed no such instance? */
+bool netlab_unknown_instance(const struct spawn_result *res);
+
 /* Does netlab still consider this directory's lab in use? It creates netlab.lock during
  * `up` and removes it on every successful `down`; an exit code alone can mislead. */
 bool netlab_dir_locked(const char *workdir);

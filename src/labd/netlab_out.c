@@ -7,10 +7,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <yaml.h>
 
 #include "common/buf.h"
+#include "common/lock.h"
 #include "common/xmalloc.h"
 
 /* Turn a Python list repr (['r1', 'r2']) into JSON text; NULL when it is not one. */
@@ -218,24 +220,38 @@ int netlab_status_file_has_default(const char *home)
 	yaml_event_t ev;
 	char path[PATH_MAX];
 	FILE *f;
-	int depth = 0, r = 0;
+	int depth = 0, r = 0, tries, lock_fd = -1;
 	bool key_next = true, done = false;
 	long size;
 
 	if (home == NULL || home[0] == '\0')
 		return -ENOENT;
-	if ((size_t)snprintf(path, sizeof(path), "%s/.netlab/status.yaml", home) >= sizeof(path))
+	if ((size_t)snprintf(path, sizeof(path), "%s/.netlab/status.yaml.lock", home) >=
+	    sizeof(path))
 		return -ENAMETOOLONG;
+	/* netlab rewrites the file in place under this lock (python filelock): read it under the
+	 * lock too, waiting a little for a writer (each holds it for milliseconds). */
+	for (tries = 0; (r = lock_try(path, &lock_fd)) == -EWOULDBLOCK && tries < 20; tries++)
+		usleep(10000);
+	if (r < 0 && r != -ENOENT)
+		return r;
+	path[strlen(path) - strlen(".lock")] = '\0';
 	f = fopen(path, "re");
-	if (f == NULL)
-		return errno == ENOENT ? 0 : -errno;
+	if (f == NULL) {
+		r = errno == ENOENT ? 0 : -errno;
+		lock_release(lock_fd);
+		return r;
+	}
+	r = 0;
 	if (fseek(f, 0, SEEK_END) < 0 || (size = ftell(f)) < 0 || size > NETLAB_STATUS_FILE_MAX ||
 	    fseek(f, 0, SEEK_SET) < 0) {
 		fclose(f);
+		lock_release(lock_fd);
 		return -EFBIG;
 	}
 	if (!yaml_parser_initialize(&parser)) {
 		fclose(f);
+		lock_release(lock_fd);
 		return -ENOMEM;
 	}
 	yaml_parser_set_input_file(&parser, f);
@@ -275,5 +291,6 @@ int netlab_status_file_has_default(const char *home)
 	}
 	yaml_parser_delete(&parser);
 	fclose(f);
+	lock_release(lock_fd);
 	return r;
 }

@@ -82,8 +82,8 @@ static int fake_stop(void *ctx, int mlid, const char *workdir, const char *name,
 	return 0;
 }
 
-static int fake_startup(void *ctx, bool all, labjob_done_fn done, void *userdata,
-			struct labjob **ret)
+static int fake_startup(void *ctx, bool all, const json_t *adopt, const json_t *leftovers,
+			labjob_done_fn done, void *userdata, struct labjob **ret)
 {
 	struct fake *f = ctx;
 	struct labjob *j = xcalloc(1, sizeof(*j));
@@ -217,7 +217,7 @@ static struct world *world_new(unsigned slots, double idle_keep)
 	sessions_init(&w->d.sessions);
 	slots_init(&w->d.slots, slots, slots > 1 ? mlids : NULL);
 	w->d.ops = labops_new_with_runner(&w->d, runner);
-	labops_startup(w->d.ops);
+	labops_startup(w->d.ops, NULL);
 	run_loop(w);
 	fake_complete(fake_find(FAKE_STARTUP, 0), true);
 	run_loop(w);
