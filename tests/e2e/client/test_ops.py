@@ -73,7 +73,7 @@ def test_admin(make_server, tmp_path):
     p = lc("session", "status", sid)
     assert p.returncode == EXIT_NOSESSION and "session ended by the server: admin" in p.stderr
     p = lc("admin", "end", "s-nonexist", "--admin-token-file", str(tf))
-    assert p.returncode == EXIT_SERVER and "404" in p.stderr
+    assert p.returncode == EXIT_NOSESSION and "404" in p.stderr
     assert lc("admin", "destroy", "x").returncode == 2
 
 

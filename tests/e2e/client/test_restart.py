@@ -1,12 +1,16 @@
 """Restart ride-out: the server restarts with --keep-labs while labctl holds a lab or waits."""
 import signal
+import time
 
 from conftest import Labctl, check_sanitizer, free_port, needs_server, wait_for
 
 
 
-def restart(server, sig=signal.SIGTERM):
+def restart(server, sig=signal.SIGTERM, down_for=0.0):
+    """Stop the server, stay away `down_for` seconds (clients calling meanwhile are refused),
+    start it again on the same port."""
     server.stop(sig)
+    time.sleep(down_for)
     server.start(timeout=60)
 
 
@@ -43,7 +47,8 @@ def test_waiting_run_rides_out_a_restart(make_server, tmp_path, topo):
     p = lc.popen("run", "--topology", str(topo), "--poll-interval", "0.3", "--heartbeat-period", "0.5",
                  "--", "true")
     wait_for(lambda: len(server.get("/sessions").json()["sessions"]) == 2, timeout=60, what="queued")
-    restart(server, signal.SIGKILL)
+    # Away for many poll periods (0.3 s): the waiting client certainly meets the refusal.
+    restart(server, signal.SIGKILL, down_for=3.0)
     server.delete(f"/session/{holder}")
     out, err = p.communicate(timeout=120)
     check_sanitizer(err)
