@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "api.h"
+#include "auth.h"
 #include "common/buf.h"
 #include "common/lock.h"
 #include "common/log.h"
@@ -32,7 +33,9 @@
 	"                        [--idle-lab-keep S] [--max-upload-file-size BYTES]\n" \
 	"                        [--max-upload-total-size BYTES] [--max-upload-files N]\n" \
 	"                        [--max-sessions N] [--max-connections N]\n" \
-	"                        [--idle-connection-timeout S]\n"
+	"                        [--max-connections-per-address N] [--request-timeout S]\n" \
+	"                        [--idle-connection-timeout S] [--token-file FILE]\n" \
+	"                        [--tls-cert FILE] [--tls-key FILE]\n"
 
 static void usage(FILE *f)
 {
@@ -89,10 +92,28 @@ static void usage(FILE *f)
 	      "  --max-upload-total-size BYTES\n"
 	      "                        all files of one POST /lab (default: 64M)\n"
 	      "  --max-upload-files N  files in one POST /lab (default: 256)\n"
-	      "  --max-connections N   concurrent HTTP connections (default: 1024)\n"
+	      "  --max-connections N   open HTTP connections in all; more are closed at once\n"
+	      "                        (default: 4096, lowered to fit the open-files limit)\n"
+	      "  --max-connections-per-address N\n"
+	      "                        open connections from one client address; more are\n"
+	      "                        closed at once (default: a quarter of --max-connections)\n"
+	      "  --request-timeout S   a client must send a complete request (header and body)\n"
+	      "                        within this long of connecting or of its previous answer,\n"
+	      "                        else the connection is closed; idle keep-alive connections\n"
+	      "                        last this long too (default: 60)\n"
 	      "  --idle-connection-timeout S\n"
-	      "                        close a connection idle this long (default: 300); a request\n"
-	      "                        waiting for netlab is not idle\n"
+	      "                        close a connection whose client reads nothing of its answer\n"
+	      "                        this long (default: 300); a request waiting for netlab is\n"
+	      "                        not idle\n"
+	      "\n"
+	      "access:\n"
+	      "  --token-file FILE     require 'Authorization: Bearer <token>' on every route but\n"
+	      "                        /healthz, the token being FILE's content (default: off, or\n"
+	      "                        $REMOTE_LAB_TOKEN_FILE). The Python 1.x client cannot send\n"
+	      "                        a token: with it on, only labctl/libremotelab clients work.\n"
+	      "  --tls-cert FILE       serve HTTPS with this PEM certificate (chain); needs\n"
+	      "                        --tls-key (default: plain HTTP)\n"
+	      "  --tls-key FILE        the certificate's PEM private key\n"
 	      "\n"
 	      "Exit status: 0 after a clean stop, 1 when another instance runs or netlab is\n"
 	      "missing or broken, 2 for command-line errors. State lives under $TMPDIR.\n",
@@ -117,6 +138,7 @@ enum {
 	OPT_VERSION, OPT_NETLAB_COMMAND, OPT_UP_TIMEOUT, OPT_DOWN_TIMEOUT, OPT_INSPECT_TIMEOUT,
 	OPT_ACTIVE_TIMEOUT, OPT_WAITING_TIMEOUT, OPT_IDLE_KEEP, OPT_MAX_FILE, OPT_MAX_TOTAL,
 	OPT_MAX_FILES, OPT_MAX_SESSIONS, OPT_MAX_CONNECTIONS, OPT_CONNECTION_TIMEOUT,
+	OPT_MAX_PER_ADDRESS, OPT_REQUEST_TIMEOUT, OPT_TOKEN_FILE, OPT_TLS_CERT, OPT_TLS_KEY,
 };
 
 static const struct option long_options[] = {
@@ -141,6 +163,11 @@ static const struct option long_options[] = {
 	{ "max-sessions", required_argument, NULL, OPT_MAX_SESSIONS },
 	{ "max-connections", required_argument, NULL, OPT_MAX_CONNECTIONS },
 	{ "idle-connection-timeout", required_argument, NULL, OPT_CONNECTION_TIMEOUT },
+	{ "max-connections-per-address", required_argument, NULL, OPT_MAX_PER_ADDRESS },
+	{ "request-timeout", required_argument, NULL, OPT_REQUEST_TIMEOUT },
+	{ "token-file", required_argument, NULL, OPT_TOKEN_FILE },
+	{ "tls-cert", required_argument, NULL, OPT_TLS_CERT },
+	{ "tls-key", required_argument, NULL, OPT_TLS_KEY },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -184,6 +211,12 @@ static uint64_t opt_size(int id, const char *v)
 struct cli {
 	struct labd_config cfg;
 	const char *log_format;
+	/* connection limits and access (issue 9) */
+	unsigned max_per_address;    /* 0: a quarter of max_connections */
+	unsigned request_timeout;
+	const char *token_file;
+	const char *tls_cert;
+	const char *tls_key;
 };
 
 static void parse_args(int argc, char **argv, struct cli *cli)
@@ -207,9 +240,10 @@ static void parse_args(int argc, char **argv, struct cli *cli)
 		.max_total_size = 64ULL << 20,
 		.max_files = 256,
 		.max_sessions = 100000,
-		.max_connections = 1024,
+		.max_connections = 4096,
 		.connection_timeout = 300,
 	};
+	cli->request_timeout = 60;
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, ":h", long_options, NULL)) != -1) {
 		switch (opt) {
@@ -250,6 +284,11 @@ static void parse_args(int argc, char **argv, struct cli *cli)
 		case OPT_MAX_SESSIONS: c->max_sessions = (unsigned)opt_uint(opt, optarg, 1, 10000000); break;
 		case OPT_MAX_CONNECTIONS: c->max_connections = (unsigned)opt_uint(opt, optarg, 4, 1000000); break;
 		case OPT_CONNECTION_TIMEOUT: c->connection_timeout = (unsigned)opt_uint(opt, optarg, 1, 86400); break;
+		case OPT_MAX_PER_ADDRESS: cli->max_per_address = (unsigned)opt_uint(opt, optarg, 1, 1000000); break;
+		case OPT_REQUEST_TIMEOUT: cli->request_timeout = (unsigned)opt_uint(opt, optarg, 1, 86400); break;
+		case OPT_TOKEN_FILE: cli->token_file = optarg; break;
+		case OPT_TLS_CERT: cli->tls_cert = optarg; break;
+		case OPT_TLS_KEY: cli->tls_key = optarg; break;
 		case ':':
 			usage_error("argument %s: expected one argument", argv[optind - 1]);
 		default:
@@ -258,6 +297,15 @@ static void parse_args(int argc, char **argv, struct cli *cli)
 	}
 	if (optind < argc)
 		usage_error("unrecognized arguments: %s", argv[optind]);
+	if ((cli->tls_cert == NULL) != (cli->tls_key == NULL))
+		usage_error("argument --%s: needed with --%s", cli->tls_cert ? "tls-key" : "tls-cert",
+			    cli->tls_cert ? "tls-cert" : "tls-key");
+	if (cli->max_per_address > c->max_connections)
+		usage_error("argument --max-connections-per-address: more than --max-connections "
+			    "(%u)", c->max_connections);
+	if (cli->token_file == NULL && getenv("REMOTE_LAB_TOKEN_FILE") != NULL &&
+	    getenv("REMOTE_LAB_TOKEN_FILE")[0] != '\0')
+		cli->token_file = getenv("REMOTE_LAB_TOKEN_FILE");
 	if (c->debug)
 		c->log_level = "DEBUG";
 }
@@ -429,11 +477,41 @@ static void log_netlab_version(const char *path, const char *out, const char *wa
 	}
 }
 
+/* --token-file, --tls-cert, --tls-key: read them before anything starts (exit 1 on error). */
+static int load_access(const struct cli *cli, struct labd_auth *auth, char **cert, char **key)
+{
+	char err[512];
+	int r;
+
+	if (cli->token_file != NULL) {
+		r = labd_auth_load(auth, cli->token_file, err, sizeof(err));
+		if (r < 0) {
+			log_crit("%s", err);
+			return r;
+		}
+	}
+	if (cli->tls_cert != NULL) {
+		r = statefile_read(cli->tls_cert, 1 << 20, cert, NULL);
+		if (r < 0) {
+			log_crit("cannot read the TLS certificate %s: %s", cli->tls_cert, strerror(-r));
+			return r;
+		}
+		r = statefile_read(cli->tls_key, 1 << 20, key, NULL);
+		if (r < 0) {
+			log_crit("cannot read the TLS key %s: %s", cli->tls_key, strerror(-r));
+			return r;
+		}
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct labd d = { 0 };
 	struct cli cli = { 0 };
 	struct http_server_config hc = { 0 };
+	struct labd_auth auth = { 0 };
+	char *tls_cert = NULL, *tls_key = NULL;
 	char *netlab_path = NULL, *version = NULL, *warnings = NULL, *error = NULL;
 	char cwd[PATH_MAX];
 	int lock_fd = -1, r, ret = 1;
@@ -447,6 +525,9 @@ int main(int argc, char **argv)
 	if (d.cfg.debug)
 		log_info("Debug mode enabled. Netlab output will be streamed to console and "
 			 "loglevel set to DEBUG.");
+
+	if (load_access(&cli, &auth, &tls_cert, &tls_key) < 0)
+		goto out;
 
 	d.tmpdir = instance_tmpdir();
 	d.cwd = xstrdup(getcwd(cwd, sizeof(cwd)) ? cwd : ".");
@@ -506,18 +587,31 @@ int main(int argc, char **argv)
 	hc.head_as_get = true;
 	hc.default_body_max = 64 * 1024;
 	hc.connection_limit = d.cfg.max_connections;
+	hc.per_ip_connection_limit = cli.max_per_address;
 	hc.connection_timeout = d.cfg.connection_timeout;
+	hc.request_timeout = cli.request_timeout;
+	hc.tls_cert_pem = tls_cert;
+	hc.tls_key_pem = tls_key;
+	if (auth.token != NULL) {
+		labd_auth_install(&auth);
+		hc.before = labd_auth_before;
+	}
 	hc.error = api_error;
 	hc.userdata = &d;
 	hc.log_component = "uvicorn.error";
 	r = http_server_new(d.event, &hc, &d.http);
+	str_free_secret(tls_key);
+	tls_key = NULL;
 	if (r < 0)
 		goto out_meta;
 	if (d.cfg.port == 0) {
 		d.cfg.port = http_server_port(d.http);
 		instance_write_meta(&d, argc, argv);
 	}
-	log_info("Listening on http://%s:%u (Press CTRL+C to quit)", d.cfg.host, d.cfg.port);
+	log_info("Listening on %s://%s:%u (Press CTRL+C to quit)", tls_cert ? "https" : "http",
+		 d.cfg.host, d.cfg.port);
+	if (auth.token != NULL)
+		log_info("Access control on: every route but /healthz needs the bearer token");
 
 	d.ops = labops_new(&d);
 	log_info("Remote Lab Manager starting up...");
@@ -559,5 +653,8 @@ out:
 	free(d.tmpdir);
 	free(d.cwd);
 	free(d.lab_lock_path);
+	labd_auth_clear(&auth);
+	free(tls_cert);
+	str_free_secret(tls_key);
 	return ret;
 }
