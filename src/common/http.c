@@ -21,6 +21,7 @@
 #include <microhttpd.h>
 
 #include "buf.h"
+#include "httpform.h"
 #include "httpscreen.h"
 #include "log.h"
 #include "router.h"
@@ -127,6 +128,7 @@ struct http_request {
 	size_t body_max;
 	struct buf body;
 	struct MHD_PostProcessor *post;
+	struct http_form_scan form_scan;
 	bool form_failed;
 	bool form_stopped;      /* form_part asked to ignore the rest */
 	bool discard_body;      /* a response is decided; read and drop the body */
@@ -806,6 +808,9 @@ static void http_request_begin(struct http_request *req)
 	if (req->route->body == HTTP_BODY_FORM) {
 		req->post = MHD_create_post_processor(req->conn, HTTP_FORM_BUFFER, http_on_form, req);
 		/* NULL when the content type is not a form: the handler sees an empty form. */
+		http_form_scan_init(&req->form_scan,
+				    MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND,
+								MHD_HTTP_HEADER_CONTENT_TYPE));
 	}
 	if (req->route->begin)
 		req->route->begin(req);
@@ -860,6 +865,13 @@ static enum MHD_Result http_on_request(void *cls, struct MHD_Connection *conn, c
 			(void)buf_append(&req->body, upload_data, n); /* bounded by body_max above */
 		} else if (req->route->body == HTTP_BODY_FORM && req->post != NULL &&
 			   !req->form_failed) {
+			if (http_form_scan_feed(&req->form_scan, upload_data, n)) {
+				/* libmicrohttpd would cut the part's name or file name at the NUL */
+				http_respond_error(req, 400, "Invalid form part: NUL byte in a part "
+						   "header (field or file name)");
+				req->discard_body = true;
+				return MHD_YES;
+			}
 			if (MHD_post_process(req->post, upload_data, n) != MHD_YES)
 				req->form_failed = true;
 		}
