@@ -114,6 +114,8 @@ enum http_screen_result http_screen(const char *buf, size_t len,
 		if (!next_line(buf, len, &pos, &line, &n)) {
 			if (len - start > lim->line_max)
 				return screen_fail(out, 414, "Request line too long");
+			if (len > lim->header_max)
+				return screen_fail(out, 431, "Request header too large");
 			return HTTP_SCREEN_MORE;
 		}
 		if (n > 0)
