@@ -1037,6 +1037,9 @@ int http_server_new(sd_event *e, const struct http_server_config *cfg,
 			 cfg->port, cfg->tls_cert_pem ? " (is the TLS certificate/key valid?)" : "");
 		goto fail;
 	}
+	/* GnuTLS copied the key and certificate when the daemon started. */
+	str_free_secret(srv->tls_key);
+	srv->tls_key = NULL;
 	info = MHD_get_daemon_info(srv->mhd, MHD_DAEMON_INFO_EPOLL_FD);
 	epfd = info ? info->epoll_fd : -1;
 	r = sd_event_add_io(e, &srv->io, epfd, EPOLLIN, http_on_io, srv);
@@ -1139,8 +1142,7 @@ void http_server_free(struct http_server *srv, unsigned status_for_suspended)
 	sd_event_source_disable_unref(srv->deadline_timer);
 	sd_event_source_disable_unref(srv->kick);
 	sd_event_unref(srv->event);
-	if (srv->tls_key != NULL)
-		str_free_secret(srv->tls_key);
+	str_free_secret(srv->tls_key);
 	free(srv->tls_cert);
 	free(srv);
 }
