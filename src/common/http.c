@@ -322,10 +322,21 @@ static void http_conn_deadline_set(struct http_conn *c, uint64_t usec)
 	http_deadline_rearm(srv);
 }
 
+/* The request deadline: request_timeout, but never longer than the idle timeout (a silent
+ * connection that libmicrohttpd does not hold yet is idle too). */
+static unsigned http_request_timeout_sec(const struct http_server *srv)
+{
+	unsigned req = srv->cfg.request_timeout ? srv->cfg.request_timeout
+						: HTTP_DEFAULT_REQUEST_TIMEOUT;
+	unsigned idle = srv->cfg.connection_timeout ? srv->cfg.connection_timeout
+						    : HTTP_DEFAULT_IDLE_TIMEOUT;
+
+	return req < idle ? req : idle;
+}
+
 static uint64_t http_request_timeout_usec(const struct http_server *srv)
 {
-	return (uint64_t)(srv->cfg.request_timeout ? srv->cfg.request_timeout
-						    : HTTP_DEFAULT_REQUEST_TIMEOUT) * 1000000ULL;
+	return (uint64_t)http_request_timeout_sec(srv) * 1000000ULL;
 }
 
 static void http_conn_free(struct http_conn *c)
@@ -357,10 +368,10 @@ static void http_conn_close(struct http_conn *c)
  * its next run and closes it (NOTIFY_CONNECTION CLOSED frees c). */
 static void http_conn_abort(struct http_conn *c)
 {
+	http_conn_deadline_clear(c);
 	if (c->closing)
 		return;
 	c->closing = true;
-	http_conn_deadline_clear(c);
 	(void)shutdown(c->fd, SHUT_RDWR);
 	http_server_kick(c->srv);
 }
@@ -631,8 +642,7 @@ static int http_on_deadline(sd_event_source *s, uint64_t usec, void *userdata)
 		if (slow && http_ratelog_due(&srv->log_deadline, &suppressed))
 			HTTP_LOG(LOG_LEVEL_WARNING, srv,
 				 "Closed a connection from %s: no complete request within %u s%s",
-				 c->addr_text, srv->cfg.request_timeout ? srv->cfg.request_timeout
-									: HTTP_DEFAULT_REQUEST_TIMEOUT,
+				 c->addr_text, http_request_timeout_sec(srv),
 				 suppressed ? " (more since the last report)" : "");
 		else if (!slow)
 			HTTP_LOG(LOG_LEVEL_DEBUG, srv, "closing an idle connection from %s",
@@ -729,10 +739,9 @@ static void http_on_completed(void *cls, struct MHD_Connection *conn, void **con
 		TAILQ_REMOVE(&req->srv->suspended, req, link);
 		req->srv->n_suspended--;
 	}
-	if (req->stream != NULL)
+	if (req->stream != NULL && req->stream->reason == 0)
 		req->stream->reason = toe == MHD_REQUEST_TERMINATED_COMPLETED_OK
-			? HTTP_STREAM_ENDED
-			: (req->stream->reason ? req->stream->reason : HTTP_STREAM_CLIENT_GONE);
+			? HTTP_STREAM_ENDED : HTTP_STREAM_CLIENT_GONE;
 	http_request_free(req);
 	*con_cls = NULL;
 }
@@ -1108,6 +1117,8 @@ void http_server_free(struct http_server *srv, unsigned status_for_suspended)
 	for (req = TAILQ_FIRST(&srv->suspended); req != NULL; req = next) {
 		next = TAILQ_NEXT(req, link);
 		if (req->stream != NULL) {
+			if (req->stream->reason == 0)
+				req->stream->reason = HTTP_STREAM_SERVER_STOPPED;
 			req->stream->ending = true;
 			http_stream_wake(req->stream);
 		} else if (req->response == NULL) {

@@ -72,8 +72,8 @@ struct http_server_config {
 	 * lasts that long too). 0 means the default above. */
 	unsigned connection_limit;        /* lowered to fit RLIMIT_NOFILE, with a warning */
 	unsigned per_ip_connection_limit; /* 0: connection_limit / 4 */
-	unsigned connection_timeout;      /* s without traffic while a response is sent */
-	unsigned request_timeout;
+	unsigned connection_timeout;      /* s without traffic (libmicrohttpd's idle timeout) */
+	unsigned request_timeout;         /* at most connection_timeout */
 	size_t request_line_max;          /* screen: longer first request line -> 414 */
 	size_t request_header_max;        /* screen: larger first header -> 431 */
 	/* TLS (libmicrohttpd with GnuTLS): PEM text of the certificate (chain) and key, both or
@@ -155,10 +155,10 @@ bool http_request_responded(const struct http_request *req);
  * callbacks. Each stream has a bounded buffer: a client that does not read fast enough to
  * keep it below buffer_max is disconnected (never the server's memory grows). */
 enum http_stream_reason {
-	HTTP_STREAM_ENDED = 1,       /* the caller closed it and everything was sent */
-	HTTP_STREAM_CLIENT_GONE,     /* the client went away (noticed at the next write) or
-				      * the server stopped */
+	HTTP_STREAM_ENDED = 1,       /* the response ended without the caller closing it */
+	HTTP_STREAM_CLIENT_GONE,     /* the client went away (noticed at the next write) */
 	HTTP_STREAM_TOO_SLOW,        /* dropped: the buffer would have exceeded buffer_max */
+	HTTP_STREAM_SERVER_STOPPED,  /* http_server_free() ended it */
 };
 /* Called once when the stream ends for any reason other than http_stream_close() — from
  * inside the HTTP layer (as handlers are); the handle is invalid after it returns. */

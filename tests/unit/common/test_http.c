@@ -577,7 +577,7 @@ static void test_stream_at_shutdown(void **state)
 	assert_true(read_until(fd, r, sizeof(r), ": hello", 10000));
 	restart(&base_cfg);
 	assert_null(fx.stream);
-	assert_true(fx.stream_reason != 0);
+	assert_int_equal(fx.stream_reason, HTTP_STREAM_SERVER_STOPPED);
 	close(fd);
 }
 
