@@ -20,6 +20,7 @@ def refused_lines(d):
 
 def test_flood_from_one_address_does_not_lock_others_out(daemon):
     before = len(refused_lines(daemon))
+    t0 = time.monotonic()
     socks = open_idle(daemon.port, FLOOD, "127.0.0.2")
     try:
         # the daemon refuses what is over the per-address limit (closes it at once) ...
@@ -31,7 +32,7 @@ def test_flood_from_one_address_does_not_lock_others_out(daemon):
         assert 0 < held < FLOOD
         # one warning names the address; repeats are rate-limited, not one line per refusal
         lines = refused_lines(daemon)[before:]
-        assert 1 <= len(lines) <= 3, lines
+        assert 1 <= len(lines) <= 2 + (time.monotonic() - t0) / 10, lines
         assert "connections open from that address, the limit is" in lines[0]
     finally:
         for s in socks:
