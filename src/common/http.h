@@ -12,6 +12,16 @@
 
 struct http_server;
 struct http_request;
+struct http_stream;
+
+/* Defaults for http_server_config fields left 0 (both daemons get them). */
+#define HTTP_DEFAULT_CONNECTION_LIMIT 1024   /* open connections in all */
+/* per address: a quarter of the connection limit */
+#define HTTP_DEFAULT_IDLE_TIMEOUT 300        /* s without traffic while answering */
+#define HTTP_DEFAULT_REQUEST_TIMEOUT 60      /* s to receive a complete request */
+#define HTTP_DEFAULT_REQUEST_LINE_MAX 8192   /* bytes: first request line of a connection */
+#define HTTP_DEFAULT_REQUEST_HEADER_MAX 16384 /* bytes: its whole header */
+#define HTTP_DEFAULT_STREAM_BUFFER 262144    /* bytes queued for one streaming client */
 
 /* What the HTTP layer does with a request body. */
 enum http_body_mode {
@@ -54,13 +64,28 @@ struct http_server_config {
 	size_t n_routes;
 	bool head_as_get;                /* answer HEAD on GET routes */
 	size_t default_body_max;         /* body limit for routes with body_max == 0 */
-	unsigned connection_limit;       /* concurrent connections */
-	unsigned per_ip_connection_limit;/* 0 = unlimited */
-	unsigned connection_timeout;     /* idle seconds before MHD closes a connection */
+	/* Connections. The layer accepts them itself: it counts them (in all and per peer
+	 * address; over a limit a connection is closed at once, with a rate-limited warning),
+	 * screens the first request header of each (see httpscreen.h), and closes a connection
+	 * that has not delivered a complete request (header and body) within request_timeout
+	 * of being accepted or of its previous response (so an idle keep-alive connection
+	 * lasts that long too). 0 means the default above. */
+	unsigned connection_limit;        /* lowered to fit RLIMIT_NOFILE, with a warning */
+	unsigned per_ip_connection_limit; /* 0: connection_limit / 4 */
+	unsigned connection_timeout;      /* s without traffic (libmicrohttpd's idle timeout) */
+	unsigned request_timeout;         /* at most connection_timeout */
+	size_t request_line_max;          /* screen: longer first request line -> 414 */
+	size_t request_header_max;        /* screen: larger first header -> 431 */
+	/* TLS (libmicrohttpd with GnuTLS): PEM text of the certificate (chain) and key, both or
+	 * neither. With TLS the first request is not screened (the layer cannot read it). */
+	const char *tls_cert_pem;
+	const char *tls_key_pem;
 	/* Optional: runs before routing for every request; may respond (e.g. 401/403). */
 	void (*before)(struct http_request *req);
 	/* Writes the daemon's error body for errors the HTTP layer produces itself
-	 * (404, 405, 413, 500, 503); must respond. */
+	 * (400, 404, 405, 413, 414, 431, 500, 503, 505); must respond. For a screened request
+	 * only the method, path and peer are known (headers, query and cookies read as
+	 * absent) and the answer is sent with "Connection: close". */
 	void (*error)(struct http_request *req, unsigned status, const char *message);
 	void *userdata;                  /* http_request_server_data() */
 	const char *log_component;       /* logger name for the layer's own messages */
@@ -73,8 +98,19 @@ int http_server_new(sd_event *e, const struct http_server_config *cfg,
 unsigned http_server_port(const struct http_server *srv);
 /* Stop accepting new connections; established ones are still served. */
 void http_server_quiesce(struct http_server *srv);
-/* Number of requests waiting for an asynchronous response. */
+/* Number of requests waiting for an asynchronous response (open streams waiting for data
+ * count too). */
 size_t http_server_suspended(const struct http_server *srv);
+struct http_server_stats {
+	uint64_t accepted;            /* connections accepted and counted */
+	uint64_t refused_total;       /* closed at once: connection_limit reached */
+	uint64_t refused_per_address; /* closed at once: per_ip_connection_limit reached */
+	uint64_t deadline_closed;     /* closed for want of a complete request in time */
+	uint64_t screened;            /* first requests answered by the screen */
+	uint64_t streams_dropped;     /* streaming clients disconnected for reading too slowly */
+	unsigned open;                /* connections open now */
+};
+void http_server_get_stats(const struct http_server *srv, struct http_server_stats *ret);
 /* Answer every suspended request with `status` (via the error callback), then stop and
  * free the server. Accepts NULL. */
 void http_server_free(struct http_server *srv, unsigned status_for_suspended);
@@ -113,5 +149,34 @@ void http_respond_empty(struct http_request *req, unsigned status);
 /* Use the server's error callback (daemon-specific error body). */
 void http_respond_error(struct http_request *req, unsigned status, const char *message);
 bool http_request_responded(const struct http_request *req);
+
+/* --- streaming responses (e.g. text/event-stream) ---
+ * A long-lived 200 answer (chunked, no length) whose bytes the daemon appends from loop
+ * callbacks. Each stream has a bounded buffer: a client that does not read fast enough to
+ * keep it below buffer_max is disconnected (never the server's memory grows). */
+enum http_stream_reason {
+	HTTP_STREAM_ENDED = 1,       /* the response ended without the caller closing it */
+	HTTP_STREAM_CLIENT_GONE,     /* the client went away (noticed at the next write) */
+	HTTP_STREAM_TOO_SLOW,        /* dropped: the buffer would have exceeded buffer_max */
+	HTTP_STREAM_SERVER_STOPPED,  /* http_server_free() ended it */
+};
+/* Called once when the stream ends for any reason other than http_stream_close() — from
+ * inside the HTTP layer (as handlers are); the handle is invalid after it returns. */
+typedef void (*http_stream_closed_fn)(struct http_stream *st, int reason, void *userdata);
+/* Answer req (from its handler, or later) with a streaming 200 of content_type, plus the
+ * headers set with http_response_header and Cache-Control: no-cache. buffer_max 0 means
+ * HTTP_DEFAULT_STREAM_BUFFER. NULL if req was answered already. */
+struct http_stream *http_stream_open(struct http_request *req, const char *content_type,
+				     size_t buffer_max, http_stream_closed_fn on_close,
+				     void *userdata);
+/* Queue bytes for the client. 0; -ENOBUFS when they do not fit (the client is then being
+ * disconnected; on_close follows with HTTP_STREAM_TOO_SLOW); -EPIPE once the stream
+ * is ending. */
+int http_stream_write(struct http_stream *st, const void *data, size_t len);
+/* Bytes queued and not yet handed to the socket. */
+size_t http_stream_queued(const struct http_stream *st);
+/* End the response once the queued bytes are sent; the handle is invalid afterwards and
+ * on_close is not called. Accepts NULL. */
+void http_stream_close(struct http_stream *st);
 
 #endif

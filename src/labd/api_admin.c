@@ -38,12 +38,12 @@ static bool api_admin_gate(struct http_request *req, char *who, size_t wholen)
 	struct labd *d = api_labd(req);
 	const char *h = http_request_header(req, "Authorization");
 
-	if (d->admin_token == NULL) {
+	if (d->admin.token == NULL) {
 		api_detail(req, 404, "Not Found");
 		return false;
 	}
 	api_admin_who(req, who, wholen);
-	if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0 || !str_equal_ct(h + 7, d->admin_token)) {
+	if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0 || !str_equal_ct(h + 7, d->admin.token)) {
 		log_warn("Admin request %s %s refused: %s token from %s", http_request_method(req),
 			 http_request_path(req), h ? "wrong" : "no", who);
 		http_response_header(req, "WWW-Authenticate", "Bearer");

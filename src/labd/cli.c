@@ -23,7 +23,9 @@
 	"                        [--idle-lab-keep S] [--max-upload-file-size BYTES]\n" \
 	"                        [--max-upload-total-size BYTES] [--max-upload-files N]\n" \
 	"                        [--max-sessions N] [--max-connections N]\n" \
-	"                        [--idle-connection-timeout S] [--lab-slots N]\n" \
+	"                        [--max-connections-per-address N] [--request-timeout S]\n" \
+	"                        [--idle-connection-timeout S] [--token-file FILE]\n" \
+	"                        [--tls-cert FILE] [--tls-key FILE] [--lab-slots N]\n" \
 	"                        [--multilab-ids FIRST-LAST] [--prewarm FILE]\n" \
 	"                        [--max-session-hold S] [--tag KEY=VALUE]\n" \
 	"                        [--host-name NAME] [--admin-token-file FILE]\n" \
@@ -115,10 +117,28 @@ void cli_usage(FILE *f)
 	      "  --max-upload-total-size BYTES\n"
 	      "                        all files of one POST /lab (default: 64M)\n"
 	      "  --max-upload-files N  files in one POST /lab (default: 256)\n"
-	      "  --max-connections N   concurrent HTTP connections (default: 1024)\n"
+	      "  --max-connections N   open HTTP connections in all; more are closed at once\n"
+	      "                        (default: 4096, lowered to fit the open-files limit)\n"
+	      "  --max-connections-per-address N\n"
+	      "                        open connections from one client address; more are\n"
+	      "                        closed at once (default: a quarter of --max-connections)\n"
+	      "  --request-timeout S   a client must send a complete request (header and body)\n"
+	      "                        within this long of connecting or of its previous answer,\n"
+	      "                        else the connection is closed; idle keep-alive connections\n"
+	      "                        last this long too (default: 60, at most\n"
+	      "                        --idle-connection-timeout)\n"
 	      "  --idle-connection-timeout S\n"
-	      "                        close a connection idle this long (default: 300); a request\n"
-	      "                        waiting for netlab is not idle\n"
+	      "                        close a connection without traffic this long (default: 300);\n"
+	      "                        a request waiting for netlab is not idle\n"
+	      "\n"
+	      "access:\n"
+	      "  --token-file FILE     require 'Authorization: Bearer <token>' on every route but\n"
+	      "                        /healthz, the token being FILE's content (default: off, or\n"
+	      "                        $REMOTE_LAB_TOKEN_FILE). The Python 1.x client cannot send\n"
+	      "                        a token: with it on, only labctl/libremotelab clients work.\n"
+	      "  --tls-cert FILE       serve HTTPS with this PEM certificate (chain); needs\n"
+	      "                        --tls-key (default: plain HTTP)\n"
+	      "  --tls-key FILE        the certificate's PEM private key\n"
 	      "\n"
 	      "Exit status: 0 after a clean stop, 1 when another instance runs or netlab is\n"
 	      "missing or broken, 2 for command-line errors. State lives under $TMPDIR.\n",
@@ -144,7 +164,8 @@ enum {
 	OPT_ACTIVE_TIMEOUT, OPT_WAITING_TIMEOUT, OPT_IDLE_KEEP, OPT_MAX_FILE, OPT_MAX_TOTAL,
 	OPT_MAX_FILES, OPT_MAX_SESSIONS, OPT_MAX_CONNECTIONS, OPT_CONNECTION_TIMEOUT,
 	OPT_LAB_SLOTS, OPT_MULTILAB_IDS, OPT_PREWARM, OPT_MAX_HOLD, OPT_TAG, OPT_HOST_NAME,
-	OPT_ADMIN_TOKEN_FILE, OPT_KEEP_LABS,
+	OPT_ADMIN_TOKEN_FILE, OPT_KEEP_LABS, OPT_MAX_PER_ADDRESS, OPT_REQUEST_TIMEOUT, OPT_TOKEN_FILE,
+	OPT_TLS_CERT, OPT_TLS_KEY,
 };
 
 static const struct option long_options[] = {
@@ -177,6 +198,11 @@ static const struct option long_options[] = {
 	{ "host-name", required_argument, NULL, OPT_HOST_NAME },
 	{ "admin-token-file", required_argument, NULL, OPT_ADMIN_TOKEN_FILE },
 	{ "keep-labs", no_argument, NULL, OPT_KEEP_LABS },
+	{ "max-connections-per-address", required_argument, NULL, OPT_MAX_PER_ADDRESS },
+	{ "request-timeout", required_argument, NULL, OPT_REQUEST_TIMEOUT },
+	{ "token-file", required_argument, NULL, OPT_TOKEN_FILE },
+	{ "tls-cert", required_argument, NULL, OPT_TLS_CERT },
+	{ "tls-key", required_argument, NULL, OPT_TLS_KEY },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -282,12 +308,13 @@ void cli_parse(int argc, char **argv, struct cli *cli)
 		.max_total_size = 64ULL << 20,
 		.max_files = 256,
 		.max_sessions = 100000,
-		.max_connections = 1024,
+		.max_connections = 4096,
 		.connection_timeout = 300,
 		.lab_slots = 1,
 		.mlid_min = NETLAB_MLID_MIN,
 		.mlid_max = NETLAB_MLID_MAX,
 	};
+	cli->request_timeout = 60;
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, ":h", long_options, NULL)) != -1) {
 		switch (opt) {
@@ -340,6 +367,11 @@ void cli_parse(int argc, char **argv, struct cli *cli)
 		case OPT_TAG: opt_tag(cli, optarg); break;
 		case OPT_ADMIN_TOKEN_FILE: c->admin_token_file = optarg; break;
 		case OPT_KEEP_LABS: c->keep_labs = true; break;
+		case OPT_MAX_PER_ADDRESS: cli->max_per_address = (unsigned)opt_uint(opt, optarg, 1, 1000000); break;
+		case OPT_REQUEST_TIMEOUT: cli->request_timeout = (unsigned)opt_uint(opt, optarg, 1, 86400); break;
+		case OPT_TOKEN_FILE: cli->token_file = optarg; break;
+		case OPT_TLS_CERT: cli->tls_cert = optarg; break;
+		case OPT_TLS_KEY: cli->tls_key = optarg; break;
 		case OPT_HOST_NAME:
 			if (optarg[0] == '\0' || strlen(optarg) > 255)
 				usage_error("argument --host-name: expected 1-255 bytes");
@@ -355,6 +387,15 @@ void cli_parse(int argc, char **argv, struct cli *cli)
 		usage_error("unrecognized arguments: %s", argv[optind]);
 	if (c->debug)
 		c->log_level = "DEBUG";
+	if ((cli->tls_cert == NULL) != (cli->tls_key == NULL))
+		usage_error("argument --%s: needed with --%s", cli->tls_cert ? "tls-key" : "tls-cert",
+			    cli->tls_cert ? "tls-cert" : "tls-key");
+	if (cli->max_per_address > c->max_connections)
+		usage_error("argument --max-connections-per-address: more than --max-connections "
+			    "(%u)", c->max_connections);
+	if (cli->token_file == NULL && getenv("REMOTE_LAB_TOKEN_FILE") != NULL &&
+	    getenv("REMOTE_LAB_TOKEN_FILE")[0] != '\0')
+		cli->token_file = getenv("REMOTE_LAB_TOKEN_FILE");
 	{
 		int ids = c->mlid_max - c->mlid_min + 1 -
 			  (c->mlid_min <= NETLAB_MLID_DEFAULT_SUBNET &&

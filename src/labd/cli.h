@@ -14,6 +14,12 @@ struct cli {
 	const char *log_format;
 	const char *prewarm[SLOTS_MAX];
 	const char *tags[CLI_TAGS_MAX];
+	/* connection limits and access (issue 9) */
+	unsigned max_per_address;    /* 0: a quarter of max_connections */
+	unsigned request_timeout;
+	const char *token_file;
+	const char *tls_cert;
+	const char *tls_key;
 };
 
 /* Parse argv into cli (defaults first); prints --help/--version and exits, or exits 2 with

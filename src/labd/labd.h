@@ -7,6 +7,7 @@
 
 #include <systemd/sd-event.h>
 
+#include "auth.h"
 #include "common/http.h"
 #include "netlab.h"
 #include "session.h"
@@ -69,7 +70,7 @@ struct labd {
 	uint64_t started_mono;
 	bool shutting_down;
 	bool draining;               /* no promotions; running sessions finish */
-	char *admin_token;           /* from --admin-token-file; NULL: no admin routes */
+	struct labd_auth admin;      /* --admin-token-file; token NULL: no admin routes */
 	sd_event_source *state_save; /* --keep-labs: the deferred state file write */
 	bool state_frozen;           /* the final state was written: no more writes */
 };

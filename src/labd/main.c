@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "api.h"
+#include "auth.h"
 #include "cli.h"
 #include "common/buf.h"
 #include "common/lock.h"
@@ -208,37 +209,34 @@ static void log_netlab_version(const char *path, const char *out, const char *wa
 	}
 }
 
-/* A bearer token: the first line of a file of at most 4 KiB, without surrounding blanks;
- * printable ASCII only. A file others may read is worth a warning. */
-static int labd_read_token(const char *path, char **ret)
+/* --token-file, --tls-cert, --tls-key: read them before anything starts (exit 1 on error). */
+static int load_access(const struct cli *cli, struct labd_auth *auth, char **cert, char **key)
 {
-	char *text = NULL, *tok;
-	const char *p;
-	size_t len = 0, n;
-	struct stat st;
+	char err[512];
 	int r;
 
-	r = statefile_read(path, 4096, &text, &len);
-	if (r < 0)
-		return r;
-	p = text;
-	n = strcspn(text, "\r\n");
-	str_trim(&p, &n);
-	tok = n > 0 ? strndup(p, n) : NULL;
-	explicit_bzero(text, len);
-	free(text);
-	if (tok == NULL)
-		return -EINVAL;
-	for (p = tok; *p != '\0'; p++)
-		if (*p < 0x21 || *p > 0x7e) {
-			str_free_secret(tok);
-			return -EINVAL;
+	if (cli->token_file != NULL) {
+		r = labd_auth_load(auth, cli->token_file, err, sizeof(err));
+		if (r < 0) {
+			log_crit("%s", err);
+			return r;
 		}
-	if (stat(path, &st) == 0 && (st.st_mode & 077) != 0)
-		log_warn("%s can be read by other users; chmod 600 it", path);
-	*ret = tok;
+	}
+	if (cli->tls_cert != NULL) {
+		r = statefile_read(cli->tls_cert, 1 << 20, cert, NULL);
+		if (r < 0) {
+			log_crit("cannot read the TLS certificate %s: %s", cli->tls_cert, strerror(-r));
+			return r;
+		}
+		r = statefile_read(cli->tls_key, 1 << 20, key, NULL);
+		if (r < 0) {
+			log_crit("cannot read the TLS key %s: %s", cli->tls_key, strerror(-r));
+			return r;
+		}
+	}
 	return 0;
 }
+
 
 /* Slots and their multilab ids: with one slot the default instance (the original); with
  * more, ids from --multilab-ids (never 121, the default instance's subnet), the slots' first
@@ -264,7 +262,9 @@ int main(int argc, char **argv)
 	struct labd d = { 0 };
 	struct cli cli = { 0 };
 	struct http_server_config hc = { 0 };
+	struct labd_auth auth = { 0 };
 	char *netlab_path = NULL, *version = NULL, *warnings = NULL, *error = NULL;
+	char *tls_cert = NULL, *tls_key = NULL;
 	char cwd[PATH_MAX];
 	int lock_fd = -1, r, ret = 1;
 
@@ -291,6 +291,9 @@ int main(int argc, char **argv)
 		log_crit("cannot set up the event loop: %s", strerror(-r));
 		goto out;
 	}
+
+	if (load_access(&cli, &auth, &tls_cert, &tls_key) < 0)
+		goto out;
 
 	/* Start-up order of the original (spec §5.5). */
 	if (instance_lock(d.tmpdir, &lock_fd) < 0)
@@ -330,10 +333,11 @@ int main(int argc, char **argv)
 		.files_max = d.cfg.max_files,
 	};
 	if (d.cfg.admin_token_file != NULL) {
-		r = labd_read_token(d.cfg.admin_token_file, &d.admin_token);
+		char err[512];
+
+		r = labd_auth_load(&d.admin, d.cfg.admin_token_file, err, sizeof(err));
 		if (r < 0) {
-			log_error("--admin-token-file %s: %s", d.cfg.admin_token_file,
-				  r == -EINVAL ? "no token in the file" : strerror(-r));
+			log_error("--admin-token-file: %s", err);
 			goto out_meta;
 		}
 		log_info("Admin routes enabled (token from %s)", d.cfg.admin_token_file);
@@ -360,17 +364,30 @@ int main(int argc, char **argv)
 	hc.default_body_max = 64 * 1024;
 	hc.connection_limit = d.cfg.max_connections;
 	hc.connection_timeout = d.cfg.connection_timeout;
+	hc.per_ip_connection_limit = cli.max_per_address;
+	hc.request_timeout = cli.request_timeout;
+	hc.tls_cert_pem = tls_cert;
+	hc.tls_key_pem = tls_key;
+	if (auth.token != NULL) {
+		labd_auth_install(&auth);
+		hc.before = labd_auth_before;
+	}
 	hc.error = api_error;
 	hc.userdata = &d;
 	hc.log_component = "uvicorn.error";
 	r = http_server_new(d.event, &hc, &d.http);
+	str_free_secret(tls_key);
+	tls_key = NULL;
 	if (r < 0)
 		goto out_meta;
 	if (d.cfg.port == 0) {
 		d.cfg.port = http_server_port(d.http);
 		instance_write_meta(&d, argc, argv);
 	}
-	log_info("Listening on http://%s:%u (Press CTRL+C to quit)", d.cfg.host, d.cfg.port);
+	log_info("Listening on %s://%s:%u (Press CTRL+C to quit)", tls_cert ? "https" : "http",
+		 d.cfg.host, d.cfg.port);
+	if (auth.token != NULL)
+		log_info("Access control on: every route but /healthz needs the bearer token");
 
 	log_info("Remote Lab Manager starting up...");
 	log_info("Performing startup cleanup of stale netlab instances...");
@@ -405,7 +422,10 @@ out:
 	lock_release(lock_fd);
 	sd_event_source_disable_unref(shutdown_deadline);
 	sd_event_source_disable_unref(d.sweep_timer);
-	str_free_secret(d.admin_token);
+	labd_auth_clear(&d.admin);
+	labd_auth_clear(&auth);
+	free(tls_cert);
+	str_free_secret(tls_key);
 	sd_event_source_disable_unref(d.state_save);
 	sessions_free(&d.sessions);
 	slots_free(&d.slots);

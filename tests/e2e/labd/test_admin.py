@@ -87,5 +87,5 @@ def test_bad_token_file(make_server, tmp_path):
     s = make_server(args=["--admin-token-file", str(f)], start=False)
     s.spawn()
     assert s.proc.wait(30) == 1
-    assert "no token in the file" in s.log()
+    assert "--admin-token-file: the token file" in s.log() and "is empty" in s.log()
     s.proc = None
