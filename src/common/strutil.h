@@ -32,6 +32,9 @@ char *str_trim_dup(const char *s, size_t n);
 bool str_next_item(const char **s, char sep, const char **ret, size_t *ret_n);
 /* The value of a hexadecimal digit (either case), or -1. */
 int str_hex_digit(char c);
+/* Replace every byte of s[0..n) that is not part of valid UTF-8 (and every NUL) with '?', so
+ * that text from outside (a child's output) can go into JSON; returns n. */
+size_t str_utf8_repair(char *s, size_t n);
 /* Wipe a NUL-terminated secret (explicit_bzero) and free it; NULL is a no-op. */
 void str_free_secret(char *s);
 

@@ -44,6 +44,10 @@ void api_admin_undrain(struct http_request *req);
 void api_admin_end_session(struct http_request *req);
 void api_admin_destroy_lab(struct http_request *req);
 
+/* Event routes (events.c). */
+void api_events(struct http_request *req);
+void api_netlab_ops(struct http_request *req);
+
 /* Status routes (api_status.c). */
 void api_sessions(struct http_request *req);
 void api_labs(struct http_request *req);

@@ -49,6 +49,7 @@ struct labd_config {
 };
 
 struct labops;
+struct events;
 
 struct labd {
 	sd_event *event;
@@ -63,6 +64,7 @@ struct labd {
 	int *mlids;                  /* multilab ids: the slots' first, then spares */
 	unsigned n_mlids;
 	struct labops *ops;
+	struct events *events;       /* GET /events readers, recent netlab operations */
 	struct http_server *http;
 	sd_event_source *sweep_timer;
 	uint64_t sweep_due;          /* monotonic usec of the next sweep */

@@ -19,6 +19,7 @@
 #include "common/log.h"
 #include "common/loop.h"
 #include "common/xmalloc.h"
+#include "events.h"
 #include "labops_int.h"
 
 /* --- acquire --- */
@@ -101,6 +102,7 @@ static bool labops_decide(struct labops *ops, struct labacq *acq)
 		return true;
 	case SLOT_ATTACH:
 		log_info("Re-using lab %s (ref=%d)", p.lab->name, lab_attach(p.lab));
+		labd_event(d, "lab.reused", labops_lab_event(p.lab));
 		labacq_finish(ops, acq, LABOP_OK, true, p.lab->devices, NULL);
 		return true;
 	case SLOT_TAKE:
@@ -112,6 +114,7 @@ static bool labops_decide(struct labops *ops, struct labacq *acq)
 		p.lab->idle_until = 0;
 		s->lab = p.lab;
 		log_info("Re-using lab %s (ref=%d)", p.lab->name, lab_attach(p.lab));
+		labd_event(d, "lab.reused", labops_lab_event(p.lab));
 		labacq_finish(ops, acq, LABOP_OK, true, p.lab->devices, NULL);
 		return true;
 	case SLOT_START:
@@ -233,6 +236,12 @@ enum labop_outcome labops_release(struct labops *ops, struct session *s)
 	if (lab_release(lab))
 		log_error("Reference counter underflow for topo %s", lab->name);
 	labd_state_changed(D(ops));
+	{
+		json_t *e = labops_lab_event(lab);
+
+		json_object_set_new(e, "ref_count", json_integer(lab->ref));
+		labd_event(D(ops), "lab.released", e);
+	}
 	if (lab->ref == 0)
 		log_info("Lab %s became idle - awaiting next user or teardown (refcount=0)",
 			 lab->name);

@@ -84,6 +84,8 @@ static inline struct slot_rt *RT(const struct labops *ops, const struct lab *lab
 void labops_kick(struct labops *ops);
 
 /* labops_slot.c */
+/* Event data about a lab (new reference). */
+json_t *labops_lab_event(const struct lab *lab);
 void labops_report(labop_done_fn done, void *userdata, struct labd *d,
 		   enum labop_outcome outcome, bool reused, json_t *devices, json_t *error);
 /* The acquire is over: account its session, answer, forget it, kick. */

@@ -11,7 +11,17 @@
 #include "common/log.h"
 #include "common/loop.h"
 #include "common/xmalloc.h"
+#include "events.h"
 #include "labops_int.h"
+
+/* Event data about a lab: slot, instance, topology, hash, holder (handle). */
+json_t *labops_lab_event(const struct lab *lab)
+{
+	return json_pack("{s:i, s:s, s:o, s:o, s:o}", "slot", lab->slot, "instance",
+			 lab->instance, "topology", lab->name ? json_string(lab->name) : json_null(),
+			 "hash", lab->hash[0] ? json_string(lab->hash) : json_null(), "holder",
+			 lab->holder ? json_string(lab->holder->handle) : json_null());
+}
 
 /* --- answering --- */
 
@@ -190,6 +200,7 @@ void labops_start(struct labops *ops, struct lab *lab, const struct upload *u)
 	memcpy(lab->hash, u->hash, LAB_HASH_LEN + 1);
 	free(lab->name);
 	lab->name = xstrdup(u->topology_name);
+	labd_event(D(ops), "lab.starting", labops_lab_event(lab));
 	r = ops->run.start(ops->run.ctx, lab->mlid, u, labops_on_start_done, rt, &rt->job);
 	if (r < 0) {
 		struct labjob_result res = { .err = r };
@@ -275,6 +286,13 @@ static void labops_on_start_done(struct labjob *job, const struct labjob_result 
 	rt->upload = NULL;
 	labd_state_changed(d);
 	if (res->err < 0) {
+		json_t *e = labops_lab_event(lab);
+
+		json_object_set_new(e, "stage", json_string("start"));
+		json_object_set_new(e, "detail", json_incref(json_object_get(res->error, "detail")
+								 ? json_object_get(res->error, "detail")
+								 : json_null()));
+		labd_event(d, "lab.failed", e);
 		lab->holder = NULL;
 		labops_forget(ops, lab);
 		if (acq != NULL) {
@@ -300,6 +318,12 @@ static void labops_on_start_done(struct labjob *job, const struct labjob_result 
 		   devices, s != NULL && s->lab == lab ? s : NULL, now_usec(ops));
 	if (acq == NULL)
 		lab->pinned = true;
+	{
+		json_t *e = labops_lab_event(lab);
+
+		json_object_set_new(e, "devices", json_integer((json_int_t)json_array_size(devices)));
+		labd_event(d, "lab.up", e);
+	}
 	if (d->slots.n > 1)
 		log_info("Lab %s started (%zu devices) in slot %u (instance %s)", u->topology_name,
 			 json_array_size(devices), lab->slot, lab->instance);
@@ -335,6 +359,18 @@ static void labops_on_stop_done(struct labjob *job, const struct labjob_result *
 	rt->job = NULL;
 	if (res->err < 0)
 		ops->shutdown_failed = true;
+	{
+		json_t *e = labops_lab_event(lab);
+
+		if (res->err < 0) {
+			json_object_set_new(e, "stage", json_string("stop"));
+			json_object_set_new(e, "detail",
+					    json_incref(json_object_get(res->error, "detail")
+							? json_object_get(res->error, "detail")
+							: json_null()));
+		}
+		labd_event(d, res->err < 0 ? "lab.failed" : "lab.down", e);
+	}
 	labops_forget(ops, lab);
 	if (kept_dir && lab->mlid != 0)
 		labops_retire_mlid(ops, lab);

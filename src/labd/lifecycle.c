@@ -14,6 +14,7 @@
 #include "common/loop.h"
 #include "common/xmalloc.h"
 #include "labd.h"
+#include "events.h"
 #include "labops.h"
 
 /* The original sweeps every 5 s, slower when idle; with short test timeouts we must sweep
@@ -107,6 +108,7 @@ void labd_promote(struct labd *d)
 	       (s = sessions_next_waiting(&d->sessions)) != NULL) {
 		sessions_promote(&d->sessions, s, loop_now(d->event));
 		labd_state_changed(d);
+		labd_event(d, "session.promoted", json_pack("{s:s}", "handle", s->handle));
 		log_info("Session %s promoted to ACTIVE (topology=%s)", labd_sid8(s->id, sid),
 			 s->topology_name ? s->topology_name : "<unknown>");
 	}
@@ -115,6 +117,8 @@ void labd_promote(struct labd *d)
 
 void labd_set_draining(struct labd *d, bool on)
 {
+	if (d->draining != on)
+		labd_event(d, on ? "drain.on" : "drain.off", NULL);
 	d->draining = on;
 	if (!on)
 		labd_promote(d);
@@ -168,6 +172,10 @@ struct session *labd_session_create(struct labd *d, const struct labd_session_op
 	s->max_wait = (uint64_t)(o->max_wait * USEC_PER_SEC);
 	labd_state_changed(d);
 	*ret_position = sessions_position(&d->sessions, s);
+	labd_event(d, "session.created",
+		   json_pack("{s:s, s:I, s:i, s:o}", "handle", s->handle, "position",
+			     (json_int_t)*ret_position, "priority", s->priority, "label",
+			     s->label ? json_string(s->label) : json_null()));
 	log_info("Created session %s at queue position %zu (handle %s, priority %d%s%s)",
 		 labd_sid8(id, sid), *ret_position, s->handle, s->priority,
 		 s->label ? ", label " : "", s->label ? s->label : "");
@@ -240,6 +248,9 @@ void labd_session_end(struct labd *d, struct session *s, enum session_end reason
 		end->settled = true;
 	}
 	labops_session_gone(d->ops, s);
+	labd_event(d, "session.ended", json_pack("{s:s, s:s, s:s}", "handle", s->handle, "reason",
+						 session_end_name(reason), "state",
+						 session_state_name(s->state)));
 	sessions_remove(&d->sessions, s, reason, loop_now(d->event));
 	labd_state_changed(d);
 	log_debug("Removed session %s from queue", end->sid);

@@ -23,6 +23,7 @@
 #include "common/xmalloc.h"
 #include "instance.h"
 #include "labd.h"
+#include "events.h"
 #include "labops.h"
 #include "state.h"
 
@@ -238,6 +239,12 @@ static int load_access(const struct cli *cli, struct labd_auth *auth, char **cer
 }
 
 
+static void labd_on_netlab_op(void *userdata, const char *cmdline, const char *cwd, double secs,
+			      bool ok, const char *how, const char *stderr_tail)
+{
+	labd_netlab_op(userdata, cmdline, cwd, secs, ok, how, stderr_tail);
+}
+
 /* Slots and their multilab ids: with one slot the default instance (the original); with
  * more, ids from --multilab-ids (never 121, the default instance's subnet), the slots' first
  * and the rest kept as spares. */
@@ -342,6 +349,9 @@ int main(int argc, char **argv)
 		}
 		log_info("Admin routes enabled (token from %s)", d.cfg.admin_token_file);
 	}
+	d.events = events_new(&d);
+	d.netlab.on_op = labd_on_netlab_op;
+	d.netlab.op_userdata = &d;
 	d.ops = labops_new(&d);
 	/* Kept sessions and labs are restored before the server listens: a client polling
 	 * through a restart never sees its session missing. */
@@ -417,6 +427,7 @@ out_meta:
 	labops_free(d.ops);
 	d.ops = NULL;
 	http_server_free(d.http, 503);
+	events_free(d.events);
 	instance_remove_meta(d.tmpdir);
 out:
 	lock_release(lock_fd);

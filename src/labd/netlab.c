@@ -26,7 +26,8 @@ struct netlab_run {
 	int mlid;               /* multilab instance; 0: default */
 	char mlid_text[16];     /* "12" */
 	char mlid_setting[48];  /* "defaults.multilab.id=12" */
-	char *cmdline;          /* "netlab up topology.yml" for messages */
+	char *cmdline;          /* "netlab up topology.yml" for messages (valid UTF-8) */
+	const struct netlab_config *cfg;
 	char *cwd;
 	bool expected_failure;
 	struct spawn *child;
@@ -165,6 +166,8 @@ static void netlab_log_stderr(int level, const struct netlab_run *run,
 	}
 }
 
+static size_t netlab_stderr_tail(const struct spawn_result *res, char out[NETLAB_DETAIL_TAIL + 1]);
+
 static void netlab_on_done(struct spawn *sp, struct spawn_result *res, void *userdata)
 {
 	struct netlab_run *run = userdata;
@@ -188,6 +191,12 @@ static void netlab_on_done(struct spawn *sp, struct spawn_result *res, void *use
 	if (ok && res->out.len > 0)
 		log_debug("`%s` stdout: %.*s", run->cmdline, (int)(res->out.len > 2000 ? 2000 : res->out.len),
 			  buf_cstr(&res->out));
+	if (run->cfg->on_op != NULL) {
+		char tail[NETLAB_DETAIL_TAIL + 1];
+
+		netlab_stderr_tail(res, tail);
+		run->cfg->on_op(run->cfg->op_userdata, run->cmdline, run->cwd, secs, ok, how, tail);
+	}
 	run->done(run, ok, res, run->userdata);
 }
 
@@ -204,6 +213,7 @@ int netlab_run(sd_event *e, const struct netlab_config *cfg, enum netlab_step st
 	run->step = step;
 	run->arg = arg ? xstrdup(arg) : NULL;
 	run->cwd = cwd ? xstrdup(cwd) : NULL;
+	run->cfg = cfg;
 	run->mlid = mlid;
 	snprintf(run->mlid_text, sizeof(run->mlid_text), "%d", mlid);
 	snprintf(run->mlid_setting, sizeof(run->mlid_setting), "defaults.multilab.id=%d", mlid);
@@ -217,6 +227,7 @@ int netlab_run(sd_event *e, const struct netlab_config *cfg, enum netlab_step st
 		(void)buf_printf(&cmd, " %s", run->argv[i] == netlab_inspect_all_expr
 					? "'<every node's --node data>'" : run->argv[i]);
 	run->cmdline = buf_steal(&cmd, NULL);
+	str_utf8_repair(run->cmdline, strlen(run->cmdline)); /* a topology name from a client */
 
 	opt.argv = run->argv;
 	opt.cwd = run->cwd;
@@ -279,33 +290,40 @@ bool netlab_inspect_all_unsupported(const struct spawn_result *res)
 		      strlen("Error trying to evaluate")) != NULL;
 }
 
-json_t *netlab_error_json(const struct netlab_run *run, const struct spawn_result *res)
+/* The newest stderr bytes (at most NETLAB_DETAIL_TAIL), as valid UTF-8 for JSON. */
+static size_t netlab_stderr_tail(const struct spawn_result *res, char out[NETLAB_DETAIL_TAIL + 1])
 {
-	const char *tail = buf_cstr(&res->err);
-	char how[64], detail[NETLAB_DETAIL_TAIL + 256];
 	size_t len = res->err.len;
-	const char *last;
+	const char *tail = buf_cstr(&res->err);
 
-	spawn_describe(res, how, sizeof(how));
 	if (len > NETLAB_DETAIL_TAIL) {
 		tail += len - NETLAB_DETAIL_TAIL;
 		len = NETLAB_DETAIL_TAIL;
 	}
+	memcpy(out, tail, len);
+	out[len] = '\0';
+	return str_utf8_repair(out, len);
+}
+
+json_t *netlab_error_json(const struct netlab_run *run, const struct spawn_result *res)
+{
+	char how[64], detail[NETLAB_DETAIL_TAIL + 512], tail[NETLAB_DETAIL_TAIL + 1];
+	size_t len = netlab_stderr_tail(res, tail);
+	const char *last = tail + len, *end;
+
+	spawn_describe(res, how, sizeof(how));
 	/* The detail names the command and, when there is one, netlab's last stderr line. */
-	last = tail + len;
 	while (last > tail && (last[-1] == '\n' || last[-1] == '\r' || last[-1] == ' '))
 		last--;
-	{
-		const char *end = last;
-
-		while (last > tail && last[-1] != '\n')
-			last--;
-		if (end > last)
-			snprintf(detail, sizeof(detail), "`%s` failed with %s: %.*s", run->cmdline, how,
-				 (int)(end - last), last);
-		else
-			snprintf(detail, sizeof(detail), "`%s` failed with %s", run->cmdline, how);
-	}
+	end = last;
+	while (last > tail && last[-1] != '\n')
+		last--;
+	if (end > last)
+		snprintf(detail, sizeof(detail), "`%s` failed with %s: %.*s", run->cmdline, how,
+			 (int)(end - last), last);
+	else
+		snprintf(detail, sizeof(detail), "`%s` failed with %s", run->cmdline, how);
+	str_utf8_repair(detail, strlen(detail));
 	return json_pack("{s:s, s:{s:s, s:o, s:o, s:b, s:s%}}", "detail", detail, "netlab",
 			 "command", run->cmdline,
 			 "exit_code", res->exited ? json_integer(res->exit_code) : json_null(),

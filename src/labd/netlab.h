@@ -27,6 +27,10 @@ struct netlab_config {
 	bool stream;              /* log every output line at DEBUG as it arrives */
 	size_t stdout_max;
 	size_t stderr_max;
+	/* Optional: told of every finished command (the status page's recent operations). */
+	void (*on_op)(void *userdata, const char *cmdline, const char *cwd, double secs, bool ok,
+		      const char *how, const char *stderr_tail);
+	void *op_userdata;
 };
 
 enum netlab_step {
