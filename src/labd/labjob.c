@@ -107,18 +107,19 @@ int labjob_run(struct labjob *job, size_t slot, enum netlab_step step, const cha
 		      int mlid, const char *arg)
 {
 	struct labd *d = job->jobs->d;
+	struct labjob_child *c = &job->children[slot];
+	char *ncwd = cwd ? xstrdup(cwd) : NULL, *narg = arg ? xstrdup(arg) : NULL;
 	int r;
 
-	struct labjob_child *c = &job->children[slot];
-
+	/* cwd and arg may be this child's own copies (a rerun without -i): copy first. */
 	c->job = job;
 	c->step = step;
 	c->mlid = mlid;
 	free(c->cwd);
 	free(c->arg);
-	c->cwd = cwd ? xstrdup(cwd) : NULL;
-	c->arg = arg ? xstrdup(arg) : NULL;
-	r = netlab_run(d->event, &d->netlab, step, cwd, mlid, arg, labjob_on_netlab, c,
+	c->cwd = ncwd;
+	c->arg = narg;
+	r = netlab_run(d->event, &d->netlab, step, c->cwd, mlid, c->arg, labjob_on_netlab, c,
 		       &c->run);
 	if (r < 0)
 		labjob_set_error(job, labjob_detail("cannot run %s: %s", d->netlab.command,
