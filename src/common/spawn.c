@@ -294,8 +294,9 @@ static void spawn_child_close_fds(const struct spawn_exec *x)
 			(void)close(fd);
 }
 
-/* execve, searching PATH like posix_spawnp/execvp (without their /bin/sh retry on
- * ENOEXEC); returns only on failure, with errno set. */
+/* execve, searching PATH like glibc's posix_spawnp (EACCES when only an unexecutable file
+ * was found, ENOENT when nothing; no /bin/sh retry on ENOEXEC, unlike execvp); returns
+ * only on failure, with errno set. */
 static void spawn_child_exec(const struct spawn_exec *x)
 {
 	size_t flen = strlen(x->file);
@@ -543,9 +544,12 @@ static void spawn_record_group(struct spawn *sp)
  * another module's child). */
 static int spawn_watch(struct spawn *sp)
 {
-	int pidfd, r;
+	int pidfd = -1, r;
 
-	pidfd = pidfd_open(sp->pid, 0);
+	/* Once pidfd_open failed for want of it, it will not appear: do not ask again. */
+	errno = ENOSYS;
+	if (spawn_pidfd_mode != 0)
+		pidfd = pidfd_open(sp->pid, 0);
 	if (pidfd >= 0) {
 		spawn_pidfd_mode = 1;
 		r = sd_event_add_child_pidfd(sp->event, &sp->child, pidfd, WEXITED, spawn_on_child,
