@@ -11,6 +11,7 @@ import glob
 import json
 import os
 import re
+import shutil
 import signal
 import sys
 import tempfile
@@ -36,8 +37,11 @@ VALGRIND = ["valgrind", "--tool=memcheck", "--error-exitcode=99", "--leak-check=
             "--num-callers=40", "--child-silent-after-fork=yes", "-v"]
 VALGRIND += ["--suppressions=" + os.path.abspath(s) for s in args.supp]
 
-# A bin directory of wrappers, plus netlab-sim for the lab manager's harness.
-WRAP = tempfile.mkdtemp(prefix="rl-valgrind-bin-")
+# Scratch space (removed when everything passed): a bin directory of wrappers, plus
+# netlab-sim for the lab manager's harness, and each scenario's directories.
+SCRATCH = tempfile.mkdtemp(prefix="rl-valgrind-")
+WRAP = os.path.join(SCRATCH, "bin")
+os.mkdir(WRAP)
 for name in ("neops-remote-lab", "ops-worker"):
     path = os.path.join(WRAP, name)
     with open(path, "w") as f:
@@ -62,7 +66,7 @@ def step(what, response, expect):
 def labd_scenario():
     from labd_harness import Server  # noqa: E402
 
-    root = tempfile.mkdtemp(prefix="rl-valgrind-labd-")
+    root = os.path.join(SCRATCH, "labd")
     s = Server(root)
     try:
         labd_steps(s)
@@ -104,7 +108,7 @@ def opsd_scenario():
     from conftest import (EVENTS_PATH, HEARTBEAT_PATH, MAC, Db, FakeWinRM, UdpListener, Worker,
                           USER, heartbeat_doc, seed_reservation, station)
 
-    root = tempfile.mkdtemp(prefix="rl-valgrind-opsd-")
+    root = os.path.join(SCRATCH, "opsd")
     fake = FakeWinRM(os.path.join(root, "fake-winrm"), auth="basic")
     ntlm = FakeWinRM(os.path.join(root, "fake-ntlm"), auth="ntlm")
     udp = UdpListener()
@@ -215,5 +219,9 @@ for what, fn, prefixes in (("labd", labd_scenario, ["neops-remote-lab"]),
         ok = ok and files > 0 and errors == 0
     failed = failed or not ok
 print("valgrind: logs in %s" % OUT)
+if failed:
+    print("valgrind: the scenarios' files are kept in %s" % SCRATCH)
+else:
+    shutil.rmtree(SCRATCH, ignore_errors=True)
 print("valgrind: %s" % ("FAILED" if failed else "no errors"))
 sys.exit(1 if failed else 0)
