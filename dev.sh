@@ -6,17 +6,20 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
-# What the build needs.
+# What the build needs (libseccomp-dev: test_common_spawn_nopidfd, built with everything,
+# runs the child-process tests with pidfd_open(2) failing).
 BUILD_PKGS=(gcc cmake ninja-build pkg-config libmicrohttpd-dev libsystemd-dev libjansson-dev
             libcurl4-openssl-dev libxml2-dev libsqlite3-dev libmariadb-dev libssl-dev uuid-dev
-            libcmocka-dev libkrb5-dev gss-ntlmssp gss-ntlmssp-dev libyaml-dev python3 python3-yaml)
+            libcmocka-dev libkrb5-dev gss-ntlmssp gss-ntlmssp-dev libyaml-dev python3 python3-yaml
+            libseccomp-dev)
 # What the tests need on top: clang for the second compiler and libFuzzer, make for the
 # client example (built against the installed library with pkg-config), Debian's pytest
 # and requests for the e2e suites, python3-winrm to cross-check the fake WinRM endpoint, a
-# real MariaDB server for the ops-worker's database tests, and a few system tools.
+# real MariaDB server for the ops-worker's database tests, a real Prometheus parser for the
+# metrics exposition, and a few system tools.
 TEST_PKGS=(clang libclang-rt-14-dev make python3-pytest python3-requests python3-winrm
-           python3-requests-ntlm python3-gssapi mariadb-server openssl procps iproute2
-           iputils-ping)
+           python3-requests-ntlm python3-gssapi python3-prometheus-client mariadb-server
+           openssl procps iproute2 iputils-ping)
 
 say() { printf '\033[1mdev.sh:\033[0m %s\n' "$*" >&2; }
 

@@ -9,6 +9,7 @@
 #include <strings.h>
 #include <sys/stat.h>
 #include <sys/time.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -127,26 +128,82 @@ bool log_enabled(int level)
 	return level >= log_level;
 }
 
-/* Copy msg into out, escaping CR, LF and other control bytes. */
-static void log_escape(char *out, size_t outlen, const char *msg)
+/* Length of the well-formed UTF-8 sequence at p (1 to 4 bytes), 0 when the bytes there are
+ * not one (RFC 3629: no overlong forms, no surrogates, nothing above U+10FFFF). p is
+ * NUL-terminated, so a sequence cut short stops at the NUL without reading past it. */
+static size_t log_utf8_len(const unsigned char *p)
 {
-	size_t o = 0;
-	const unsigned char *p;
+	if (p[0] < 0x80)
+		return 1;
+	if (p[0] >= 0xc2 && p[0] <= 0xdf)
+		return (p[1] & 0xc0) == 0x80 ? 2 : 0;
+	if (p[0] >= 0xe0 && p[0] <= 0xef) {
+		if ((p[1] & 0xc0) != 0x80 || (p[2] & 0xc0) != 0x80)
+			return 0;
+		if ((p[0] == 0xe0 && p[1] < 0xa0) || (p[0] == 0xed && p[1] >= 0xa0))
+			return 0;
+		return 3;
+	}
+	if (p[0] >= 0xf0 && p[0] <= 0xf4) {
+		if ((p[1] & 0xc0) != 0x80 || (p[2] & 0xc0) != 0x80 || (p[3] & 0xc0) != 0x80)
+			return 0;
+		if ((p[0] == 0xf0 && p[1] < 0x90) || (p[0] == 0xf4 && p[1] >= 0x90))
+			return 0;
+		return 4;
+	}
+	return 0;
+}
 
-	for (p = (const unsigned char *)msg; *p != '\0' && o + 5 < outlen; p++) {
-		if (*p == '\n') {
-			out[o++] = '\\';
-			out[o++] = 'n';
-		} else if (*p == '\r') {
-			out[o++] = '\\';
-			out[o++] = 'r';
-		} else if (*p < 0x20 && *p != '\t') {
-			o += (size_t)snprintf(out + o, outlen - o, "\\x%02x", *p);
-		} else {
-			out[o++] = (char)*p;
+/* Copy msg into out as valid UTF-8: every byte that is not part of a well-formed sequence
+ * becomes the text \xNN, so a line is never lost or rejected for its bytes. With
+ * `controls`, CR and LF become \r and \n and other control bytes (but TAB) \xNN, so one
+ * call is one line; the JSON encoder escapes those itself. Stops before a sequence or an
+ * escape that does not fit whole. */
+static void log_escape(char *out, size_t outlen, const char *msg, bool controls)
+{
+	const unsigned char *p = (const unsigned char *)msg;
+	size_t o = 0, n;
+
+	while (*p != '\0') {
+		n = log_utf8_len(p);
+		if (n == 0 || (controls && n == 1 && (*p < 0x20 || *p == 0x7f) && *p != '\t')) {
+			if (o + 5 > outlen)
+				break;
+			if (*p == '\n' && n == 1)
+				o += (size_t)snprintf(out + o, outlen - o, "\\n");
+			else if (*p == '\r' && n == 1)
+				o += (size_t)snprintf(out + o, outlen - o, "\\r");
+			else
+				o += (size_t)snprintf(out + o, outlen - o, "\\x%02x", *p);
+			p++;
+			continue;
 		}
+		if (o + n + 1 > outlen)
+			break;
+		memcpy(out + o, p, n);
+		o += n;
+		p += n;
 	}
 	out[o] = '\0';
+}
+
+/* The JSON line, written with one writev; NULL when it cannot be encoded (out of memory). */
+static char *log_json(int level, const char *logger, const char *msg, const struct timeval *tv)
+{
+	char ts[40], lg[256];
+	struct tm tm;
+	json_t *o;
+	char *s;
+
+	gmtime_r(&tv->tv_sec, &tm);
+	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(ts + strlen(ts), sizeof(ts) - strlen(ts), ".%03dZ", (int)(tv->tv_usec / 1000));
+	log_escape(lg, sizeof(lg), logger, false);
+	o = json_pack("{s:s, s:s, s:s, s:s}", "time", ts, "level", log_level_name(level), "logger",
+		      lg, "message", msg);
+	s = o ? json_dumps(o, JSON_COMPACT) : NULL;
+	json_decref(o);
+	return s;
 }
 
 void log_write(int level, const char *logger, const char *fmt, ...)
@@ -165,36 +222,32 @@ void log_write(int level, const char *logger, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	log_escape(esc, sizeof(esc), msg);
-
 	gettimeofday(&tv, NULL);
-	switch (log_format) {
-	case LOG_FORMAT_JOURNAL:
-		n = snprintf(line, sizeof(line), "<%d>%s: %s\n", log_syslog_prio(level), logger, esc);
-		break;
-	case LOG_FORMAT_JSON: {
-		char ts[40];
-		json_t *o;
+
+	if (log_format == LOG_FORMAT_JSON) {
 		char *s;
 
-		gmtime_r(&tv.tv_sec, &tm);
-		strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
-		snprintf(ts + strlen(ts), sizeof(ts) - strlen(ts), ".%03dZ", (int)(tv.tv_usec / 1000));
-		o = json_pack("{s:s, s:s, s:s, s:s}", "time", ts, "level", log_level_name(level),
-			      "logger", logger, "message", msg);
-		s = o ? json_dumps(o, JSON_COMPACT) : NULL;
-		n = snprintf(line, sizeof(line), "%s\n", s ? s : "{}");
-		free(s);
-		json_decref(o);
-		break;
+		log_escape(esc, sizeof(esc), msg, false);
+		s = log_json(level, logger, esc, &tv);
+		if (s != NULL) {
+			/* Not through `line`: JSON escaping may make it several times longer, and
+			 * a cut JSON line is no JSON at all. The size stays bounded by msg's. */
+			struct iovec iov[2] = { { s, strlen(s) }, { (void *)"\n", 1 } };
+
+			(void)!writev(STDERR_FILENO, iov, 2);
+			free(s);
+			goto out;
+		}
+		/* Out of memory: the text line below rather than nothing. */
 	}
-	case LOG_FORMAT_TEXT:
-	default:
+	log_escape(esc, sizeof(esc), msg, true);
+	if (log_format == LOG_FORMAT_JOURNAL) {
+		n = snprintf(line, sizeof(line), "<%d>%s: %s\n", log_syslog_prio(level), logger, esc);
+	} else {
 		localtime_r(&tv.tv_sec, &tm);
 		n = snprintf(line, sizeof(line), "%02d:%02d:%02d.%03d [%s] %s: %s\n", tm.tm_hour,
 			     tm.tm_min, tm.tm_sec, (int)(tv.tv_usec / 1000), log_level_name(level),
 			     logger, esc);
-		break;
 	}
 	if (n < 0)
 		goto out;
