@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "winrm_int.h"
+#include "winrm/winrm_int.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

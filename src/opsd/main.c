@@ -25,7 +25,7 @@
 #include "reach.h"
 #include "scheduler.h"
 #include "wake.h"
-#include "winrm.h"
+#include "winrm/winrm.h"
 
 #define NET_THREADS 8
 #define NET_MAX_PENDING 1024

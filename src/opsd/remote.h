@@ -6,7 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "winrm.h"
+#include "winrm/winrm.h"
 
 struct opsd;
 struct host;

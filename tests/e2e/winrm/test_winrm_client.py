@@ -1,4 +1,4 @@
-"""End-to-end tests of the C WinRM client (opsd_winrm, via winrm_driver) against the fake."""
+"""End-to-end tests of the C WinRM client (rl_winrm, via winrm_driver) against the fake."""
 
 import base64
 import time

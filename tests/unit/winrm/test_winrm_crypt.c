@@ -10,7 +10,7 @@
 
 #include <cmocka.h>
 
-#include "winrm_int.h"
+#include "winrm/winrm_int.h"
 
 static const uint8_t sig[16] = { 1, 0, 0, 0, 0xde, 0xad, 0xbe, 0xef, 1, 2, 3, 4, 0, 0, 0, 0 };
 

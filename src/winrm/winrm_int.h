@@ -1,6 +1,6 @@
 /* Internal interfaces of the WinRM client, shared by its files, unit tests and fuzzers. */
-#ifndef RL_OPSD_WINRM_INT_H
-#define RL_OPSD_WINRM_INT_H
+#ifndef RL_WINRM_WINRM_INT_H
+#define RL_WINRM_WINRM_INT_H
 
 #include <stdarg.h>
 #include <stdbool.h>

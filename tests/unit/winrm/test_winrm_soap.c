@@ -13,7 +13,7 @@
 #include <libxml/xpath.h>
 #include <libxml/xpathInternals.h>
 
-#include "winrm_int.h"
+#include "winrm/winrm_int.h"
 
 #define NS_DECL \
 	"xmlns:s=\"http://www.w3.org/2003/05/soap-envelope\" " \

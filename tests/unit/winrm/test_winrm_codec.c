@@ -11,7 +11,7 @@
 #include <cmocka.h>
 #include <libxml/parser.h>
 
-#include "winrm_int.h"
+#include "winrm/winrm_int.h"
 
 static void test_buf_cap(void **state)
 {

@@ -1,6 +1,6 @@
 /* WinRM (WS-Management) client: run one command on a Windows host and collect its output. */
-#ifndef RL_OPSD_WINRM_H
-#define RL_OPSD_WINRM_H
+#ifndef RL_WINRM_WINRM_H
+#define RL_WINRM_WINRM_H
 
 #include <stdbool.h>
 #include <stddef.h>

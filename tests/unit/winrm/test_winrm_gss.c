@@ -14,7 +14,7 @@
 #include <gssapi/gssapi.h>
 #include <gssapi/gssapi_ntlmssp.h>
 
-#include "winrm_int.h"
+#include "winrm/winrm_int.h"
 
 /* Linked with -Wl,--wrap=gss_wrap,--wrap=gss_unwrap: when set, the wrappers emulate a
  * gss-ntlmssp older than 0.5 that put the signature after the sealed bytes. */
