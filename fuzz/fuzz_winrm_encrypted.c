@@ -11,7 +11,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct winrm_crypt_part p, q;
-	struct winrm_buf b;
+	struct buf b;
 
 	if (winrm_crypt_parse(data, size, &p) != 0)
 		return 0;
@@ -20,7 +20,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    p.sealed + p.sealed_len > data + size || p.sig + p.sig_len != p.sealed || p.sig_len == 0)
 		abort();
 	/* What we parse we can frame again, and parse back to the same parts. */
-	winrm_buf_init(&b, 2 * size + 1024);
+	buf_init(&b, 2 * size + 1024);
 	if (winrm_crypt_build(p.plain_len, p.sig, p.sig_len, p.sealed, p.sealed_len, &b) != 0)
 		abort();
 	if (winrm_crypt_parse(b.data, b.len, &q) != 0 || q.plain_len != p.plain_len ||
@@ -28,6 +28,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    memcmp(q.sig, p.sig, p.sig_len) != 0 ||
 	    (p.sealed_len && memcmp(q.sealed, p.sealed, p.sealed_len) != 0))
 		abort();
-	winrm_buf_free(&b);
+	buf_free(&b);
 	return 0;
 }

@@ -42,7 +42,7 @@ static void md4_init(void)
 static int nt_hash_hex(const char *password, char hex[33])
 {
 	static const char digits[] = "0123456789abcdef";
-	struct winrm_buf u16;
+	struct buf u16;
 	unsigned char h[EVP_MAX_MD_SIZE];
 	unsigned int hlen = 0, i;
 	int r;
@@ -51,8 +51,8 @@ static int nt_hash_hex(const char *password, char hex[33])
 	if (!md4)
 		return -ENOTSUP;
 	/* One allocation up front: realloc would leave unwiped copies of the password. */
-	winrm_buf_init(&u16, 4 * strlen(password) + 4);
-	r = winrm_buf_reserve(&u16, 4 * strlen(password) + 4);
+	buf_init(&u16, 4 * strlen(password) + 4);
+	r = buf_reserve(&u16, 4 * strlen(password) + 4);
 	if (r == 0)
 		r = winrm_codec_utf8_to_utf16le(password, strlen(password), &u16);
 	if (r == 0 && (!EVP_Digest(u16.data, u16.len, h, &hlen, md4, NULL) || hlen != 16))
@@ -65,7 +65,7 @@ static int nt_hash_hex(const char *password, char hex[33])
 		hex[32] = 0;
 	}
 	explicit_bzero(h, sizeof(h));
-	winrm_buf_wipe_free(&u16);
+	buf_wipe_free(&u16);
 	return r;
 }
 
@@ -226,8 +226,8 @@ void winrm_auth_gss_reset(struct winrm_gss *g)
 }
 
 /* One gss_init_sec_context leg. */
-int winrm_auth_gss_step(struct winrm_gss *g, const uint8_t *in, size_t inlen,
-                        struct winrm_buf *out, bool *ret_complete, char *errbuf, size_t errlen)
+int winrm_auth_gss_step(struct winrm_gss *g, const void *in, size_t inlen,
+                        struct buf *out, bool *ret_complete, char *errbuf, size_t errlen)
 {
 	OM_uint32 major, minor, flags = 0;
 	gss_buffer_desc itok, otok = GSS_C_EMPTY_BUFFER;
@@ -249,7 +249,7 @@ int winrm_auth_gss_step(struct winrm_gss *g, const uint8_t *in, size_t inlen,
 		goto out;
 	}
 	if (otok.length) {
-		r = winrm_buf_append(out, otok.value, otok.length);
+		r = buf_try_append(out, otok.value, otok.length);
 		if (r < 0) {
 			r = winrm_err(errbuf, errlen, r, "NTLM token too large");
 			goto out;
@@ -285,8 +285,8 @@ static bool is_signature(const uint8_t *p, uint32_t seq)
 }
 
 /* Seal msg and split gss_wrap's output into signature and sealed bytes. */
-int winrm_auth_gss_wrap(struct winrm_gss *g, const uint8_t *msg, size_t len,
-                        struct winrm_buf *sig, struct winrm_buf *sealed,
+int winrm_auth_gss_wrap(struct winrm_gss *g, const void *msg, size_t len,
+                        struct buf *sig, struct buf *sealed,
                         char *errbuf, size_t errlen)
 {
 	OM_uint32 major, minor;
@@ -328,9 +328,9 @@ int winrm_auth_gss_wrap(struct winrm_gss *g, const uint8_t *msg, size_t len,
 		r = winrm_err(errbuf, errlen, -EPROTO, "gss_wrap returned a bad NTLM signature");
 		goto out;
 	}
-	r = winrm_buf_append(sig, s, WINRM_NTLM_SIG_LEN);
+	r = buf_try_append(sig, s, WINRM_NTLM_SIG_LEN);
 	if (r == 0)
-		r = winrm_buf_append(sealed, m, len);
+		r = buf_try_append(sealed, m, len);
 	if (r < 0) {
 		r = winrm_err(errbuf, errlen, r, "sealed message too large");
 		goto out;
@@ -343,7 +343,7 @@ out:
 
 /* Reassemble the token the way gss_unwrap wants it, verify and unseal. */
 int winrm_auth_gss_unwrap(struct winrm_gss *g, const uint8_t *sig, size_t sig_len,
-                          const uint8_t *sealed, size_t sealed_len, struct winrm_buf *out,
+                          const uint8_t *sealed, size_t sealed_len, struct buf *out,
                           char *errbuf, size_t errlen)
 {
 	OM_uint32 major, minor;
@@ -377,7 +377,7 @@ int winrm_auth_gss_unwrap(struct winrm_gss *g, const uint8_t *sig, size_t sig_le
 		r = gss_fail(errbuf, errlen, -EPROTO, "NTLM unsealing failed", major, minor);
 		goto out;
 	}
-	r = winrm_buf_append(out, plain.value, plain.length);
+	r = buf_try_append(out, plain.value, plain.length);
 	if (r < 0)
 		r = winrm_err(errbuf, errlen, r, "unsealed message too large");
 out:

@@ -43,7 +43,7 @@ static bool b64_alpha(unsigned char c)
 }
 
 /* Decode a staged group of complete quartets and append it, minus `pad` bytes. */
-static int b64_flush(const char *stage, size_t n, size_t pad, struct winrm_buf *out)
+static int b64_flush(const char *stage, size_t n, size_t pad, struct buf *out)
 {
 	unsigned char tmp[B64_DEC_CHUNK / 4 * 3];
 	int w;
@@ -53,11 +53,11 @@ static int b64_flush(const char *stage, size_t n, size_t pad, struct winrm_buf *
 	w = EVP_DecodeBlock(tmp, (const unsigned char *)stage, (int)n);
 	if (w < 0 || (size_t)w != n / 4 * 3 || (size_t)w < pad)
 		return -EINVAL;
-	return winrm_buf_append(out, tmp, (size_t)w - pad);
+	return buf_try_append(out, tmp, (size_t)w - pad);
 }
 
 /* Decode base64 text (ASCII whitespace ignored) and append the bytes to out. */
-int winrm_codec_b64_decode(const char *in, size_t len, struct winrm_buf *out)
+int winrm_codec_b64_decode(const char *in, size_t len, struct buf *out)
 {
 	char stage[B64_DEC_CHUNK];
 	size_t n = 0, pad = 0, i;
@@ -89,11 +89,11 @@ int winrm_codec_b64_decode(const char *in, size_t len, struct winrm_buf *out)
 }
 
 /* Append one UTF-16 code unit, little endian. */
-static int put_u16le(struct winrm_buf *out, unsigned v)
+static int put_u16le(struct buf *out, unsigned v)
 {
 	uint8_t b[2] = { (uint8_t)(v & 0xff), (uint8_t)(v >> 8) };
 
-	return winrm_buf_append(out, b, 2);
+	return buf_try_append(out, b, 2);
 }
 
 /* Decode one strict UTF-8 sequence at s[0..avail): code point and length, or -EILSEQ. */
@@ -147,7 +147,7 @@ bool winrm_codec_utf8_valid(const char *s, size_t len)
 }
 
 /* Strict UTF-8 to UTF-16LE. */
-int winrm_codec_utf8_to_utf16le(const char *in, size_t len, struct winrm_buf *out)
+int winrm_codec_utf8_to_utf16le(const char *in, size_t len, struct buf *out)
 {
 	const unsigned char *s = (const unsigned char *)in;
 	size_t i = 0, n;
@@ -170,5 +170,5 @@ int winrm_codec_utf8_to_utf16le(const char *in, size_t len, struct winrm_buf *ou
 			return r;
 		i += n;
 	}
-	return winrm_buf_ensure(out);
+	return buf_ensure(out);
 }

@@ -15,8 +15,8 @@
 #define MAX_PLAIN_LEN (64u * 1024u * 1024u)
 
 /* Append the framed message. */
-int winrm_crypt_build(size_t plain_len, const uint8_t *sig, size_t sig_len,
-                      const uint8_t *sealed, size_t sealed_len, struct winrm_buf *out)
+int winrm_crypt_build(size_t plain_len, const void *sig, size_t sig_len,
+                      const void *sealed, size_t sealed_len, struct buf *out)
 {
 	uint8_t le[4];
 	int r;
@@ -27,7 +27,7 @@ int winrm_crypt_build(size_t plain_len, const uint8_t *sig, size_t sig_len,
 	le[1] = (uint8_t)((sig_len >> 8) & 0xff);
 	le[2] = (uint8_t)((sig_len >> 16) & 0xff);
 	le[3] = (uint8_t)((sig_len >> 24) & 0xff);
-	r = winrm_buf_appendf(out,
+	r = buf_try_printf(out,
 	                      BOUNDARY
 	                      "\t" PART1_TYPE "\r\n"
 	                      "\tOriginalContent: type=application/soap+xml;charset=UTF-8;"
@@ -36,13 +36,13 @@ int winrm_crypt_build(size_t plain_len, const uint8_t *sig, size_t sig_len,
 	                      "\t" PART2_TYPE,
 	                      plain_len);
 	if (r == 0)
-		r = winrm_buf_append(out, le, sizeof(le));
+		r = buf_try_append(out, le, sizeof(le));
 	if (r == 0)
-		r = winrm_buf_append(out, sig, sig_len);
+		r = buf_try_append(out, sig, sig_len);
 	if (r == 0)
-		r = winrm_buf_append(out, sealed, sealed_len);
+		r = buf_try_append(out, sealed, sealed_len);
 	if (r == 0)
-		r = winrm_buf_append_str(out, BOUNDARY_END "\r\n");
+		r = buf_try_append_str(out, BOUNDARY_END "\r\n");
 	return r;
 }
 
@@ -86,8 +86,9 @@ static int parse_length(const uint8_t *hdr, size_t len, size_t *ret)
 }
 
 /* Parse a single-part encrypted body. */
-int winrm_crypt_parse(const uint8_t *body, size_t len, struct winrm_crypt_part *ret)
+int winrm_crypt_parse(const void *data, size_t len, struct winrm_crypt_part *ret)
 {
+	const uint8_t *body = data;
 	const size_t blen = strlen(BOUNDARY);
 	const uint8_t *hdr, *second, *payload, *end;
 	size_t hdr_len, plain_len, sig_len, payload_len;

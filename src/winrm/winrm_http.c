@@ -23,7 +23,7 @@ struct winrm_http {
 	char curl_err[CURL_ERROR_SIZE];
 
 	/* Per response, filled by the callbacks. */
-	struct winrm_buf *sink;
+	struct buf *sink;
 	bool overflow;
 	char content_type[256];
 	char token[MAX_TOKEN];          /* base64 from "WWW-Authenticate: Negotiate <token>" */
@@ -38,11 +38,11 @@ struct winrm_http {
 	struct winrm_gss *gss;
 	bool authenticated;             /* NTLM context established on the current connection */
 
-	struct winrm_buf wire;          /* framed request */
-	struct winrm_buf raw;           /* undecrypted response */
-	struct winrm_buf sig;
-	struct winrm_buf sealed;
-	struct winrm_buf tok;
+	struct buf wire;          /* framed request */
+	struct buf raw;           /* undecrypted response */
+	struct buf sig;
+	struct buf sealed;
+	struct buf tok;
 };
 
 /* libcurl write callback: append to the current sink, stop at its maximum. */
@@ -51,7 +51,7 @@ static size_t on_body(char *ptr, size_t size, size_t nmemb, void *userdata)
 	struct winrm_http *h = userdata;
 	size_t n = size * nmemb;
 
-	if (!h->sink || winrm_buf_append(h->sink, ptr, n) < 0) {
+	if (!h->sink || buf_try_append(h->sink, ptr, n) < 0) {
 		h->overflow = true;
 		return 0;
 	}
@@ -157,8 +157,8 @@ static int curl_fail(struct winrm_http *h, CURLcode c, char *errbuf, size_t errl
 }
 
 /* One HTTP POST on the shared handle. */
-static int perform(struct winrm_http *h, const uint8_t *body, size_t len, bool encrypted,
-                   char *auth, unsigned timeout_ms, struct winrm_buf *sink, long *ret_status,
+static int perform(struct winrm_http *h, const void *body, size_t len, bool encrypted,
+                   char *auth, unsigned timeout_ms, struct buf *sink, long *ret_status,
                    long *ret_connects, char *errbuf, size_t errlen)
 {
 	struct curl_slist hdr[3];
@@ -173,7 +173,7 @@ static int perform(struct winrm_http *h, const uint8_t *body, size_t len, bool e
 	for (size_t i = 0; i < n; i++)
 		hdr[i].next = i + 1 < n ? &hdr[i + 1] : NULL;
 
-	winrm_buf_reset(sink);
+	buf_reset(sink);
 	h->sink = sink;
 	h->overflow = false;
 	h->curl_err[0] = 0;
@@ -251,11 +251,11 @@ int winrm_http_new(const struct winrm_conf *conf, struct winrm_http **ret, char 
 	memcpy(h->hdr_ct_encrypted, CT_ENCRYPTED, sizeof(CT_ENCRYPTED));
 	memcpy(h->hdr_expect, "Expect:", sizeof("Expect:"));
 	/* Sealed requests are the plaintext plus framing; responses are capped before parsing. */
-	winrm_buf_init(&h->wire, 6u * WINRM_MAX_COMMAND_LINE + 16384u + CRYPT_OVERHEAD);
-	winrm_buf_init(&h->raw, WINRM_MAX_RESPONSE);
-	winrm_buf_init(&h->sig, WINRM_NTLM_SIG_LEN);
-	winrm_buf_init(&h->sealed, 6u * WINRM_MAX_COMMAND_LINE + 16384u);
-	winrm_buf_init(&h->tok, MAX_TOKEN);
+	buf_init(&h->wire, 6u * WINRM_MAX_COMMAND_LINE + 16384u + CRYPT_OVERHEAD);
+	buf_init(&h->raw, WINRM_MAX_RESPONSE);
+	buf_init(&h->sig, WINRM_NTLM_SIG_LEN);
+	buf_init(&h->sealed, 6u * WINRM_MAX_COMMAND_LINE + 16384u);
+	buf_init(&h->tok, MAX_TOKEN);
 
 	h->curl = curl_easy_init();
 	if (!h->curl) {
@@ -310,12 +310,12 @@ static int handshake(struct winrm_http *h, unsigned timeout_ms, char *errbuf, si
 
 	h->authenticated = false;
 	winrm_auth_gss_reset(h->gss);
-	winrm_buf_reset(&h->tok);
+	buf_reset(&h->tok);
 	r = winrm_auth_gss_step(h->gss, NULL, 0, &h->tok, &complete, errbuf, errlen);
 	if (r < 0)
 		return r;
 	for (leg = 0; leg < MAX_HANDSHAKE; leg++) {
-		r = winrm_codec_b64_encode(h->tok.data ? h->tok.data : (const uint8_t *)"", h->tok.len,
+		r = winrm_codec_b64_encode(buf_cstr(&h->tok), h->tok.len,
 		                           &b64);
 		if (r == 0 && asprintf(&auth, "Authorization: " NEGOTIATE " %s", b64) < 0) {
 			auth = NULL;
@@ -350,17 +350,17 @@ static int handshake(struct winrm_http *h, unsigned timeout_ms, char *errbuf, si
 		if (!h->token[0])
 			return winrm_err(errbuf, errlen, -EACCES,
 			                 "WinRM authentication failed: no Negotiate challenge (HTTP 401)");
-		winrm_buf_reset(&h->tok);
+		buf_reset(&h->tok);
 		r = winrm_codec_b64_decode(h->token, strlen(h->token), &h->tok);
 		if (r < 0)
 			return winrm_err(errbuf, errlen, -EPROTO, "invalid Negotiate token from WinRM server");
 		{
-			struct winrm_buf next;
+			struct buf next;
 
-			winrm_buf_init(&next, MAX_TOKEN);
+			buf_init(&next, MAX_TOKEN);
 			r = winrm_auth_gss_step(h->gss, h->tok.data, h->tok.len, &next, &complete, errbuf,
 			                        errlen);
-			winrm_buf_free(&h->tok);
+			buf_free(&h->tok);
 			h->tok = next;
 			if (r < 0)
 				return r;
@@ -376,14 +376,14 @@ static int handshake(struct winrm_http *h, unsigned timeout_ms, char *errbuf, si
 }
 
 /* Seal soap into h->wire. */
-static int seal(struct winrm_http *h, const uint8_t *soap, size_t len, char *errbuf,
+static int seal(struct winrm_http *h, const void *soap, size_t len, char *errbuf,
                 size_t errlen)
 {
 	int r;
 
-	winrm_buf_reset(&h->sig);
-	winrm_buf_reset(&h->sealed);
-	winrm_buf_reset(&h->wire);
+	buf_reset(&h->sig);
+	buf_reset(&h->sealed);
+	buf_reset(&h->wire);
 	r = winrm_auth_gss_wrap(h->gss, soap, len, &h->sig, &h->sealed, errbuf, errlen);
 	if (r < 0)
 		return r;
@@ -394,7 +394,7 @@ static int seal(struct winrm_http *h, const uint8_t *soap, size_t len, char *err
 }
 
 /* Unseal h->raw into body. */
-static int unseal(struct winrm_http *h, struct winrm_buf *body, char *errbuf, size_t errlen)
+static int unseal(struct winrm_http *h, struct buf *body, char *errbuf, size_t errlen)
 {
 	struct winrm_crypt_part part;
 	int r;
@@ -414,8 +414,8 @@ static int unseal(struct winrm_http *h, struct winrm_buf *body, char *errbuf, si
 }
 
 /* POST one SOAP envelope and return the plaintext answer. */
-int winrm_http_post(struct winrm_http *h, const uint8_t *soap, size_t len, unsigned timeout_ms,
-                    struct winrm_buf *body, long *ret_status, char *errbuf, size_t errlen)
+int winrm_http_post(struct winrm_http *h, const void *soap, size_t len, unsigned timeout_ms,
+                    struct buf *body, long *ret_status, char *errbuf, size_t errlen)
 {
 	bool ntlm = h->conf->auth == WINRM_AUTH_NTLM, encrypt = h->conf->encrypt, retried = false;
 	long status, connects;
@@ -460,7 +460,7 @@ int winrm_http_post(struct winrm_http *h, const uint8_t *soap, size_t len, unsig
 		return winrm_err(errbuf, errlen, -EPROTO, "WinRM endpoint %s answered HTTP %ld",
 		                 h->conf->url, status);
 	if (encrypt) {
-		winrm_buf_reset(body);
+		buf_reset(body);
 		if (winrm_crypt_is_encrypted_type(h->content_type)) {
 			r = unseal(h, body, errbuf, errlen);
 			if (r < 0)
@@ -470,7 +470,7 @@ int winrm_http_post(struct winrm_http *h, const uint8_t *soap, size_t len, unsig
 			                 "unencrypted WinRM response on an encrypted session");
 		} else {
 			/* A plain fault body is still worth reading for the error text. */
-			r = winrm_buf_append(body, h->raw.data ? h->raw.data : (const uint8_t *)"",
+			r = buf_try_append(body, buf_cstr(&h->raw),
 			                     h->raw.len);
 			if (r < 0)
 				return winrm_err(errbuf, errlen, r, "WinRM response too large");
@@ -492,10 +492,10 @@ void winrm_http_free(struct winrm_http *h)
 		free(h->basic);
 	}
 	winrm_auth_gss_free(h->gss);
-	winrm_buf_free(&h->wire);
-	winrm_buf_free(&h->raw);
-	winrm_buf_free(&h->sig);
-	winrm_buf_free(&h->sealed);
-	winrm_buf_free(&h->tok);
+	buf_free(&h->wire);
+	buf_free(&h->raw);
+	buf_free(&h->sig);
+	buf_free(&h->sealed);
+	buf_free(&h->tok);
 	free(h);
 }

@@ -7,32 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/buf.h"
 #include "winrm.h"
-
-/* ---- winrm_buf.c: growable byte buffer with a hard maximum ---------------------------- */
-
-struct winrm_buf {
-	uint8_t *data;  /* always NUL-terminated once non-NULL (the NUL is not counted) */
-	size_t len;
-	size_t cap;
-	size_t max;     /* appends that would make len > max fail with -E2BIG */
-};
-
-void winrm_buf_init(struct winrm_buf *b, size_t max);
-/* Make room for n more bytes in one allocation (e.g. so secrets are never copied by realloc). */
-int winrm_buf_reserve(struct winrm_buf *b, size_t n);
-int winrm_buf_append(struct winrm_buf *b, const void *p, size_t n);
-int winrm_buf_append_str(struct winrm_buf *b, const char *s);
-int winrm_buf_appendf(struct winrm_buf *b, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-/* Make data non-NULL (an empty, NUL-terminated buffer) without appending. */
-int winrm_buf_ensure(struct winrm_buf *b);
-void winrm_buf_reset(struct winrm_buf *b);
-/* Hand the allocation to the caller (NUL-terminated, never NULL on success). */
-int winrm_buf_steal(struct winrm_buf *b, uint8_t **ret, size_t *ret_len);
-void winrm_buf_free(struct winrm_buf *b);
-/* Like winrm_buf_free, but wipes the whole allocation first (secrets). */
-void winrm_buf_wipe_free(struct winrm_buf *b);
 
 /* ---- winrm_codec.c: base64, UTF-8 -> UTF-16LE ----------------------------------------- */
 
@@ -40,11 +16,11 @@ void winrm_buf_wipe_free(struct winrm_buf *b);
 int winrm_codec_b64_encode(const void *in, size_t len, char **ret);
 /* Decode base64 text (ASCII whitespace ignored) and append the bytes to out.
  * -EINVAL on bad characters/padding, -E2BIG when out's maximum is hit. */
-int winrm_codec_b64_decode(const char *in, size_t len, struct winrm_buf *out);
+int winrm_codec_b64_decode(const char *in, size_t len, struct buf *out);
 /* Whether s[0..len) is strict UTF-8. */
 bool winrm_codec_utf8_valid(const char *s, size_t len);
 /* Strict UTF-8 (no overlongs, surrogates or > U+10FFFF) to UTF-16LE; -EILSEQ on bad input. */
-int winrm_codec_utf8_to_utf16le(const char *in, size_t len, struct winrm_buf *out);
+int winrm_codec_utf8_to_utf16le(const char *in, size_t len, struct buf *out);
 
 /* ---- winrm_err.c: error text --------------------------------------------------------- */
 
@@ -57,7 +33,7 @@ void winrm_err_sanitize(char *dst, size_t dstlen, const char *src, size_t srclen
 /* Replace every occurrence of secret in errbuf with "***" (defence in depth). */
 void winrm_err_scrub(char *errbuf, const char *secret);
 
-/* ---- winrm.c: target resolution, SOAP envelopes and responses, the command flow -------- */
+/* ---- winrm_conf.c: target resolution --------------------------------------------------- */
 
 enum winrm_auth {
 	WINRM_AUTH_BASIC,
@@ -86,6 +62,8 @@ int winrm_conf_resolve(const struct winrm_target *t, struct winrm_conf *ret,
                        char *errbuf, size_t errlen);
 void winrm_conf_done(struct winrm_conf *c);
 
+/* ---- winrm_soap.c: envelopes and the answers (the only file that spells SOAP) ---------- */
+
 #define WINRM_ID_MAX 128
 
 enum winrm_action {
@@ -96,7 +74,7 @@ enum winrm_action {
 	WINRM_ACTION_DELETE,
 };
 
-const char *winrm_action_name(enum winrm_action a);
+const char *winrm_soap_action_name(enum winrm_action a);
 
 struct winrm_soap_req {
 	enum winrm_action action;
@@ -112,10 +90,10 @@ struct winrm_soap_req {
 };
 
 /* Append the envelope for req to out (XML-escaped text, UTF-8). */
-int winrm_soap_build(const struct winrm_soap_req *req, struct winrm_buf *out);
+int winrm_soap_build(const struct winrm_soap_req *req, struct buf *out);
 /* Append s with &, <, >, ", ' escaped; control characters other than TAB/LF/CR are refused
  * with -EINVAL because XML 1.0 cannot carry them. */
-int winrm_soap_append_escaped(struct winrm_buf *out, const char *s);
+int winrm_soap_append_escaped(struct buf *out, const char *s);
 /* "uuid:XXXXXXXX-...." (upper case, random v4). */
 void winrm_soap_new_message_id(char out[48]);
 
@@ -143,11 +121,13 @@ struct winrm_reply {
  * CommandId matches stream_command_id (or all, when NULL) are decoded and appended to
  * out/err (which may be NULL to skip). -EPROTO on anything malformed, -E2BIG when
  * out/err hit their maximum. */
-int winrm_soap_parse(const uint8_t *data, size_t len, const char *stream_command_id,
-                     struct winrm_buf *out, struct winrm_buf *err, struct winrm_reply *ret,
+int winrm_soap_parse(const void *data, size_t len, const char *stream_command_id,
+                     struct buf *out, struct buf *err, struct winrm_reply *ret,
                      char *errbuf, size_t errlen);
 /* One line describing a fault, for error text. */
-void winrm_fault_format(const struct winrm_fault *f, char *dst, size_t dstlen);
+void winrm_soap_fault_format(const struct winrm_fault *f, char *dst, size_t dstlen);
+
+/* ---- winrm_run.c: the command flow ---------------------------------------------------- */
 
 /* Run a command line with a resolved configuration (used by winrm_ps.c too). */
 int winrm_run_resolved(const struct winrm_conf *conf, const char *command,
@@ -169,10 +149,10 @@ struct winrm_crypt_part {
 };
 
 /* Append the framed message: boundary, headers, uint32le sig_len, sig, sealed, end marker. */
-int winrm_crypt_build(size_t plain_len, const uint8_t *sig, size_t sig_len,
-                      const uint8_t *sealed, size_t sealed_len, struct winrm_buf *out);
+int winrm_crypt_build(size_t plain_len, const void *sig, size_t sig_len,
+                      const void *sealed, size_t sealed_len, struct buf *out);
 /* Parse a single-part encrypted body; pointers in *ret refer into body. -EPROTO if malformed. */
-int winrm_crypt_parse(const uint8_t *body, size_t len, struct winrm_crypt_part *ret);
+int winrm_crypt_parse(const void *body, size_t len, struct winrm_crypt_part *ret);
 /* Whether a response Content-Type announces SPNEGO session encryption. */
 bool winrm_crypt_is_encrypted_type(const char *content_type);
 
@@ -190,17 +170,17 @@ void winrm_auth_gss_reset(struct winrm_gss *g);
 /* One handshake leg: in is the server token (NULL/0 for the first leg). The token to
  * send (possibly empty) is appended to out; *ret_complete says whether the context is
  * established. */
-int winrm_auth_gss_step(struct winrm_gss *g, const uint8_t *in, size_t inlen,
-                        struct winrm_buf *out, bool *ret_complete, char *errbuf, size_t errlen);
+int winrm_auth_gss_step(struct winrm_gss *g, const void *in, size_t inlen,
+                        struct buf *out, bool *ret_complete, char *errbuf, size_t errlen);
 /* Whether the established context can seal (confidentiality + integrity). */
 bool winrm_auth_gss_can_seal(const struct winrm_gss *g);
 /* Seal msg; appends the 16-byte signature to sig and the sealed bytes to sealed. */
-int winrm_auth_gss_wrap(struct winrm_gss *g, const uint8_t *msg, size_t len,
-                        struct winrm_buf *sig, struct winrm_buf *sealed,
+int winrm_auth_gss_wrap(struct winrm_gss *g, const void *msg, size_t len,
+                        struct buf *sig, struct buf *sealed,
                         char *errbuf, size_t errlen);
 /* Verify and unseal; appends the plaintext to out. */
 int winrm_auth_gss_unwrap(struct winrm_gss *g, const uint8_t *sig, size_t sig_len,
-                          const uint8_t *sealed, size_t sealed_len, struct winrm_buf *out,
+                          const uint8_t *sealed, size_t sealed_len, struct buf *out,
                           char *errbuf, size_t errlen);
 void winrm_auth_gss_free(struct winrm_gss *g);
 
@@ -213,8 +193,8 @@ int winrm_http_new(const struct winrm_conf *conf, struct winrm_http **ret,
 /* POST one SOAP envelope. Authenticates (and re-authenticates after a reconnect) as
  * needed, seals/unseals with NTLM over http. On 0, *ret_status is 200 or 500 and body
  * holds the plaintext response (cleared first). 401 -> -EACCES; other statuses -> -EPROTO. */
-int winrm_http_post(struct winrm_http *h, const uint8_t *soap, size_t len,
-                    unsigned timeout_ms, struct winrm_buf *body, long *ret_status,
+int winrm_http_post(struct winrm_http *h, const void *soap, size_t len,
+                    unsigned timeout_ms, struct buf *body, long *ret_status,
                     char *errbuf, size_t errlen);
 void winrm_http_free(struct winrm_http *h);
 
@@ -226,6 +206,6 @@ int winrm_ps_encode_command(const char *script, char **ret);
 int winrm_ps_read_file_script(const char *path, char **ret);
 /* If data starts with "#< CLIXML", replace it with the plain-text error message as
  * pywinrm does; returns 1 if converted, 0 if left alone, negative errno on failure. */
-int winrm_ps_clixml_to_text(struct winrm_buf *data);
+int winrm_ps_clixml_to_text(struct buf *data);
 
 #endif

@@ -1,4 +1,5 @@
 /* PowerShell over WinRM: -encodedcommand, CLIXML error text, reading remote files. */
+#include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -15,13 +16,13 @@
 /* "powershell -encodedcommand <base64 of UTF-16LE script>". */
 int winrm_ps_encode_command(const char *script, char **ret)
 {
-	struct winrm_buf u16;
+	struct buf u16;
 	char *b64 = NULL, *cmd = NULL;
 	int r;
 
 	if (!script || !*script)
 		return -EINVAL;
-	winrm_buf_init(&u16, WINRM_MAX_COMMAND_LINE);
+	buf_init(&u16, WINRM_MAX_COMMAND_LINE);
 	r = winrm_codec_utf8_to_utf16le(script, strlen(script), &u16);
 	if (r == 0)
 		r = winrm_codec_b64_encode(u16.data, u16.len, &b64);
@@ -29,7 +30,7 @@ int winrm_ps_encode_command(const char *script, char **ret)
 		r = -E2BIG;
 	if (r == 0 && asprintf(&cmd, "powershell -encodedcommand %s", b64) < 0)
 		r = -ENOMEM;
-	winrm_buf_free(&u16);
+	buf_free(&u16);
 	free(b64);
 	if (r == 0)
 		*ret = cmd;
@@ -51,7 +52,7 @@ static size_t quote_len(const char *s)
 /* Get-Content script for path, every single quote doubled. */
 int winrm_ps_read_file_script(const char *path, char **ret)
 {
-	struct winrm_buf b;
+	struct buf b;
 	const char *p;
 	int r;
 
@@ -59,66 +60,73 @@ int winrm_ps_read_file_script(const char *path, char **ret)
 		return -EINVAL;
 	if (!winrm_codec_utf8_valid(path, strlen(path)))
 		return -EILSEQ;
-	winrm_buf_init(&b, WINRM_MAX_COMMAND_LINE);
-	r = winrm_buf_append_str(&b, "Get-Content -LiteralPath '");
+	buf_init(&b, WINRM_MAX_COMMAND_LINE);
+	r = buf_try_append_str(&b, "Get-Content -LiteralPath '");
 	for (p = path; r == 0 && *p;) {
 		/* PowerShell also ends a '...' string at the typographic quotes U+2018-U+201B;
 		 * doubling any of them keeps it literal. */
 		size_t q = quote_len(p);
 
 		if (q) {
-			r = winrm_buf_append(&b, p, q);
+			r = buf_try_append(&b, p, q);
 			if (r == 0)
-				r = winrm_buf_append(&b, p, q);
+				r = buf_try_append(&b, p, q);
 			p += q;
 		} else {
-			r = winrm_buf_append(&b, p, 1);
+			r = buf_try_append(&b, p, 1);
 			p++;
 		}
 	}
 	if (r == 0)
-		r = winrm_buf_append_str(&b, "' -Raw -Encoding UTF8");
+		r = buf_try_append_str(&b, "' -Raw -Encoding UTF8");
 	if (r < 0) {
-		winrm_buf_free(&b);
+		buf_free(&b);
 		return r;
 	}
-	*ret = (char *)b.data;
+	*ret = b.data;
 	return 0;
 }
 
-/* Hex digit value, or -1. */
-static int hexval(char c)
+/* The code point of a "_xHHHH_" escape at s, or -1 when s does not start with one. */
+static long clixml_escape(const char *s)
 {
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
+	char hex[5];
+	int i;
+
+	if (s[0] != '_' || s[1] != 'x')
+		return -1;
+	for (i = 0; i < 4; i++) {
+		if (!isxdigit((unsigned char)s[2 + i]))
+			return -1;
+		hex[i] = s[2 + i];
+	}
+	if (s[6] != '_')
+		return -1;
+	hex[4] = '\0';
+	return (long)strtoul(hex, NULL, 16);
 }
 
 /* Append CLIXML text, turning _x000D__x000A_ into "\n" (as pywinrm) and other _xHHHH_
  * escapes of BMP characters into UTF-8. */
-static int append_unescaped(struct winrm_buf *o, const char *s)
+static int append_unescaped(struct buf *o, const char *s)
 {
 	int r = 0;
 
 	while (*s && r == 0) {
 		if (strncmp(s, "_x000D__x000A_", 14) == 0) {
-			r = winrm_buf_append_str(o, "\n");
+			r = buf_try_append_str(o, "\n");
 			s += 14;
 			continue;
 		}
-		if (s[0] == '_' && s[1] == 'x' && hexval(s[2]) >= 0 && hexval(s[3]) >= 0 &&
-		    hexval(s[4]) >= 0 && hexval(s[5]) >= 0 && s[6] == '_') {
-			unsigned cp = (unsigned)(hexval(s[2]) << 12 | hexval(s[3]) << 8 |
-			                         hexval(s[4]) << 4 | hexval(s[5]));
+		long esc = clixml_escape(s);
+
+		if (esc >= 0) {
+			unsigned cp = (unsigned)esc;
 			uint8_t u[3];
 			size_t n;
 
 			if (cp >= 0xd800 && cp <= 0xdfff) {
-				r = winrm_buf_append(o, s, 1);
+				r = buf_try_append(o, s, 1);
 				s++;
 				continue;
 			}
@@ -135,20 +143,20 @@ static int append_unescaped(struct winrm_buf *o, const char *s)
 				u[2] = (uint8_t)(0x80 | (cp & 0x3f));
 				n = 3;
 			}
-			r = winrm_buf_append(o, u, n);
+			r = buf_try_append(o, u, n);
 			s += 7;
 			continue;
 		}
-		r = winrm_buf_append(o, s, 1);
+		r = buf_try_append(o, s, 1);
 		s++;
 	}
 	return r;
 }
 
 /* Replace a "#< CLIXML" stderr with its plain-text message. */
-int winrm_ps_clixml_to_text(struct winrm_buf *data)
+int winrm_ps_clixml_to_text(struct buf *data)
 {
-	struct winrm_buf text;
+	struct buf text;
 	const char *xml;
 	size_t plen = strlen(CLIXML_PREFIX), xlen, b, e;
 	xmlDocPtr doc = NULL;
@@ -161,7 +169,7 @@ int winrm_ps_clixml_to_text(struct winrm_buf *data)
 	xlen = data->len - plen;
 	if (xlen > INT32_MAX || memmem(xml, xlen, "<!DOCTYPE", 9) || memmem(xml, xlen, "<!ENTITY", 8))
 		return 0;
-	winrm_buf_init(&text, data->max);
+	buf_init(&text, data->max);
 	doc = xmlReadMemory(xml, (int)xlen, "clixml.xml", NULL,
 	                    XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING |
 	                    XML_PARSE_NOCDATA);
@@ -187,14 +195,14 @@ int winrm_ps_clixml_to_text(struct winrm_buf *data)
 		;
 	if (e == b)
 		goto out;
-	winrm_buf_reset(data);
-	r = winrm_buf_append(data, text.data + b, e - b);
+	buf_reset(data);
+	r = buf_try_append(data, text.data + b, e - b);
 	if (r == 0)
 		r = 1;
 out:
 	if (doc)
 		xmlFreeDoc(doc);
-	winrm_buf_free(&text);
+	buf_free(&text);
 	return r;
 }
 
@@ -203,7 +211,7 @@ static int run_ps(const struct winrm_conf *conf, const char *script, struct winr
                   char *errbuf, size_t errlen)
 {
 	struct winrm_result res;
-	struct winrm_buf err;
+	struct buf err;
 	char *cmd = NULL;
 	int r;
 
@@ -219,12 +227,12 @@ static int run_ps(const struct winrm_conf *conf, const char *script, struct winr
 	if (r < 0)
 		return r;
 	if (res.err_len) {
-		err.data = res.err;
+		err.data = (char *)res.err;
 		err.len = res.err_len;
 		err.cap = res.err_len + 1;
 		err.max = conf->max_output;
 		r = winrm_ps_clixml_to_text(&err);
-		res.err = err.data;
+		res.err = (uint8_t *)err.data;
 		res.err_len = err.len;
 		if (r < 0) {
 			winrm_result_free(&res);

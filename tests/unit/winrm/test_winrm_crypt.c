@@ -17,9 +17,9 @@ static const uint8_t sig[16] = { 1, 0, 0, 0, 0xde, 0xad, 0xbe, 0xef, 1, 2, 3, 4,
 /* A sealed payload that contains the boundary text and CRLFs, to prove binary safety. */
 static const uint8_t sealed[] = "\x00\xff--Encrypted Boundary\r\n\tContent-Type: x\r\nLength=9\r\n\x80";
 
-static void build(struct winrm_buf *b, size_t plain_len)
+static void build(struct buf *b, size_t plain_len)
 {
-	winrm_buf_init(b, 1 << 20);
+	buf_init(b, 1 << 20);
 	assert_int_equal(winrm_crypt_build(plain_len, sig, sizeof(sig), sealed, sizeof(sealed), b), 0);
 }
 
@@ -33,7 +33,7 @@ static void test_build_exact_bytes(void **state)
 		"\tContent-Type: application/octet-stream\r\n"
 		"\x10\x00\x00\x00";
 	static const char tail[] = "--Encrypted Boundary--\r\n";
-	struct winrm_buf b;
+	struct buf b;
 	size_t hl = sizeof(head) - 1, tl = sizeof(tail) - 1;
 
 	build(&b, 1234);
@@ -42,12 +42,12 @@ static void test_build_exact_bytes(void **state)
 	assert_memory_equal(b.data + hl, sig, 16);
 	assert_memory_equal(b.data + hl + 16, sealed, sizeof(sealed));
 	assert_memory_equal(b.data + b.len - tl, tail, tl);
-	winrm_buf_free(&b);
+	buf_free(&b);
 }
 
 static void test_round_trip(void **state)
 {
-	struct winrm_buf b;
+	struct buf b;
 	struct winrm_crypt_part p;
 
 	build(&b, 77);
@@ -60,7 +60,7 @@ static void test_round_trip(void **state)
 	/* Without the final CRLF (some servers) it still parses. */
 	assert_int_equal(winrm_crypt_parse(b.data, b.len - 2, &p), 0);
 	assert_int_equal(p.sealed_len, sizeof(sealed));
-	winrm_buf_free(&b);
+	buf_free(&b);
 }
 
 static void test_windows_variants(void **state)
@@ -86,7 +86,7 @@ static void test_windows_variants(void **state)
 
 static void test_every_truncation_fails(void **state)
 {
-	struct winrm_buf b;
+	struct buf b;
 	struct winrm_crypt_part p;
 	size_t n;
 
@@ -97,21 +97,21 @@ static void test_every_truncation_fails(void **state)
 			continue;
 		assert_int_equal(winrm_crypt_parse(b.data, n, &p), -EPROTO);
 	}
-	winrm_buf_free(&b);
+	buf_free(&b);
 }
 
-static void replace(struct winrm_buf *b, const char *from, const char *to)
+static void replace(struct buf *b, const char *from, const char *to)
 {
-	uint8_t *at = memmem(b->data, b->len, from, strlen(from));
-	struct winrm_buf n;
+	char *at = memmem(b->data, b->len, from, strlen(from));
+	struct buf n;
 
 	assert_non_null(at);
-	winrm_buf_init(&n, 1 << 20);
-	assert_int_equal(winrm_buf_append(&n, b->data, (size_t)(at - b->data)), 0);
-	assert_int_equal(winrm_buf_append_str(&n, to), 0);
-	assert_int_equal(winrm_buf_append(&n, at + strlen(from),
+	buf_init(&n, 1 << 20);
+	assert_int_equal(buf_try_append(&n, b->data, (size_t)(at - b->data)), 0);
+	assert_int_equal(buf_try_append_str(&n, to), 0);
+	assert_int_equal(buf_try_append(&n, at + strlen(from),
 	                                  b->len - (size_t)(at - b->data) - strlen(from)), 0);
-	winrm_buf_free(b);
+	buf_free(b);
 	*b = n;
 }
 
@@ -134,7 +134,7 @@ static void test_malformed(void **state)
 	size_t i;
 
 	for (i = 0; i < sizeof(edits) / sizeof(edits[0]); i++) {
-		struct winrm_buf b;
+		struct buf b;
 
 		build(&b, 10);
 		/* The signature length bytes: edit exactly the 4 bytes after the octet-stream line. */
@@ -147,22 +147,22 @@ static void test_malformed(void **state)
 			replace(&b, edits[i][0], edits[i][1]);
 		}
 		assert_int_equal(winrm_crypt_parse(b.data, b.len, &p), -EPROTO);
-		winrm_buf_free(&b);
+		buf_free(&b);
 	}
 	assert_int_equal(winrm_crypt_parse(NULL, 0, &p), -EPROTO);
 }
 
 static void test_build_limits(void **state)
 {
-	struct winrm_buf b;
+	struct buf b;
 
-	winrm_buf_init(&b, 1 << 20);
+	buf_init(&b, 1 << 20);
 	assert_int_equal(winrm_crypt_build(1, sig, 0, sealed, 1, &b), -EINVAL);
 	assert_int_equal(winrm_crypt_build(1, sig, 2000, sealed, 1, &b), -EINVAL);
-	winrm_buf_free(&b);
-	winrm_buf_init(&b, 64);
+	buf_free(&b);
+	buf_init(&b, 64);
 	assert_int_equal(winrm_crypt_build(1, sig, 16, sealed, 1, &b), -E2BIG);
-	winrm_buf_free(&b);
+	buf_free(&b);
 }
 
 static void test_content_type(void **state)

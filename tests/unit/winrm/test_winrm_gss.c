@@ -101,16 +101,16 @@ static void acceptor_done(struct acceptor *a)
 }
 
 /* One acceptor leg; returns the major status, appends the output token to out. */
-static OM_uint32 accept_step(struct acceptor *a, const struct winrm_buf *in, struct winrm_buf *out)
+static OM_uint32 accept_step(struct acceptor *a, const struct buf *in, struct buf *out)
 {
 	OM_uint32 major, minor;
 	gss_buffer_desc itok = { in->len, in->data }, otok = GSS_C_EMPTY_BUFFER;
 
 	major = gss_accept_sec_context(&minor, &a->ctx, a->cred, &itok, GSS_C_NO_CHANNEL_BINDINGS,
 	                               NULL, NULL, &otok, NULL, NULL, NULL);
-	winrm_buf_reset(out);
+	buf_reset(out);
 	if (otok.length)
-		assert_int_equal(winrm_buf_append(out, otok.value, otok.length), 0);
+		assert_int_equal(buf_try_append(out, otok.value, otok.length), 0);
 	gss_release_buffer(&minor, &otok);
 	return major;
 }
@@ -118,24 +118,24 @@ static OM_uint32 accept_step(struct acceptor *a, const struct winrm_buf *in, str
 /* Full handshake; returns the acceptor's final major status. */
 static OM_uint32 handshake(struct winrm_gss *g, struct acceptor *a)
 {
-	struct winrm_buf c, s;
+	struct buf c, s;
 	char err[256];
 	bool complete = false;
 	OM_uint32 major;
 
-	winrm_buf_init(&c, 65536);
-	winrm_buf_init(&s, 65536);
+	buf_init(&c, 65536);
+	buf_init(&s, 65536);
 	assert_int_equal(winrm_auth_gss_step(g, NULL, 0, &c, &complete, err, sizeof(err)), 0);
 	assert_false(complete);
 	assert_memory_equal(c.data, "NTLMSSP\0\x01\0\0\0", 12);  /* raw NTLM, not SPNEGO */
 	major = accept_step(a, &c, &s);
 	assert_int_equal(major, GSS_S_CONTINUE_NEEDED);
-	winrm_buf_reset(&c);
+	buf_reset(&c);
 	assert_int_equal(winrm_auth_gss_step(g, s.data, s.len, &c, &complete, err, sizeof(err)), 0);
 	assert_true(complete);
 	major = accept_step(a, &c, &s);
-	winrm_buf_free(&c);
-	winrm_buf_free(&s);
+	buf_free(&c);
+	buf_free(&s);
 	return major;
 }
 
@@ -143,15 +143,15 @@ static OM_uint32 handshake(struct winrm_gss *g, struct acceptor *a)
 static void client_to_server(struct winrm_gss *g, struct acceptor *a, const char *msg,
                              uint32_t seq)
 {
-	struct winrm_buf sig, sealed;
+	struct buf sig, sealed;
 	OM_uint32 major, minor;
 	gss_buffer_desc in, out = GSS_C_EMPTY_BUFFER;
 	uint8_t *tok;
 	char err[256];
 	size_t n = strlen(msg);
 
-	winrm_buf_init(&sig, 16);
-	winrm_buf_init(&sealed, 4096);
+	buf_init(&sig, 16);
+	buf_init(&sealed, 4096);
 	assert_int_equal(winrm_auth_gss_wrap(g, (const uint8_t *)msg, n, &sig, &sealed, err,
 	                                     sizeof(err)), 0);
 	assert_int_equal(sig.len, 16);
@@ -171,8 +171,8 @@ static void client_to_server(struct winrm_gss *g, struct acceptor *a, const char
 	assert_memory_equal(out.value, msg, n);
 	gss_release_buffer(&minor, &out);
 	free(tok);
-	winrm_buf_free(&sig);
-	winrm_buf_free(&sealed);
+	buf_free(&sig);
+	buf_free(&sealed);
 }
 
 /* Seal with the acceptor (Windows order: sig || sealed), unseal with the client. */
@@ -181,7 +181,7 @@ static int server_to_client(struct winrm_gss *g, struct acceptor *a, const char 
 {
 	OM_uint32 major, minor;
 	gss_buffer_desc in = { strlen(msg), (void *)msg }, out = GSS_C_EMPTY_BUFFER;
-	struct winrm_buf plain;
+	struct buf plain;
 	char err[256];
 	int r;
 
@@ -191,14 +191,14 @@ static int server_to_client(struct winrm_gss *g, struct acceptor *a, const char 
 	assert_int_equal(out.length, strlen(msg) + 16);
 	if (tamper)
 		((uint8_t *)out.value)[20] ^= 1;
-	winrm_buf_init(&plain, 4096);
+	buf_init(&plain, 4096);
 	r = winrm_auth_gss_unwrap(g, out.value, 16, (uint8_t *)out.value + 16, out.length - 16,
 	                          &plain, err, sizeof(err));
 	if (r == 0) {
 		assert_int_equal(plain.len, strlen(msg));
 		assert_memory_equal(plain.data, msg, plain.len);
 	}
-	winrm_buf_free(&plain);
+	buf_free(&plain);
 	gss_release_buffer(&minor, &out);
 	return r;
 }

@@ -37,15 +37,15 @@
 
 static char *build(const struct winrm_soap_req *q)
 {
-	struct winrm_buf b;
-	uint8_t *data;
+	struct buf b;
+	char *data;
 	size_t len;
 
-	winrm_buf_init(&b, 1 << 20);
+	buf_init(&b, 1 << 20);
 	assert_int_equal(winrm_soap_build(q, &b), 0);
-	assert_int_equal(winrm_buf_steal(&b, &data, &len), 0);
-	assert_int_equal(strlen((char *)data), len);
-	return (char *)data;
+	assert_int_equal(buf_try_steal(&b, &data, &len), 0);
+	assert_int_equal(strlen(data), len);
+	return data;
 }
 
 /* Evaluate an XPath over a built envelope and return its string value (caller frees). */
@@ -84,7 +84,7 @@ static void assert_xp(const char *xml, const char *expr, const char *want)
 	free(got);
 }
 
-static int parse(const char *xml, const char *cmd, struct winrm_buf *out, struct winrm_buf *err,
+static int parse(const char *xml, const char *cmd, struct buf *out, struct buf *err,
                  struct winrm_reply *rep)
 {
 	char errbuf[256];
@@ -207,32 +207,32 @@ static void test_build_receive_signal_delete(void **state)
 static void test_build_rejects(void **state)
 {
 	struct winrm_soap_req q = base_req(WINRM_ACTION_COMMAND);
-	struct winrm_buf b;
+	struct buf b;
 
-	winrm_buf_init(&b, 1 << 20);
+	buf_init(&b, 1 << 20);
 	q.command = "bad\x01";
 	assert_int_equal(winrm_soap_build(&q, &b), -EINVAL);
-	winrm_buf_reset(&b);
+	buf_reset(&b);
 	q.command = "bad \xff utf8";
 	assert_int_equal(winrm_soap_build(&q, &b), -EILSEQ);
-	winrm_buf_reset(&b);
+	buf_reset(&b);
 	q.command = "";
 	assert_int_equal(winrm_soap_build(&q, &b), -EINVAL);
-	winrm_buf_reset(&b);
+	buf_reset(&b);
 	q = base_req(WINRM_ACTION_RECEIVE);
 	q.command_id = NULL;
 	assert_int_equal(winrm_soap_build(&q, &b), -EINVAL);
-	winrm_buf_reset(&b);
+	buf_reset(&b);
 	q = base_req(WINRM_ACTION_DELETE);
 	q.shell_id = "";
 	assert_int_equal(winrm_soap_build(&q, &b), -EINVAL);
-	winrm_buf_free(&b);
+	buf_free(&b);
 
 	/* The cap applies. */
-	winrm_buf_init(&b, 100);
+	buf_init(&b, 100);
 	q = base_req(WINRM_ACTION_CREATE);
 	assert_int_equal(winrm_soap_build(&q, &b), -E2BIG);
-	winrm_buf_free(&b);
+	buf_free(&b);
 }
 
 static void test_message_id_format(void **state)
@@ -316,11 +316,11 @@ static void test_parse_streams_chunks(void **state)
 		"<rsp:CommandState CommandId=\"" CMD "\" State=\"" DONE_STATE "\">"
 		"<rsp:ExitCode>2</rsp:ExitCode></rsp:CommandState>"
 		"</rsp:ReceiveResponse>");
-	struct winrm_buf out, err;
+	struct buf out, err;
 	struct winrm_reply rep;
 
-	winrm_buf_init(&out, 1024);
-	winrm_buf_init(&err, 1024);
+	buf_init(&out, 1024);
+	buf_init(&err, 1024);
 	assert_int_equal(parse(running, CMD, &out, &err, &rep), 0);
 	assert_false(rep.done);
 	assert_false(rep.has_exit_code);
@@ -334,8 +334,8 @@ static void test_parse_streams_chunks(void **state)
 	assert_int_equal(out.len, 7);
 	assert_int_equal(err.len, 3);
 	assert_memory_equal(err.data, "err", 3);
-	winrm_buf_free(&out);
-	winrm_buf_free(&err);
+	buf_free(&out);
+	buf_free(&err);
 }
 
 static void test_parse_exit_codes(void **state)
@@ -381,15 +381,15 @@ static void test_parse_stream_errors(void **state)
 		"CommandId=\"" CMD "\">@@@@</rsp:Stream></rsp:ReceiveResponse>");
 	static const char big[] = ENV("r", "<rsp:ReceiveResponse><rsp:Stream Name=\"stdout\" "
 		"CommandId=\"" CMD "\">MDEyMzQ1Njc4OQ==</rsp:Stream></rsp:ReceiveResponse>");
-	struct winrm_buf out, err;
+	struct buf out, err;
 	struct winrm_reply rep;
 
-	winrm_buf_init(&out, 5);
-	winrm_buf_init(&err, 5);
+	buf_init(&out, 5);
+	buf_init(&err, 5);
 	assert_int_equal(parse(badb64, CMD, &out, &err, &rep), -EPROTO);
 	assert_int_equal(parse(big, CMD, &out, &err, &rep), -E2BIG);
-	winrm_buf_free(&out);
-	winrm_buf_free(&err);
+	buf_free(&out);
+	buf_free(&err);
 }
 
 static void test_parse_faults(void **state)
@@ -443,14 +443,14 @@ static void test_parse_faults(void **state)
 	/* Multi-line server text becomes one line. */
 	assert_string_equal(rep.fault.message, "The request for the Windows Remote Shell with ShellId "
 	                    "X failed because the shell was not found.");
-	winrm_fault_format(&rep.fault, line, sizeof(line));
+	winrm_soap_fault_format(&rep.fault, line, sizeof(line));
 	assert_string_equal(line, "SOAP fault w:InvalidSelectors (WSManFault 2150858843): The request "
 	                    "for the Windows Remote Shell with ShellId X failed because the shell was "
 	                    "not found.");
 
 	assert_int_equal(parse(wmi, NULL, NULL, NULL, &rep), 0);
 	assert_string_equal(rep.fault.wsman_code, "2147749889");
-	winrm_fault_format(&rep.fault, line, sizeof(line));
+	winrm_soap_fault_format(&rep.fault, line, sizeof(line));
 	assert_string_equal(line, "SOAP fault w:InternalError (WSManFault 2147749889): wmi says no");
 }
 
