@@ -19,7 +19,7 @@
 #include "common/xmalloc.h"
 #include "db.h"
 #include "dbq.h"
-#include "heartbeat.h"
+#include "poller.h"
 #include "journal.h"
 #include "opsd.h"
 #include "reach.h"
