@@ -67,8 +67,8 @@ static void flow_finish(struct resv_flow *f)
 
 /* A finished step: its object in the response's steps ({action, success, status, message,
  * [durationMs,] details}; durationMs only when step_ms) and its journal row (code and
- * duration may be NULL; details, owned, is the payload). The flow goes on once the row is
- * kept. */
+ * duration may be NULL; details, owned, is the payload, which stays NULL for a step without
+ * details, as the original writes it). The flow goes on once the row is kept. */
 static void step_done(struct resv_flow *f, const char *action, bool ok, const char *message,
 		      const int64_t *code, const int64_t *dur, bool step_ms, json_t *details)
 {
@@ -84,6 +84,10 @@ static void step_done(struct resv_flow *f, const char *action, bool ok, const ch
 	json_array_append_new(f->steps, step);
 	if (!ok)
 		f->success = false;
+	if (json_object_size(details) == 0) {
+		json_decref(details);
+		details = NULL;
+	}
 	journal_add(f->o->journal, f->req.reservation_id, f->req.lab_id, f->host->name, action, ok,
 		    code, dur, details, message, 0, flow_journal_done, f);
 }
