@@ -178,6 +178,9 @@ const char *remote_error_message(int r)
 		return "WinRM request timed out";
 	case -ECONNRESET:
 		return "WinRM connection closed unexpectedly";
+	case -ECONNABORTED:
+		return "WinRM connection closed after the command was sent; it was not sent again "
+		       "(it may have run)";
 	case -EPROTO:
 		return "WinRM protocol or TLS error";
 	case -EREMOTEIO:

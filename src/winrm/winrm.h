@@ -27,6 +27,8 @@
  *   -ECONNREFUSED  connection refused;  -EHOSTUNREACH  host name did not resolve
  *   -ETIMEDOUT     HTTP read timeout, or the overall deadline (total_timeout_ms) passed
  *   -ECONNRESET    connection closed without a (complete) response
+ *   -ECONNABORTED  the connection closed after Command was sent and before its answer; the
+ *                  Command is never sent a second time (it may be running on the host)
  *   -EPROTO        TLS failure (incl. certificate verification), malformed or unexpected
  *                  response, unexpected HTTP status, broken message encryption
  *   -EREMOTEIO     the server answered with a SOAP fault (text has code/subcode/reason)

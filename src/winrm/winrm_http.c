@@ -22,6 +22,12 @@ struct winrm_http {
 	CURL *curl;
 	char curl_err[CURL_ERROR_SIZE];
 
+	/* The request body libcurl reads (and may rewind for its resend). */
+	const char *send_data;
+	size_t send_len, send_off;
+	bool send_once;                 /* refuse the rewind: the request must not go out twice */
+	bool resend_refused;
+
 	/* Per response, filled by the callbacks. */
 	struct buf *sink;
 	bool overflow;
@@ -56,6 +62,40 @@ static size_t on_body(char *ptr, size_t size, size_t nmemb, void *userdata)
 		return 0;
 	}
 	return n;
+}
+
+/* libcurl read callback: the request body. */
+static size_t on_read(char *ptr, size_t size, size_t nitems, void *userdata)
+{
+	struct winrm_http *h = userdata;
+	size_t n = size * nitems;
+
+	if (n > h->send_len - h->send_off)
+		n = h->send_len - h->send_off;
+	memcpy(ptr, h->send_data + h->send_off, n);
+	h->send_off += n;
+	return n;
+}
+
+/*
+ * libcurl seek callback. With CURLAUTH_NONE, no redirects and no "Expect: 100-continue",
+ * libcurl rewinds the body for one reason only: the request went out (in part or whole) on
+ * a reused connection that died before any answer, and libcurl resends it on a new one
+ * (Curl_retry_request). For a request that must arrive at most once that resend is refused,
+ * which ends the transfer with CURLE_SEND_FAIL_REWIND.
+ */
+static int on_seek(void *userdata, curl_off_t offset, int origin)
+{
+	struct winrm_http *h = userdata;
+
+	if (h->send_once) {
+		h->resend_refused = true;
+		return CURL_SEEKFUNC_FAIL;
+	}
+	if (origin != SEEK_SET || offset < 0 || (uint64_t)offset > h->send_len)
+		return CURL_SEEKFUNC_CANTSEEK;
+	h->send_off = (size_t)offset;
+	return CURL_SEEKFUNC_OK;
 }
 
 /* Copy a header value (after "Name:") without surrounding whitespace. */
@@ -141,6 +181,14 @@ static int curl_fail(struct winrm_http *h, CURLcode c, char *errbuf, size_t errl
 	case CURLE_OUT_OF_MEMORY:
 		err = -ENOMEM;
 		break;
+	case CURLE_SEND_FAIL_REWIND:
+		if (h->resend_refused)
+			return winrm_err(errbuf, errlen, -ECONNABORTED,
+			                 "WinRM connection to %s closed after Command was sent; it was "
+			                 "not sent again because the command may already be running",
+			                 h->conf->url);
+		err = -EIO;
+		break;
 	case CURLE_WRITE_ERROR:
 		if (h->overflow)
 			return winrm_err(errbuf, errlen, -EMSGSIZE,
@@ -157,9 +205,9 @@ static int curl_fail(struct winrm_http *h, CURLcode c, char *errbuf, size_t errl
 }
 
 /* One HTTP POST on the shared handle. */
-static int perform(struct winrm_http *h, const void *body, size_t len, bool encrypted,
-                   char *auth, unsigned timeout_ms, struct buf *sink, long *ret_status,
-                   long *ret_connects, char *errbuf, size_t errlen)
+static int perform(struct winrm_http *h, const void *body, size_t len, bool once,
+                   bool encrypted, char *auth, unsigned timeout_ms, struct buf *sink,
+                   long *ret_status, long *ret_connects, char *errbuf, size_t errlen)
 {
 	struct curl_slist hdr[3];
 	long status = 0, connects = 0;
@@ -179,7 +227,11 @@ static int perform(struct winrm_http *h, const void *body, size_t len, bool encr
 	h->curl_err[0] = 0;
 	h->content_type[0] = 0;
 	h->token[0] = 0;
-	curl_easy_setopt(h->curl, CURLOPT_POSTFIELDS, len ? (const char *)body : "");
+	h->send_data = body;
+	h->send_len = len;
+	h->send_off = 0;
+	h->send_once = once;
+	h->resend_refused = false;
 	curl_easy_setopt(h->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
 	curl_easy_setopt(h->curl, CURLOPT_HTTPHEADER, hdr);
 	curl_easy_setopt(h->curl, CURLOPT_TIMEOUT_MS, (long)timeout_ms);
@@ -187,6 +239,7 @@ static int perform(struct winrm_http *h, const void *body, size_t len, bool encr
 	c = curl_easy_perform(h->curl);
 	curl_easy_setopt(h->curl, CURLOPT_HTTPHEADER, NULL);
 	h->sink = NULL;
+	h->send_data = NULL;
 	if (c != CURLE_OK)
 		return curl_fail(h, c, errbuf, errlen);
 	curl_easy_getinfo(h->curl, CURLINFO_RESPONSE_CODE, &status);
@@ -274,6 +327,12 @@ int winrm_http_new(const struct winrm_conf *conf, struct winrm_http **ret, char 
 	curl_easy_setopt(h->curl, CURLOPT_HTTPAUTH, (long)CURLAUTH_NONE);
 	curl_easy_setopt(h->curl, CURLOPT_TCP_KEEPALIVE, 1L);
 	curl_easy_setopt(h->curl, CURLOPT_ERRORBUFFER, h->curl_err);
+	/* The body through a read callback (not CURLOPT_POSTFIELDS) so that libcurl has to ask
+	 * before it resends it: see on_seek. */
+	curl_easy_setopt(h->curl, CURLOPT_READFUNCTION, on_read);
+	curl_easy_setopt(h->curl, CURLOPT_READDATA, h);
+	curl_easy_setopt(h->curl, CURLOPT_SEEKFUNCTION, on_seek);
+	curl_easy_setopt(h->curl, CURLOPT_SEEKDATA, h);
 	curl_easy_setopt(h->curl, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(h->curl, CURLOPT_WRITEDATA, h);
 	curl_easy_setopt(h->curl, CURLOPT_HEADERFUNCTION, on_header);
@@ -325,8 +384,8 @@ static int handshake(struct winrm_http *h, unsigned timeout_ms, char *errbuf, si
 		b64 = NULL;
 		if (r < 0)
 			return winrm_err(errbuf, errlen, r, "out of memory");
-		r = perform(h, NULL, 0, false, auth, timeout_ms, &h->raw, &status, &connects, errbuf,
-		            errlen);
+		r = perform(h, NULL, 0, false, false, auth, timeout_ms, &h->raw, &status, &connects,
+		            errbuf, errlen);
 		free(auth);
 		auth = NULL;
 		if (r < 0)
@@ -414,10 +473,12 @@ static int unseal(struct winrm_http *h, struct buf *body, char *errbuf, size_t e
 }
 
 /* POST one SOAP envelope and return the plaintext answer. */
-int winrm_http_post(struct winrm_http *h, const void *soap, size_t len, unsigned timeout_ms,
-                    struct buf *body, long *ret_status, char *errbuf, size_t errlen)
+int winrm_http_post(struct winrm_http *h, const void *soap, size_t len, unsigned flags,
+                    unsigned timeout_ms, struct buf *body, long *ret_status, char *errbuf,
+                    size_t errlen)
 {
 	bool ntlm = h->conf->auth == WINRM_AUTH_NTLM, encrypt = h->conf->encrypt, retried = false;
+	bool once = flags & WINRM_HTTP_ONCE;
 	long status, connects;
 	int r;
 
@@ -431,10 +492,10 @@ int winrm_http_post(struct winrm_http *h, const void *soap, size_t len, unsigned
 			r = seal(h, soap, len, errbuf, errlen);
 			if (r < 0)
 				return r;
-			r = perform(h, h->wire.data, h->wire.len, true, NULL, timeout_ms, &h->raw, &status,
-			            &connects, errbuf, errlen);
+			r = perform(h, h->wire.data, h->wire.len, once, true, NULL, timeout_ms, &h->raw,
+			            &status, &connects, errbuf, errlen);
 		} else {
-			r = perform(h, soap, len, false, ntlm ? NULL : h->basic, timeout_ms,
+			r = perform(h, soap, len, once, false, ntlm ? NULL : h->basic, timeout_ms,
 			            body, &status, &connects, errbuf, errlen);
 		}
 		if (r < 0)

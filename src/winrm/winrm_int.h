@@ -190,10 +190,17 @@ struct winrm_http;
 
 int winrm_http_new(const struct winrm_conf *conf, struct winrm_http **ret,
                    char *errbuf, size_t errlen);
+/* The request must reach the server at most once (Command: a second copy would run the
+ * command again). libcurl silently resends a request whose reused connection died before
+ * any answer; for such a request that resend is refused and the call fails with
+ * -ECONNABORTED. A request the server answered 401 on a new connection was not run and is
+ * still sent again after a new NTLM handshake. */
+#define WINRM_HTTP_ONCE 1u
+
 /* POST one SOAP envelope. Authenticates (and re-authenticates after a reconnect) as
  * needed, seals/unseals with NTLM over http. On 0, *ret_status is 200 or 500 and body
  * holds the plaintext response (cleared first). 401 -> -EACCES; other statuses -> -EPROTO. */
-int winrm_http_post(struct winrm_http *h, const void *soap, size_t len,
+int winrm_http_post(struct winrm_http *h, const void *soap, size_t len, unsigned flags,
                     unsigned timeout_ms, struct buf *body, long *ret_status,
                     char *errbuf, size_t errlen);
 void winrm_http_free(struct winrm_http *h);

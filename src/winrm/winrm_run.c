@@ -98,8 +98,9 @@ static int exchange(struct session *s, struct winrm_soap_req *q, bool cleanup,
 		}
 	}
 
-	r = winrm_http_post(s->http, s->req.data, s->req.len, timeout, &s->resp, &status, errbuf,
-	                    errlen);
+	r = winrm_http_post(s->http, s->req.data, s->req.len,
+	                    q->action == WINRM_ACTION_COMMAND ? WINRM_HTTP_ONCE : 0, timeout,
+	                    &s->resp, &status, errbuf, errlen);
 	if (r == -ETIMEDOUT && clamped)
 		return winrm_err(errbuf, errlen, -ETIMEDOUT,
 		                 "WinRM command did not finish within %u ms", c->total_timeout_ms);
