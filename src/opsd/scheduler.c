@@ -24,6 +24,7 @@
 struct scheduler {
 	struct opsd *o;
 	struct periodic *job;
+	bool took_over;     /* the claims of an earlier run of this worker id are released */
 	/* the scan being dispatched */
 	struct scheduler_candidate *starts, *ends;
 	size_t n_starts, n_ends, next;
@@ -42,6 +43,8 @@ struct sched_job {
 	char *id;
 	bool start;
 	/* scan */
+	bool take_over;
+	int64_t taken;
 	struct scheduler_candidate *starts, *ends;
 	size_t n_starts, n_ends;
 	/* claim */
@@ -63,7 +66,7 @@ static void params_fill(struct scheduler *s, struct scheduler_params *p)
 	p->start_lead = c->start_lead;
 	p->end_delay = c->end_delay;
 	p->cooldown = c->retry_cooldown;
-	p->claim_ttl = c->claim_ttl;
+	p->claim_ttl = config_claim_ttl(c, hosts_max_wake_attempts(s->o->hosts));
 	p->max_attempts = c->max_attempts;
 	p->max_batch = config_max_batch();
 	p->owner = c->worker_id;
@@ -310,6 +313,11 @@ static int scan_work(struct db *db, void *arg)
 	struct sched_job *j = arg;
 	int r;
 
+	if (j->take_over) {
+		r = scheduler_store_take_over(db, &j->p, &j->taken);
+		if (r < 0)
+			return r;
+	}
 	r = scheduler_store_candidates(db, &j->p, true, &j->starts, &j->n_starts);
 	if (r < 0)
 		return r;
@@ -326,6 +334,12 @@ static void scan_done(void *arg, int r)
 		job_free(j);
 		scan_finished(s);
 		return;
+	}
+	if (j->take_over) {
+		s->took_over = true;
+		if (j->taken > 0)
+			log_info("took over %lld claim(s) of an earlier run of worker %s",
+				 (long long)j->taken, j->p.owner);
 	}
 	if (j->n_starts || j->n_ends)
 		log_info("reservation scan: %zu start(s), %zu end(s) due", j->n_starts, j->n_ends);
@@ -349,6 +363,9 @@ static void scheduler_run(void *userdata)
 	log_debug("reservation scan started");
 	opsd_busy_inc(s->o);
 	j = job_new(s);
+	/* Until it has worked once (the database may be down at first), each scan starts by
+	 * taking over the claims an earlier run of this worker id left behind. */
+	j->take_over = !s->took_over;
 	if (dbq_submit(s->o->dbq, scan_work, scan_done, j) < 0) {
 		job_free(j);
 		scan_finished(s);
@@ -361,6 +378,9 @@ int scheduler_new(struct opsd *o, struct scheduler **ret)
 	int r;
 
 	s->o = o;
+	log_info("reservation automation: worker %s, claim TTL %.0fs%s", o->cfg.worker_id,
+		 config_claim_ttl(&o->cfg, hosts_max_wake_attempts(o->hosts)),
+		 o->cfg.claim_ttl > 0 ? " (OPS_RESERVATION_CLAIM_TTL)" : " (the longest step)");
 	r = periodic_new(o->event, o->cfg.scan_interval, scheduler_run, s, &s->job);
 	if (r < 0) {
 		free(s);

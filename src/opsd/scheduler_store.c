@@ -202,6 +202,22 @@ int scheduler_store_release(struct db *db, const struct scheduler_params *p, con
 		      "sssss", now, now, id, start ? "start" : "end", p->owner);
 }
 
+int scheduler_store_take_over(struct db *db, const struct scheduler_params *p, int64_t *ret_n)
+{
+	char now[ISOTIME_MAX];
+	int r;
+
+	db_time(p->now_usec, now);
+	r = db_run(db,
+		   "UPDATE ops_reservation_claims SET claimed_until = ?, updated_at = ? "
+		   "WHERE owner = ? AND claimed_until > ?",
+		   "ssss", now, now, p->owner, now);
+	if (r < 0)
+		return r;
+	*ret_n = db_changes(db);
+	return 0;
+}
+
 bool scheduler_store_transition_allowed(const char *from, const char *to)
 {
 	static const char *const pairs[][2] = {

@@ -39,5 +39,8 @@ int scheduler_store_release(struct db *db, const struct scheduler_params *p, con
 int scheduler_store_set_status(struct db *db, int64_t now_usec, const char *id,
 			       const char *from, const char *to, bool *ret_changed);
 bool scheduler_store_transition_allowed(const char *from, const char *to);
+/* A restarted worker takes over its own claims (owner = p->owner) at once: they end now.
+ * *ret_n says how many were still held. Called once, before the first scan. */
+int scheduler_store_take_over(struct db *db, const struct scheduler_params *p, int64_t *ret_n);
 
 #endif

@@ -103,10 +103,49 @@ static void test_candidates_claims_transitions(void **state)
 	db_close(db);
 }
 
+/* A restarted worker releases its own claims at once; other workers' claims stay. */
+static void test_take_over(void **state)
+{
+	struct db *db = testdb_open();
+	const int64_t S = 1000000, now = isotime_now_usec();
+	struct scheduler_params me = { .now_usec = now, .lookback = 3600, .start_lead = 120,
+				       .end_delay = 60, .cooldown = 60, .claim_ttl = 600,
+				       .max_attempts = 0, .max_batch = 10, .owner = "me" };
+	struct scheduler_params other = me;
+	long attempt;
+	char *status;
+	int64_t n;
+
+	other.owner = "other";
+	testdb_reservation(db, "mine", "CONFIRMED", now + 60 * S, now + 7200 * S);
+	testdb_reservation(db, "theirs", "CONFIRMED", now + 60 * S, now + 7200 * S);
+	assert_int_equal(scheduler_store_claim(db, &me, "mine", true, &attempt, &status), 0);
+	assert_int_equal(attempt, 1);
+	free(status);
+	assert_int_equal(scheduler_store_claim(db, &other, "theirs", true, &attempt, &status), 0);
+	assert_int_equal(attempt, 1);
+	free(status);
+	/* "me" crashed and came back (later, but long before the TTL ran out) */
+	me.now_usec = other.now_usec = now + 5 * S;
+	assert_int_equal(scheduler_store_take_over(db, &me, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(scheduler_store_claim(db, &me, "mine", true, &attempt, &status), 0);
+	assert_int_equal(attempt, 2); /* the crashed attempt counts */
+	free(status);
+	assert_int_equal(scheduler_store_claim(db, &me, "theirs", true, &attempt, &status), 0);
+	assert_int_equal(attempt, 0); /* another worker's claim is not ours to take */
+	assert_int_equal(scheduler_store_take_over(db, &me, &n), 0);
+	assert_int_equal(n, 1); /* the claim just taken again */
+	assert_int_equal(scheduler_store_take_over(db, &me, &n), 0);
+	assert_int_equal(n, 0);
+	db_close(db);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_candidates_claims_transitions),
+		cmocka_unit_test(test_take_over),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
