@@ -387,6 +387,77 @@ out:
 	return r;
 }
 
+/* Unseal a whole encrypted response body. */
+int winrm_auth_gss_unseal(struct winrm_gss *g, const void *body, size_t len, struct buf *out,
+                          char *errbuf, size_t errlen)
+{
+	struct winrm_crypt_part part;
+	int r;
+
+	r = winrm_crypt_parse(body, len, &part);
+	if (r < 0)
+		return winrm_err(errbuf, errlen, -EPROTO, "malformed encrypted WinRM response");
+	r = winrm_auth_gss_unwrap(g, part.sig, part.sig_len, part.sealed, part.sealed_len, out,
+	                          errbuf, errlen);
+	if (r < 0)
+		return r;
+	if (out->len != part.plain_len)
+		return winrm_err(errbuf, errlen, -EPROTO,
+		                 "encrypted WinRM response length mismatch (%zu, expected %zu)",
+		                 out->len, part.plain_len);
+	return 0;
+}
+
+/* Save the established context. */
+int winrm_auth_gss_export(struct winrm_gss *g, struct buf *out, char *errbuf, size_t errlen)
+{
+	OM_uint32 major, minor;
+	gss_buffer_desc tok = GSS_C_EMPTY_BUFFER;
+	int r;
+
+	if (!g->complete)
+		return winrm_err(errbuf, errlen, -EINVAL, "no established NTLM context");
+	major = gss_export_sec_context(&minor, &g->ctx, &tok);
+	if (GSS_ERROR(major))
+		return gss_fail(errbuf, errlen, -EPROTO, "cannot export the NTLM context", major,
+		                minor);
+	winrm_auth_gss_reset(g);
+	r = buf_try_append(out, tok.value, tok.length);
+	gss_release_buffer(&minor, &tok);
+	return r < 0 ? winrm_err(errbuf, errlen, r, "NTLM context too large") : 0;
+}
+
+/* A client with an imported context. */
+int winrm_auth_gss_import(const void *token, size_t len, struct winrm_gss **ret, char *errbuf,
+                          size_t errlen)
+{
+	OM_uint32 major, minor, flags = 0;
+	gss_buffer_desc tok = { len, (void *)token };
+	struct winrm_gss *g;
+
+	g = calloc(1, sizeof(*g));
+	if (!g)
+		return winrm_err(errbuf, errlen, -ENOMEM, "out of memory");
+	g->cred = GSS_C_NO_CREDENTIAL;
+	g->target = GSS_C_NO_NAME;
+	g->ctx = GSS_C_NO_CONTEXT;
+	major = gss_import_sec_context(&minor, &tok, &g->ctx);
+	if (!GSS_ERROR(major))
+		major = gss_inquire_context(&minor, g->ctx, NULL, NULL, NULL, NULL, &flags, NULL,
+		                            NULL);
+	if (GSS_ERROR(major)) {
+		int r = gss_fail(errbuf, errlen, -EPROTO, "cannot import the NTLM context", major,
+		                 minor);
+
+		winrm_auth_gss_free(g);
+		return r;
+	}
+	g->complete = true;
+	g->flags = flags;
+	*ret = g;
+	return 0;
+}
+
 /* Release context, credentials and names. */
 void winrm_auth_gss_free(struct winrm_gss *g)
 {

@@ -452,26 +452,6 @@ static int seal(struct winrm_http *h, const void *soap, size_t len, char *errbuf
 	return 0;
 }
 
-/* Unseal h->raw into body. */
-static int unseal(struct winrm_http *h, struct buf *body, char *errbuf, size_t errlen)
-{
-	struct winrm_crypt_part part;
-	int r;
-
-	r = winrm_crypt_parse(h->raw.data, h->raw.len, &part);
-	if (r < 0)
-		return winrm_err(errbuf, errlen, -EPROTO, "malformed encrypted WinRM response");
-	r = winrm_auth_gss_unwrap(h->gss, part.sig, part.sig_len, part.sealed, part.sealed_len, body,
-	                          errbuf, errlen);
-	if (r < 0)
-		return r;
-	if (body->len != part.plain_len)
-		return winrm_err(errbuf, errlen, -EPROTO,
-		                 "encrypted WinRM response length mismatch (%zu, expected %zu)",
-		                 body->len, part.plain_len);
-	return 0;
-}
-
 /* POST one SOAP envelope and return the plaintext answer. */
 int winrm_http_post(struct winrm_http *h, const void *soap, size_t len, unsigned flags,
                     unsigned timeout_ms, struct buf *body, long *ret_status, char *errbuf,
@@ -523,7 +503,8 @@ int winrm_http_post(struct winrm_http *h, const void *soap, size_t len, unsigned
 	if (encrypt) {
 		buf_reset(body);
 		if (winrm_crypt_is_encrypted_type(h->content_type)) {
-			r = unseal(h, body, errbuf, errlen);
+			r = winrm_auth_gss_unseal(h->gss, h->raw.data, h->raw.len, body, errbuf,
+			                          errlen);
 			if (r < 0)
 				return r;
 		} else if (status == 200) {

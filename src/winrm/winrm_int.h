@@ -182,6 +182,15 @@ int winrm_auth_gss_wrap(struct winrm_gss *g, const void *msg, size_t len,
 int winrm_auth_gss_unwrap(struct winrm_gss *g, const uint8_t *sig, size_t sig_len,
                           const uint8_t *sealed, size_t sealed_len, struct buf *out,
                           char *errbuf, size_t errlen);
+/* Unseal a whole MS-WSMV multipart/encrypted response body: framing (winrm_crypt_parse),
+ * signature and decryption, and the plaintext length against Length=. Appends to out. */
+int winrm_auth_gss_unseal(struct winrm_gss *g, const void *body, size_t len, struct buf *out,
+                          char *errbuf, size_t errlen);
+/* Save an established context (gss_export_sec_context; g has none afterwards) and make a
+ * client from such a token: how tests and the fuzzer replay real sealed messages. */
+int winrm_auth_gss_export(struct winrm_gss *g, struct buf *out, char *errbuf, size_t errlen);
+int winrm_auth_gss_import(const void *token, size_t len, struct winrm_gss **ret, char *errbuf,
+                          size_t errlen);
 void winrm_auth_gss_free(struct winrm_gss *g);
 
 /* ---- winrm_http.c: one HTTP connection (libcurl easy handle) with auth and encryption --- */

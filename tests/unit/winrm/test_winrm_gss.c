@@ -281,6 +281,59 @@ static void test_domain_user_forms(void **state)
 	}
 }
 
+/* A saved session unseals a whole framed response (what the fuzzer replays), and only once
+ * per import: RC4 state and sequence numbers move on. */
+static void test_export_import_unseal(void **state)
+{
+	static const char msg[] = "<s:Envelope>reply</s:Envelope>";
+	struct winrm_gss *g, *copy;
+	struct acceptor a;
+	struct buf ctx, framed, plain;
+	gss_buffer_desc in = { sizeof(msg) - 1, (void *)msg }, out = GSS_C_EMPTY_BUFFER;
+	OM_uint32 minor;
+	char err[256];
+
+	buf_init(&ctx, 1 << 20);
+	buf_init(&framed, 1 << 20);
+	buf_init(&plain, 1 << 20);
+	assert_int_equal(winrm_auth_gss_new("labuser", "S3cret!", "h", &g, err, sizeof(err)), 0);
+	assert_int_equal(winrm_auth_gss_export(g, &ctx, err, sizeof(err)), -EINVAL); /* no context */
+	acceptor_init(&a);
+	assert_int_equal(handshake(g, &a), GSS_S_COMPLETE);
+	assert_int_equal(winrm_auth_gss_export(g, &ctx, err, sizeof(err)), 0);
+	assert_false(winrm_auth_gss_can_seal(g)); /* the context moved into the token */
+	assert_false(GSS_ERROR(__real_gss_wrap(&minor, a.ctx, 1, GSS_C_QOP_DEFAULT, &in, NULL, &out)));
+	assert_int_equal(winrm_crypt_build(in.length, out.value, 16, (uint8_t *)out.value + 16,
+	                                   in.length, &framed), 0);
+	assert_int_equal(winrm_auth_gss_import(ctx.data, ctx.len, &copy, err, sizeof(err)), 0);
+	assert_true(winrm_auth_gss_can_seal(copy));
+	assert_int_equal(winrm_auth_gss_unseal(copy, framed.data, framed.len, &plain, err,
+	                                       sizeof(err)), 0);
+	assert_int_equal(plain.len, in.length);
+	assert_memory_equal(plain.data, msg, plain.len);
+	/* the same message again is a replay for this context */
+	buf_reset(&plain);
+	assert_int_equal(winrm_auth_gss_unseal(copy, framed.data, framed.len, &plain, err,
+	                                       sizeof(err)), -EPROTO);
+	winrm_auth_gss_free(copy);
+	/* a Length= that does not match the plaintext is refused */
+	buf_reset(&framed);
+	assert_int_equal(winrm_crypt_build(in.length + 1, out.value, 16, (uint8_t *)out.value + 16,
+	                                   in.length, &framed), 0);
+	assert_int_equal(winrm_auth_gss_import(ctx.data, ctx.len, &copy, err, sizeof(err)), 0);
+	assert_int_equal(winrm_auth_gss_unseal(copy, framed.data, framed.len, &plain, err,
+	                                       sizeof(err)), -EPROTO);
+	assert_non_null(strstr(err, "length mismatch"));
+	winrm_auth_gss_free(copy);
+	assert_int_equal(winrm_auth_gss_import("junk", 4, &copy, err, sizeof(err)), -EPROTO);
+	gss_release_buffer(&minor, &out);
+	acceptor_done(&a);
+	winrm_auth_gss_free(g);
+	buf_free(&ctx);
+	buf_free(&framed);
+	buf_free(&plain);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -288,6 +341,7 @@ int main(void)
 		cmocka_unit_test(test_session_signature_last),
 		cmocka_unit_test(test_wrong_password),
 		cmocka_unit_test(test_domain_user_forms),
+		cmocka_unit_test(test_export_import_unseal),
 	};
 	char path[] = "/tmp/winrm-ntlm-users-XXXXXX";
 	int fd, r;
