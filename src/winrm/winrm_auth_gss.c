@@ -129,6 +129,19 @@ static int gss_fail(char *errbuf, size_t errlen, int err, const char *what, OM_u
 	return winrm_err(errbuf, errlen, err, "%s: %s", what, text[0] ? text : "unknown GSSAPI error");
 }
 
+/* An empty client: no credentials, name or context yet. */
+static struct winrm_gss *gss_alloc(void)
+{
+	struct winrm_gss *g = calloc(1, sizeof(*g));
+
+	if (g) {
+		g->cred = GSS_C_NO_CREDENTIAL;
+		g->target = GSS_C_NO_NAME;
+		g->ctx = GSS_C_NO_CONTEXT;
+	}
+	return g;
+}
+
 /* Acquire NTLM credentials for user/password and name the HTTP@host service. */
 int winrm_auth_gss_new(const char *user, const char *password, const char *host,
                        struct winrm_gss **ret, char *errbuf, size_t errlen)
@@ -143,12 +156,9 @@ int winrm_auth_gss_new(const char *user, const char *password, const char *host,
 	int r;
 
 	ntlm_oid(&oid);
-	g = calloc(1, sizeof(*g));
+	g = gss_alloc();
 	if (!g)
 		return winrm_err(errbuf, errlen, -ENOMEM, "out of memory");
-	g->cred = GSS_C_NO_CREDENTIAL;
-	g->target = GSS_C_NO_NAME;
-	g->ctx = GSS_C_NO_CONTEXT;
 
 	/*
 	 * Names are passed with their terminating NUL inside the buffer: gss-ntlmssp
@@ -435,12 +445,9 @@ int winrm_auth_gss_import(const void *token, size_t len, struct winrm_gss **ret,
 	gss_buffer_desc tok = { len, (void *)token };
 	struct winrm_gss *g;
 
-	g = calloc(1, sizeof(*g));
+	g = gss_alloc();
 	if (!g)
 		return winrm_err(errbuf, errlen, -ENOMEM, "out of memory");
-	g->cred = GSS_C_NO_CREDENTIAL;
-	g->target = GSS_C_NO_NAME;
-	g->ctx = GSS_C_NO_CONTEXT;
 	major = gss_import_sec_context(&minor, &tok, &g->ctx);
 	if (!GSS_ERROR(major))
 		major = gss_inquire_context(&minor, g->ctx, NULL, NULL, NULL, NULL, &flags, NULL,

@@ -129,6 +129,9 @@ void winrm_soap_fault_format(const struct winrm_fault *f, char *dst, size_t dstl
 
 /* ---- winrm_run.c: the command flow ---------------------------------------------------- */
 
+/* The start of every public entry point: errbuf cleared, args_ok (the arguments are
+ * there) checked, the library initialised. 0 or a negative errno with the text. */
+int winrm_run_begin(bool args_ok, char *errbuf, size_t errlen);
 /* Run a command line with a resolved configuration (used by winrm_ps.c too). */
 int winrm_run_resolved(const struct winrm_conf *conf, const char *command,
                        const char *const *args, size_t nargs, struct winrm_result *ret,

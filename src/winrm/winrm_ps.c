@@ -250,13 +250,9 @@ int winrm_run_powershell(const struct winrm_target *target, const char *script,
 	struct winrm_conf conf;
 	int r;
 
-	if (errbuf && errlen)
-		errbuf[0] = 0;
-	if (!target || !ret || !script)
-		return winrm_err(errbuf, errlen, -EINVAL, "invalid arguments");
-	r = winrm_global_init();
+	r = winrm_run_begin(target && ret && script, errbuf, errlen);
 	if (r < 0)
-		return winrm_err(errbuf, errlen, r, "cannot initialise libcurl");
+		return r;
 	r = winrm_conf_resolve(target, &conf, errbuf, errlen);
 	if (r == 0) {
 		r = run_ps(&conf, script, ret, errbuf, errlen);
@@ -278,13 +274,9 @@ int winrm_read_file(const struct winrm_target *target, const char *path, char **
 	bool resolved = false;
 	int r;
 
-	if (errbuf && errlen)
-		errbuf[0] = 0;
-	if (!target || !path || !ret_content || !ret_len)
-		return winrm_err(errbuf, errlen, -EINVAL, "invalid arguments");
-	r = winrm_global_init();
+	r = winrm_run_begin(target && path && ret_content && ret_len, errbuf, errlen);
 	if (r < 0)
-		return winrm_err(errbuf, errlen, r, "cannot initialise libcurl");
+		return r;
 	r = winrm_ps_read_file_script(path, &script);
 	if (r < 0) {
 		r = winrm_err(errbuf, errlen, r, "invalid remote file path");

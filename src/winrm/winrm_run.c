@@ -156,6 +156,29 @@ static int simple_step(struct session *s, enum winrm_action a, bool cleanup, cha
 	return r;
 }
 
+/* Send Create or Command and copy the id its answer must carry (ShellId, CommandId) to
+ * dst (WINRM_ID_MAX bytes). */
+static int open_step(struct session *s, struct winrm_soap_req *q, char *dst, char *errbuf,
+                     size_t errlen)
+{
+	bool create = q->action == WINRM_ACTION_CREATE;
+	struct winrm_reply rep;
+	const char *id;
+	int r;
+
+	r = exchange(s, q, false, NULL, NULL, &rep, errbuf, errlen);
+	if (r < 0)
+		return r;
+	if (rep.is_fault)
+		return fault_error(q->action, &rep.fault, errbuf, errlen);
+	id = create ? rep.shell_id : rep.command_id;
+	if (!id[0])
+		return winrm_err(errbuf, errlen, -EPROTO, "WinRM %s response has no %s",
+		                 winrm_soap_action_name(q->action), create ? "ShellId" : "CommandId");
+	memcpy(dst, id, WINRM_ID_MAX);
+	return 0;
+}
+
 /* Signal terminate (if a command exists) and Delete (if a shell exists); first error wins. */
 static int cleanup(struct session *s)
 {
@@ -234,14 +257,9 @@ int winrm_run_resolved(const struct winrm_conf *conf, const char *command,
 
 	memset(&q, 0, sizeof(q));
 	q.action = WINRM_ACTION_CREATE;
-	r = exchange(&s, &q, false, NULL, NULL, &rep, errbuf, errlen);
-	if (r == 0 && rep.is_fault)
-		r = fault_error(q.action, &rep.fault, errbuf, errlen);
-	if (r == 0 && !rep.shell_id[0])
-		r = winrm_err(errbuf, errlen, -EPROTO, "WinRM Create response has no ShellId");
+	r = open_step(&s, &q, s.shell_id, errbuf, errlen);
 	if (r < 0)
 		goto fail;
-	memcpy(s.shell_id, rep.shell_id, sizeof(s.shell_id));
 
 	memset(&q, 0, sizeof(q));
 	q.action = WINRM_ACTION_COMMAND;
@@ -249,14 +267,9 @@ int winrm_run_resolved(const struct winrm_conf *conf, const char *command,
 	q.command = command;
 	q.args = args;
 	q.nargs = nargs;
-	r = exchange(&s, &q, false, NULL, NULL, &rep, errbuf, errlen);
-	if (r == 0 && rep.is_fault)
-		r = fault_error(q.action, &rep.fault, errbuf, errlen);
-	if (r == 0 && !rep.command_id[0])
-		r = winrm_err(errbuf, errlen, -EPROTO, "WinRM Command response has no CommandId");
+	r = open_step(&s, &q, s.command_id, errbuf, errlen);
 	if (r < 0)
 		goto fail;
-	memcpy(s.command_id, rep.command_id, sizeof(s.command_id));
 
 	for (;;) {
 		/* The two streams share one cap. */
@@ -318,6 +331,20 @@ out:
 	return r;
 }
 
+int winrm_run_begin(bool args_ok, char *errbuf, size_t errlen)
+{
+	int r;
+
+	if (errbuf && errlen)
+		errbuf[0] = 0;
+	if (!args_ok)
+		return winrm_err(errbuf, errlen, -EINVAL, "invalid arguments");
+	r = winrm_global_init();
+	if (r < 0)
+		return winrm_err(errbuf, errlen, r, "cannot initialise libcurl");
+	return 0;
+}
+
 /* Public entry: resolve the target, run, scrub the error text. */
 int winrm_run_command(const struct winrm_target *target, const char *command,
                       const char *const *args, size_t nargs, struct winrm_result *ret,
@@ -326,13 +353,9 @@ int winrm_run_command(const struct winrm_target *target, const char *command,
 	struct winrm_conf conf;
 	int r;
 
-	if (errbuf && errlen)
-		errbuf[0] = 0;
-	if (!target || !ret)
-		return winrm_err(errbuf, errlen, -EINVAL, "invalid arguments");
-	r = winrm_global_init();
+	r = winrm_run_begin(target && ret, errbuf, errlen);
 	if (r < 0)
-		return winrm_err(errbuf, errlen, r, "cannot initialise libcurl");
+		return r;
 	r = winrm_conf_resolve(target, &conf, errbuf, errlen);
 	if (r == 0) {
 		r = winrm_run_resolved(&conf, command, args, nargs, ret, errbuf, errlen);

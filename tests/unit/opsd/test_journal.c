@@ -141,18 +141,10 @@ static void tick(void)
 
 static void test_spool_codec(void **state)
 {
-	struct journal_row row = { 0 }, back;
+	struct journal_row row, back;
 	char *line;
 
-	row.reservation_id = strdup("0xabc");
-	row.host = strdup("ws");
-	row.action = strdup("wake");
-	row.status = strdup("completed");
-	row.success = true;
-	row.has_code = true;
-	row.response_code = 200;
-	row.payload = strdup("{\"mac\":\"x\"}");
-	snprintf(row.created_at, sizeof(row.created_at), "%s", "2026-01-01 12:00:00");
+	testdb_journal_row(&row);
 	line = journal_row_to_json(&row);
 	assert_int_equal(journal_row_from_json(line, strlen(line), &back), 0);
 	assert_string_equal(back.reservation_id, "0xabc");

@@ -18,21 +18,27 @@
 #include "scheduler_store.h"
 #include "testdb.h"
 
+/* Scan and claim parameters of worker owner at now (seconds are the test's choice). */
+static struct scheduler_params params(const char *owner, int64_t now, long max_attempts)
+{
+	struct scheduler_params p = { .now_usec = now, .lookback = 3600, .start_lead = 120,
+				      .end_delay = 60, .cooldown = 60, .claim_ttl = 600,
+				      .max_attempts = max_attempts, .max_batch = 10, .owner = owner };
+
+	return p;
+}
+
 static void test_candidates_claims_transitions(void **state)
 {
 	struct db *db = testdb_open();
 	const int64_t S = 1000000, now = isotime_now_usec();
-	struct scheduler_params p = { .now_usec = now, .lookback = 3600, .start_lead = 120,
-				  .end_delay = 60, .cooldown = 60, .claim_ttl = 600,
-				  .max_attempts = 2, .max_batch = 10, .owner = "me" };
-	struct scheduler_params other = p;
+	struct scheduler_params p = params("me", now, 2), other = params("other", now, 2);
 	struct scheduler_candidate *c;
 	size_t n;
 	long attempt;
 	char *status;
 	bool changed;
 
-	other.owner = "other";
 	testdb_reservation(db, "due", "CONFIRMED", now + 60 * S, now + 7200 * S);
 	testdb_reservation(db, "late", "CONFIRMED", now - 1800 * S, now + 7200 * S);
 	testdb_reservation(db, "too-old", "CONFIRMED", now - 7200 * S, now + 7200 * S);
@@ -108,15 +114,11 @@ static void test_take_over(void **state)
 {
 	struct db *db = testdb_open();
 	const int64_t S = 1000000, now = isotime_now_usec();
-	struct scheduler_params me = { .now_usec = now, .lookback = 3600, .start_lead = 120,
-				       .end_delay = 60, .cooldown = 60, .claim_ttl = 600,
-				       .max_attempts = 0, .max_batch = 10, .owner = "me" };
-	struct scheduler_params other = me;
+	struct scheduler_params me = params("me", now, 0), other = params("other", now, 0);
 	long attempt;
 	char *status;
 	int64_t n;
 
-	other.owner = "other";
 	testdb_reservation(db, "mine", "CONFIRMED", now + 60 * S, now + 7200 * S);
 	testdb_reservation(db, "theirs", "CONFIRMED", now + 60 * S, now + 7200 * S);
 	assert_int_equal(scheduler_store_claim(db, &me, "mine", true, &attempt, &status), 0);

@@ -4,11 +4,14 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
+#include <string.h>
 
 #include <cmocka.h>
 
 #include "db.h"
 #include "isotime.h"
+#include "journal.h"
 
 struct db *testdb_open(void)
 {
@@ -43,4 +46,18 @@ void testdb_reservation(struct db *db, const char *id, const char *status, int64
 	assert_int_equal(db_run(db, "INSERT INTO lab_reservations (transaction_hash, user_id, "
 				"wallet_address, lab_id, start_time, end_time, status) VALUES "
 				"(?, 1, 'w', 'lab', ?, ?, ?)", "ssss", id, s, e, status), 0);
+}
+
+void testdb_journal_row(struct journal_row *row)
+{
+	memset(row, 0, sizeof(*row));
+	row->reservation_id = strdup("0xabc");
+	row->host = strdup("ws");
+	row->action = strdup("wake");
+	row->status = strdup("completed");
+	row->success = true;
+	row->has_code = true;
+	row->response_code = 200;
+	row->payload = strdup("{\"mac\":\"x\"}");
+	snprintf(row->created_at, sizeof(row->created_at), "%s", "2026-01-01 12:00:00");
 }
