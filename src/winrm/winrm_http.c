@@ -72,7 +72,8 @@ static size_t on_read(char *ptr, size_t size, size_t nitems, void *userdata)
 
 	if (n > h->send_len - h->send_off)
 		n = h->send_len - h->send_off;
-	memcpy(ptr, h->send_data + h->send_off, n);
+	if (n)
+		memcpy(ptr, h->send_data + h->send_off, n);
 	h->send_off += n;
 	return n;
 }
