@@ -78,51 +78,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	body = jsonx_body_object((const char *)data, size);
 	if (body == NULL)
 		return 0;
-	switch (route) {
-	case 0: {
-		struct req_wol r;
+	if (route <= REQUEST_RESV_END) {
+		const struct request_env env = { .cfg = &cfg, .hosts = reg };
+		union request r;
 
-		if (request_wol(body, reg, &r, err, sizeof(err)) == 0)
-			req_wol_clear(&r);
-		break;
-	}
-	case 1: {
-		struct req_winrm r;
-
-		if (request_winrm(body, &cfg, &r, err, sizeof(err)) == 0)
-			req_winrm_clear(&r);
-		break;
-	}
-	case 2: {
-		struct req_poll r;
-
-		if (request_poll(body, &r, err, sizeof(err)) == 0)
-			req_poll_clear(&r);
-		break;
-	}
-	case 3: {
-		struct req_quarantine r;
-
-		if (request_quarantine(body, &r, err, sizeof(err)) == 0)
-			req_quarantine_clear(&r);
-		break;
-	}
-	case 4:
-	case 5: {
-		struct req_resv r;
-
-		if (request_resv(body, route == 4, &r, err, sizeof(err)) == 0)
-			req_resv_clear(&r);
-		break;
-	}
-	default: {
+		if (request_parse((enum request_kind)route, body, &env, &r, err, sizeof(err)) == 0)
+			request_clear((enum request_kind)route, &r);
+	} else {
 		char **args;
 		size_t n;
 
 		if (jsonx_args(json_object_get(body, "args"), NULL, 0, &args, &n) == 0)
 			jsonx_args_free(args);
-		break;
-	}
 	}
 	json_decref(body);
 	return 0;

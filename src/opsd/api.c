@@ -20,6 +20,7 @@
 #include "remote.h"
 #include "request.h"
 #include "reservations.h"
+#include "timeline.h"
 #include "wake.h"
 #include "wol.h"
 
@@ -70,27 +71,84 @@ static json_t *body_object(struct http_request *req)
 
 /* The original words "unknown host" differently per route. */
 enum unknown_host {
+	UNKNOWN_HOST_NONE,      /* no lookup here (/api/wol looks the host up itself) */
 	UNKNOWN_HOST_IN_CONFIG, /* host '<name>' not found in config (winrm, heartbeat/poll) */
 	UNKNOWN_HOST_QUOTED,    /* host '<name>' not found (reservations) */
 	UNKNOWN_HOST_BARE,      /* host <name> not found (quarantine) */
 };
 
-/* The host a validated request names: 0, or 404 with the route's message in err. */
-static unsigned find_host(const struct opsd *o, const char *name, enum unknown_host wording,
-			  struct host **ret, char *err, size_t errlen)
-{
-	struct host *h = hosts_get(o->hosts, name);
+static const enum unknown_host unknown_host_wording[] = {
+	[REQUEST_WOL] = UNKNOWN_HOST_NONE,
+	[REQUEST_WINRM] = UNKNOWN_HOST_IN_CONFIG,
+	[REQUEST_POLL] = UNKNOWN_HOST_IN_CONFIG,
+	[REQUEST_QUARANTINE] = UNKNOWN_HOST_BARE,
+	[REQUEST_RESV_START] = UNKNOWN_HOST_QUOTED,
+	[REQUEST_RESV_END] = UNKNOWN_HOST_QUOTED,
+};
 
-	if (h != NULL) {
-		*ret = h;
-		return 0;
-	}
-	if (wording == UNKNOWN_HOST_BARE)
-		snprintf(err, errlen, "host %s not found", name);
+/* Flask's request.is_json: application/json or application/<x>+json. */
+static bool is_json_type(const char *ct)
+{
+	size_t n;
+	const char *semi;
+
+	if (ct == NULL)
+		return false;
+	semi = strchr(ct, ';');
+	n = semi ? (size_t)(semi - ct) : strlen(ct);
+	while (n > 0 && (ct[n - 1] == ' ' || ct[n - 1] == '\t'))
+		n--;
+	if (n == 16 && strncasecmp(ct, "application/json", 16) == 0)
+		return true;
+	return n > 17 && strncasecmp(ct, "application/", 12) == 0 &&
+	       strncasecmp(ct + n - 5, "+json", 5) == 0;
+}
+
+/*
+ * The preamble of every route with a body: the body as an object, validated into *r, and
+ * the host it names looked up (into *ret_host when not NULL). false when an error reply has
+ * been sent (and nothing is left to clear); true when the handler goes on and owns *r.
+ */
+static bool api_begin(struct http_request *req, enum request_kind kind, union request *r,
+		      struct host **ret_host)
+{
+	struct opsd *o = opsd_of(req);
+	const struct request_env env = { .cfg = &o->cfg, .hosts = o->hosts };
+	enum unknown_host wording = unknown_host_wording[kind];
+	char err[REQUEST_ERR_MAX + 64];
+	const char *name;
+	struct host *h = NULL;
+	unsigned status;
+	json_t *body;
+
+	/* The original does not force JSON for quarantine: other content types are read as {}. */
+	if (kind == REQUEST_QUARANTINE && !is_json_type(http_request_header(req, "Content-Type")))
+		body = json_object();
 	else
-		snprintf(err, errlen, "host '%s' not found%s", name,
-			 wording == UNKNOWN_HOST_IN_CONFIG ? " in config" : "");
-	return 404;
+		body = body_object(req);
+	if (body == NULL)
+		return false;
+	memset(r, 0, sizeof(*r));
+	status = request_parse(kind, body, &env, r, err, sizeof(err));
+	json_decref(body);
+	if (status) {
+		respond_error(req, status, err);
+		return false;
+	}
+	name = request_host(kind, r);
+	if (wording != UNKNOWN_HOST_NONE && (h = hosts_get(o->hosts, name)) == NULL) {
+		if (wording == UNKNOWN_HOST_BARE)
+			snprintf(err, sizeof(err), "host %s not found", name);
+		else
+			snprintf(err, sizeof(err), "host '%s' not found%s", name,
+				 wording == UNKNOWN_HOST_IN_CONFIG ? " in config" : "");
+		respond_error(req, 404, err);
+		request_clear(kind, r);
+		return false;
+	}
+	if (ret_host != NULL)
+		*ret_host = h;
+	return true;
 }
 
 /* ---- GET /health ---------------------------------------------------------------------- */
@@ -141,37 +199,29 @@ static void wol_done(void *userdata, const struct wake_outcome *out)
 static void h_wol(struct http_request *req)
 {
 	struct opsd *o = opsd_of(req);
-	struct req_wol r = { 0 };
 	struct wake_request wr = { 0 };
+	union request u;
+	struct req_wol *r = &u.wol;
 	struct wol_ctx *c;
-	char err[REQUEST_ERR_MAX];
-	json_t *body = body_object(req);
-	unsigned status;
 
-	if (body == NULL)
+	if (!api_begin(req, REQUEST_WOL, &u, NULL))
 		return;
-	status = request_wol(body, o->hosts, &r, err, sizeof(err));
-	json_decref(body);
-	if (status) {
-		respond_error(req, status, err);
-		return;
-	}
-	if (wol_parse_mac(r.mac, wr.mac) < 0) {
+	if (wol_parse_mac(r->mac, wr.mac) < 0) {
 		respond_error(req, 400, "Incorrect MAC address format");
-		req_wol_clear(&r);
+		req_wol_clear(r);
 		return;
 	}
-	wr.broadcast = r.broadcast;
-	wr.port = r.port;
-	wr.ping_target = r.ping_target ? xstrdup(r.ping_target) : NULL;
-	wr.attempts = r.attempts;
-	wr.wait_s = r.ping_timeout;
-	r.broadcast = NULL;
+	wr.broadcast = r->broadcast;
+	wr.port = r->port;
+	wr.ping_target = r->ping_target ? xstrdup(r->ping_target) : NULL;
+	wr.attempts = r->attempts;
+	wr.wait_s = r->ping_timeout;
+	r->broadcast = NULL;
 	c = xcalloc(1, sizeof(*c));
 	c->req = req;
-	c->ping_target = r.ping_target;
-	r.ping_target = NULL;
-	req_wol_clear(&r);
+	c->ping_target = r->ping_target;
+	r->ping_target = NULL;
+	req_wol_clear(r);
 	wake_start(o, &wr, wol_done, c);
 }
 
@@ -206,45 +256,28 @@ static void winrm_done(struct remote_call *c, void *userdata)
 static void h_winrm(struct http_request *req)
 {
 	struct opsd *o = opsd_of(req);
-	struct req_winrm r = { 0 };
+	struct remote_overrides ov = { 0 };
 	struct remote_call *c;
-	struct host *h = NULL;
-	char err[REQUEST_ERR_MAX + 64];
-	json_t *body = body_object(req);
-	unsigned status;
-	size_t i;
+	struct host *h;
+	union request u;
+	struct req_winrm *r = &u.winrm;
 
-	if (body == NULL)
+	if (!api_begin(req, REQUEST_WINRM, &u, &h))
 		return;
-	status = request_winrm(body, &o->cfg, &r, err, sizeof(err));
-	json_decref(body);
-	if (status == 0)
-		status = find_host(o, r.host, UNKNOWN_HOST_IN_CONFIG, &h, err, sizeof(err));
-	if (status) {
-		respond_error(req, status, err);
-		req_winrm_clear(&r);
-		return;
-	}
-	c = xcalloc(1, sizeof(*c));
-	c->kind = REMOTE_COMMAND;
-	remote_target_from_host(&c->target, h, r.user, r.password, r.transport, r.use_ssl, r.port);
-	if (c->target.user == NULL || !c->target.user[0] || c->target.password == NULL ||
-	    !c->target.password[0]) {
+	ov.user = r->user;
+	ov.password = r->password;
+	ov.transport = r->transport;
+	ov.use_ssl = r->use_ssl;
+	ov.port = r->port;
+	c = remote_command_new(h, &ov, r->command, r->args, r->nargs, winrm_done, req);
+	if (!remote_target_has_credentials(&c->target)) {
 		respond_error(req, 500, "WinRM credentials are required");
 		remote_call_free(c);
-		req_winrm_clear(&r);
+		req_winrm_clear(r);
 		return;
 	}
-	c->exe = xstrdup(h->labstation_exe);
-	c->args = xcalloc(r.nargs + 2, sizeof(*c->args));
-	c->args[0] = xstrdup(r.command);
-	for (i = 0; i < r.nargs; i++)
-		c->args[i + 1] = xstrdup(r.args[i]);
-	c->nargs = r.nargs + 1;
-	c->done = winrm_done;
-	c->userdata = req;
-	log_info("WinRM %s on %s (%s)", r.command, h->name, c->target.transport);
-	req_winrm_clear(&r);
+	log_info("WinRM %s on %s (%s)", r->command, h->name, c->target.transport);
+	req_winrm_clear(r);
 	if (remote_submit(o, c) < 0) {
 		respond_error(req, 503, remote_error_message(-EAGAIN));
 		remote_call_free(c);
@@ -280,30 +313,18 @@ static void poll_done(void *userdata, const struct heartbeat_result *res)
 static void h_poll(struct http_request *req)
 {
 	struct opsd *o = opsd_of(req);
-	struct req_poll r = { 0 };
 	struct poll_ctx *c;
-	struct host *h = NULL;
-	char err[REQUEST_ERR_MAX + 64];
-	json_t *body = body_object(req);
-	unsigned status;
+	struct host *h;
+	union request u;
 
-	if (body == NULL)
+	if (!api_begin(req, REQUEST_POLL, &u, &h))
 		return;
-	status = request_poll(body, &r, err, sizeof(err));
-	json_decref(body);
-	if (status == 0)
-		status = find_host(o, r.host, UNKNOWN_HOST_IN_CONFIG, &h, err, sizeof(err));
-	if (status) {
-		respond_error(req, status, err);
-		req_poll_clear(&r);
-		return;
-	}
 	c = xcalloc(1, sizeof(*c));
 	c->req = req;
-	c->host = r.host;
-	r.host = NULL;
-	heartbeat_poll(o, h, r.include_events, poll_done, c);
-	req_poll_clear(&r);
+	c->host = u.poll.host;
+	u.poll.host = NULL;
+	heartbeat_poll(o, h, u.poll.include_events, poll_done, c);
+	req_poll_clear(&u.poll);
 }
 
 /* ---- POST /api/hosts/reload, /api/hosts/quarantine -------------------------------------- */
@@ -346,55 +367,21 @@ static void h_reload(struct http_request *req)
 	http_respond_json(req, 200, r);
 }
 
-/* Flask's request.is_json: application/json or application/<x>+json. */
-static bool is_json_type(const char *ct)
-{
-	size_t n;
-	const char *semi;
-
-	if (ct == NULL)
-		return false;
-	semi = strchr(ct, ';');
-	n = semi ? (size_t)(semi - ct) : strlen(ct);
-	while (n > 0 && (ct[n - 1] == ' ' || ct[n - 1] == '\t'))
-		n--;
-	if (n == 16 && strncasecmp(ct, "application/json", 16) == 0)
-		return true;
-	return n > 17 && strncasecmp(ct, "application/", 12) == 0 &&
-	       strncasecmp(ct + n - 5, "+json", 5) == 0;
-}
-
 static void h_quarantine(struct http_request *req)
 {
-	struct opsd *o = opsd_of(req);
-	struct req_quarantine r = { 0 };
-	struct host *h = NULL;
-	char err[REQUEST_ERR_MAX + 64];
-	json_t *body, *resp;
-	unsigned status;
+	struct host *h;
+	union request u;
+	struct req_quarantine *r = &u.quarantine;
+	json_t *resp;
 
-	/* The original does not force JSON here: other content types are read as {}. */
-	if (is_json_type(http_request_header(req, "Content-Type")))
-		body = body_object(req);
-	else
-		body = json_object();
-	if (body == NULL)
+	if (!api_begin(req, REQUEST_QUARANTINE, &u, &h))
 		return;
-	status = request_quarantine(body, &r, err, sizeof(err));
-	json_decref(body);
-	if (status == 0)
-		status = find_host(o, r.host, UNKNOWN_HOST_BARE, &h, err, sizeof(err));
-	if (status) {
-		respond_error(req, status, err);
-		req_quarantine_clear(&r);
-		return;
-	}
-	h->quarantined = r.quarantined;
-	log_info("host %s %s", h->name, r.quarantined ? "quarantined" : "released from quarantine");
+	h->quarantined = r->quarantined;
+	log_info("host %s %s", h->name, r->quarantined ? "quarantined" : "released from quarantine");
 	resp = json_object();
-	json_object_set_new(resp, "host", json_string(r.host));
-	json_object_set_new(resp, "quarantined", json_boolean(r.quarantined));
-	req_quarantine_clear(&r);
+	json_object_set_new(resp, "host", json_string(r->host));
+	json_object_set_new(resp, "quarantined", json_boolean(r->quarantined));
+	req_quarantine_clear(r);
 	http_respond_json(req, 200, resp);
 }
 
@@ -407,25 +394,12 @@ static void resv_done(void *userdata, unsigned status, json_t *response)
 
 static void h_resv(struct http_request *req, bool start)
 {
-	struct opsd *o = opsd_of(req);
-	struct req_resv r = { 0 };
-	struct host *h = NULL;
-	char err[REQUEST_ERR_MAX + 64];
-	json_t *body = body_object(req);
-	unsigned status;
+	struct host *h;
+	union request u;
 
-	if (body == NULL)
+	if (!api_begin(req, start ? REQUEST_RESV_START : REQUEST_RESV_END, &u, &h))
 		return;
-	status = request_resv(body, start, &r, err, sizeof(err));
-	json_decref(body);
-	if (status == 0)
-		status = find_host(o, r.host, UNKNOWN_HOST_QUOTED, &h, err, sizeof(err));
-	if (status) {
-		respond_error(req, status, err);
-		req_resv_clear(&r);
-		return;
-	}
-	resv_run(o, &r, h, resv_done, req);
+	resv_run(opsd_of(req), &u.resv, h, resv_done, req);
 }
 
 static void h_resv_start(struct http_request *req)
@@ -440,52 +414,18 @@ static void h_resv_end(struct http_request *req)
 
 /* ---- GET /api/reservations/timeline ------------------------------------------------------- */
 
-struct timeline_ctx {
-	struct http_request *req;
-	struct timeline_query *q;
-};
-
-static int timeline_work(struct db *db, void *arg)
+static void timeline_reply(void *userdata, unsigned status, const char *error, json_t *result)
 {
-	struct timeline_ctx *c = arg;
-
-	return timeline_fetch(db, c->q);
-}
-
-static void timeline_done(void *arg, int r)
-{
-	struct timeline_ctx *c = arg;
-	struct opsd *o = opsd_of(c->req);
-	struct timeline_query *q = c->q;
-	json_t *host, *res;
-	const struct host *h;
-
-	if (r < 0) {
-		respond_error(c->req, r == -ENOTCONN ? 503 : 500,
-			      r == -ENOTCONN ? "Database unavailable" : "Timeline query failed");
-	} else if (!q->found) {
-		respond_error(c->req, 404, "Reservation not found");
-	} else {
-		res = q->result;
-		q->result = NULL;
-		host = json_object();
-		h = q->host_name ? hosts_get(o->hosts, q->host_name) : NULL;
-		json_object_set_new(host, "name", q->host_name ? json_string(q->host_name) : json_null());
-		json_object_set(host, "labId",
-				json_object_get(json_object_get(res, "reservation"), "labId"));
-		json_object_set_new(host, "config", h ? hosts_config_json(h) : json_null());
-		json_object_set_new(res, "host", host);
-		http_respond_json(c->req, 200, res);
-	}
-	timeline_query_free(q);
-	free(c);
+	if (error != NULL)
+		respond_error(userdata, status, error);
+	else
+		http_respond_json(userdata, status, result);
 }
 
 static void h_timeline(struct http_request *req)
 {
 	struct opsd *o = opsd_of(req);
 	struct req_timeline r = { 0 };
-	struct timeline_ctx *c;
 	char err[REQUEST_ERR_MAX];
 	unsigned status;
 
@@ -502,21 +442,7 @@ static void h_timeline(struct http_request *req)
 		respond_error(req, status, err);
 		return;
 	}
-	c = xcalloc(1, sizeof(*c));
-	c->req = req;
-	c->q = xcalloc(1, sizeof(*c->q));
-	c->q->reservation_id = r.reservation_id;
-	r.reservation_id = NULL;
-	c->q->limit = r.limit;
-	c->q->offset = r.offset;
-	c->q->phase_lookback = o->cfg.timeline_phase_lookback;
-	resv_lab_snapshot(o, &c->q->labs, &c->q->n_labs);
-	req_timeline_clear(&r);
-	if (dbq_submit(o->dbq, timeline_work, timeline_done, c) < 0) {
-		respond_error(req, 503, "Database queue is full, try again later");
-		timeline_query_free(c->q);
-		free(c);
-	}
+	timeline_run(o, &r, timeline_reply, req);
 }
 
 /* ---- the table ---------------------------------------------------------------------------- */

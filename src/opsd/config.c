@@ -272,7 +272,7 @@ int config_load(struct opsd_config *c, char *err, size_t errlen)
 	r = env_long("OPS_RESERVATION_MAX_ATTEMPTS", 10, 0, 1000000, &c->max_attempts, err, errlen);
 	if (r < 0)
 		return r;
-	r = env_double("OPS_RESERVATION_CLAIM_TTL", 3600, 1, 30 * 86400, &c->claim_ttl, err, errlen);
+	r = env_double("OPS_RESERVATION_CLAIM_TTL", 0, 1, 30 * 86400, &c->claim_ttl, err, errlen);
 	if (r < 0)
 		return r;
 	r = env_double("OPS_RESERVATION_WAKE_TIMEOUT", 10, 0, 600, &c->wake_wait, err, errlen);
@@ -328,4 +328,18 @@ void config_free(struct opsd_config *c)
 	free(c->allowed_networks);
 	free(c->log_format);
 	memset(c, 0, sizeof(*c));
+}
+
+double config_claim_ttl(const struct opsd_config *c, unsigned max_wake_attempts)
+{
+	double cleanup = 2 * (c->winrm_read_timeout < 5 ? c->winrm_read_timeout : 5);
+	double winrm = c->winrm_total_timeout + cleanup;
+	double start = 2.0 * max_wake_attempts * c->wake_wait + winrm;
+
+	if (c->claim_ttl > 0)
+		return c->claim_ttl;
+	if (c->winrm_total_timeout <= 0)
+		return CONFIG_CLAIM_TTL_UNBOUNDED;
+	/* the end step (release-session) is one WinRM call: never longer than the start step */
+	return start + CONFIG_CLAIM_TTL_SLACK;
 }

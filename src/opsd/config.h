@@ -60,7 +60,7 @@ struct opsd_config {
 	double lookback;               /* OPS_RESERVATION_LOOKBACK */
 	double retry_cooldown;         /* OPS_RESERVATION_RETRY_COOLDOWN */
 	long max_attempts;             /* OPS_RESERVATION_MAX_ATTEMPTS (0: unlimited) */
-	double claim_ttl;              /* OPS_RESERVATION_CLAIM_TTL */
+	double claim_ttl;              /* OPS_RESERVATION_CLAIM_TTL (0: auto, config_claim_ttl) */
 	char *worker_id;               /* OPS_WORKER_ID */
 	double wake_wait;              /* OPS_RESERVATION_WAKE_TIMEOUT: default wake wait (10) */
 	/* journal spool */
@@ -80,6 +80,17 @@ void config_free(struct opsd_config *c);
 /* OPS_RESERVATION_MAX_BATCH, read again on every scan like the original (default 200). */
 long config_max_batch(void);
 bool config_command_allowed(const struct opsd_config *c, const char *cmd);
+/* Slack on top of the longest step's deadline for queues and the journal (seconds). */
+#define CONFIG_CLAIM_TTL_SLACK 60.0
+/* Claim TTL without OPS_RESERVATION_CLAIM_TTL when the WinRM calls have no overall deadline
+ * (OPS_WINRM_TOTAL_TIMEOUT=0): a step has no bound then. */
+#define CONFIG_CLAIM_TTL_UNBOUNDED 3600.0
+/* The claim TTL in seconds: OPS_RESERVATION_CLAIM_TTL when set, else the deadline of the
+ * longest scheduler step plus CONFIG_CLAIM_TTL_SLACK. A start step is a wake of at most
+ * max_wake_attempts attempts (each a wait and a check of OPS_RESERVATION_WAKE_TIMEOUT) and
+ * prepare-session; an end step is release-session. A WinRM call ends within
+ * OPS_WINRM_TOTAL_TIMEOUT plus its cleanup (Signal and Delete, min(read timeout, 5 s) each). */
+double config_claim_ttl(const struct opsd_config *c, unsigned max_wake_attempts);
 
 /* The original's parse_bool on a string: false only for false/0/no/off (trimmed, any
  * case); anything else, including "", is true. NULL gives def. */

@@ -66,14 +66,6 @@ int db_sqlite_new(const char *path, struct db **ret);
 /* dsn: mysql://, mysql+pymysql://, mariadb:// user:pass@host:port/db?unix_socket=... */
 int db_mysql_new(const char *dsn, struct db **ret);
 
-/* Parsed DSN (db_mysql.c; exposed for tests). Strings are malloc'd. */
-struct db_dsn {
-	char *user, *password, *host, *database, *unix_socket;
-	unsigned port;
-};
-int db_dsn_parse(const char *dsn, struct db_dsn *ret);
-void db_dsn_clear(struct db_dsn *d);
-
 static inline int db_connect(struct db *db) { return db->ops->connect(db); }
 static inline void db_disconnect(struct db *db) { db->ops->disconnect(db); }
 static inline bool db_connected(struct db *db) { return db->ops->connected(db); }

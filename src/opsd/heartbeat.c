@@ -1,4 +1,5 @@
-/* Heartbeat polls: read heartbeat.json (+ the last session-guard event) and persist them. */
+/* Heartbeat polls on the loop: read heartbeat.json (+ the last session-guard event) over
+ * WinRM, map it to the stored row (§6.3) and hand it to the database thread. */
 #define LOG_COMPONENT "ops-worker.heartbeat"
 #include "heartbeat.h"
 
@@ -117,65 +118,6 @@ void heartbeat_row_clear(struct heartbeat_row *row)
 	memset(row, 0, sizeof(*row));
 }
 
-static const int64_t *tri_ptr(int v, int64_t *store)
-{
-	if (v < 0)
-		return NULL;
-	*store = v;
-	return store;
-}
-
-int heartbeat_store(struct db *db, const struct heartbeat_row *row)
-{
-	int64_t host_id = -1, a, b, c;
-	char now[ISOTIME_MAX];
-	int r;
-
-	isotime_format_db(isotime_now_usec(), now);
-	r = db_begin(db);
-	if (r < 0)
-		return r;
-	r = db_query_int64(db, &host_id, "SELECT id FROM lab_hosts WHERE name = ?", "s", row->name);
-	if (r < 0)
-		goto fail;
-	if (host_id >= 0) {
-		r = db_run(db,
-			   "UPDATE lab_hosts SET address = ?, mac = ?, last_seen = ?, updated_at = ? "
-			   "WHERE id = ?",
-			   "ssssi", row->address, row->mac, row->ts, now, host_id);
-	} else {
-		r = db_run(db, "INSERT INTO lab_hosts (name, address, mac, last_seen) VALUES (?, ?, ?, ?)",
-			   "ssss", row->name, row->address, row->mac, row->ts);
-		host_id = db_last_insert_id(db);
-	}
-	if (r < 0)
-		goto fail;
-	r = db_run(db,
-		   "INSERT INTO lab_host_heartbeat (host_id, timestamp_utc, ready, local_mode, "
-		   "local_session, last_forced_logoff_ts, last_forced_logoff_user, "
-		   "last_power_action_ts, last_power_action_mode, raw_json) "
-		   "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-		   "ispppsssss", host_id, row->ts, tri_ptr(row->ready, &a),
-		   tri_ptr(row->local_mode, &b), tri_ptr(row->local_session, &c),
-		   row->lfo_ts[0] ? row->lfo_ts : NULL, row->lfo_user,
-		   row->lpa_ts[0] ? row->lpa_ts : NULL, row->lpa_mode,
-		   row->raw_json ? row->raw_json : "null");
-	if (r < 0)
-		goto fail;
-	if (row->has_event) {
-		r = db_run(db,
-			   "INSERT INTO lab_host_events (host_id, kind, timestamp_utc, payload) "
-			   "VALUES (?, 'session-guard', ?, ?)",
-			   "iss", host_id, row->event_ts, row->event_payload);
-		if (r < 0)
-			goto fail;
-	}
-	return db_commit(db);
-fail:
-	(void)db_rollback(db);
-	return r;
-}
-
 /* ---- the poll ------------------------------------------------------------------------- */
 
 static void hb_finish(struct hb_poll *p, unsigned status, const char *error)
@@ -204,7 +146,7 @@ static int hb_store_work(struct db *db, void *arg)
 {
 	struct hb_poll *p = arg;
 
-	return heartbeat_store(db, &p->row);
+	return heartbeat_store_row(db, &p->row);
 }
 
 static void hb_store_done(void *arg, int r)
@@ -315,100 +257,4 @@ void heartbeat_poll(struct opsd *o, const struct host *h, bool include_events,
 		remote_call_free(c);
 		hb_finish(p, 500, remote_error_message(-EAGAIN));
 	}
-}
-
-/* ---- the poller ----------------------------------------------------------------------- */
-
-struct poller {
-	struct opsd *o;
-	sd_event_source *timer;
-	bool running;
-	bool stopped;
-	uint64_t started_usec;
-	struct host_registry *reg;
-	size_t next;
-};
-
-static void poller_next(struct poller *p);
-
-static int poller_on_timer(sd_event_source *s, uint64_t usec, void *userdata)
-{
-	struct poller *p = userdata;
-
-	if (p->running || p->stopped)
-		return 0;
-	p->running = true;
-	p->started_usec = loop_now(p->o->event);
-	p->reg = hosts_ref(p->o->hosts);
-	p->next = 0;
-	log_debug("heartbeat poll of %zu host(s) starting", hosts_count_active(p->reg));
-	poller_next(p);
-	return 0;
-}
-
-static void poller_schedule(struct poller *p)
-{
-	/* Like APScheduler's max_instances=1: an overrun skips the missed runs. */
-	loop_timer_arm_next(p->o->event, &p->timer, p->started_usec,
-			    (uint64_t)(p->o->cfg.poll_interval * 1e6), poller_on_timer, p);
-}
-
-static void poller_host_done(void *userdata, const struct heartbeat_result *res)
-{
-	struct poller *p = userdata;
-
-	if (res->status != 200)
-		log_warn("scheduled heartbeat poll of %s failed: %s", p->reg->hosts[p->next - 1].name,
-			 res->error);
-	poller_next(p);
-}
-
-static void poller_next(struct poller *p)
-{
-	while (p->next < p->reg->n && p->reg->hosts[p->next].quarantined)
-		p->next++;
-	if (p->next >= p->reg->n || p->stopped || p->o->stopping) {
-		log_debug("heartbeat poll finished after %.3fs",
-			  (double)(loop_now(p->o->event) - p->started_usec) / 1e6);
-		hosts_unref(p->reg);
-		p->reg = NULL;
-		p->running = false;
-		if (!p->stopped && !p->o->stopping)
-			poller_schedule(p);
-		return;
-	}
-	p->next++;
-	heartbeat_poll(p->o, &p->reg->hosts[p->next - 1], true, poller_host_done, p);
-}
-
-int poller_new(struct opsd *o, struct poller **ret)
-{
-	struct poller *p = xcalloc(1, sizeof(*p));
-	int r;
-
-	p->o = o;
-	r = loop_timer_arm(o->event, &p->timer, 0, poller_on_timer, p);
-	if (r < 0) {
-		free(p);
-		return r;
-	}
-	*ret = p;
-	return 0;
-}
-
-void poller_stop(struct poller *p)
-{
-	if (p == NULL)
-		return;
-	p->stopped = true;
-	loop_timer_disarm(p->timer);
-}
-
-void poller_free(struct poller *p)
-{
-	if (p == NULL)
-		return;
-	hosts_unref(p->reg);
-	sd_event_source_disable_unref(p->timer);
-	free(p);
 }

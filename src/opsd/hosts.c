@@ -391,6 +391,19 @@ struct host *hosts_get_by_lab(const struct host_registry *reg, const char *lab)
 	return found;
 }
 
+unsigned hosts_max_wake_attempts(const struct host_registry *reg)
+{
+	unsigned max = 0, a;
+	size_t i;
+
+	for (i = 0; reg != NULL && i < reg->n; i++) {
+		a = reg->hosts[i].wake_attempts ? reg->hosts[i].wake_attempts : 3;
+		if (a > max)
+			max = a;
+	}
+	return max ? max : 3;
+}
+
 size_t hosts_count_active(const struct host_registry *reg)
 {
 	size_t i, n = 0;

@@ -66,6 +66,8 @@ struct host *hosts_get_by_lab(const struct host_registry *reg, const char *lab);
 /* A lab id as the registry keys it: trimmed and lower-cased (caller frees); NULL when
  * nothing is left. */
 char *hosts_lab_key(const char *lab);
+/* The most wake attempts a scheduler wake makes on any host (a host's 0 means the default 3). */
+unsigned hosts_max_wake_attempts(const struct host_registry *reg);
 /* Hosts that are not quarantined. */
 size_t hosts_count_active(const struct host_registry *reg);
 /* The host's configuration as JSON with credentials removed (new reference). */

@@ -16,6 +16,7 @@
 #include "db.h"
 #include "dbq.h"
 #include "isotime.h"
+#include "journal_store.h"
 #include "opsd.h"
 
 #define JOURNAL_FLUSH_BATCH 64
@@ -174,35 +175,6 @@ out:
 	return r;
 }
 
-/* ---- database (db thread) ------------------------------------------------------------ */
-
-int journal_insert_row(struct db *db, const struct journal_row *row, bool dedup)
-{
-	const int64_t *code = row->has_code ? &row->response_code : NULL;
-	const int64_t *dur = row->has_duration ? &row->duration_ms : NULL;
-	int64_t found = 0;
-	int r;
-
-	if (dedup) {
-		r = db_query_int64(db, &found,
-				   "SELECT COUNT(*) FROM reservation_operations WHERE reservation_id = ? "
-				   "AND action = ? AND status = ? AND host = ? AND created_at = ?",
-				   "sssss", row->reservation_id, row->action, row->status, row->host,
-				   row->created_at);
-		if (r < 0)
-			return r;
-		if (found > 0)
-			return 0; /* already there (a crash after the insert) */
-	}
-	return db_run(db,
-		      "INSERT INTO reservation_operations (reservation_id, lab_id, host, action, "
-		      "status, success, response_code, duration_ms, payload, message, created_at) "
-		      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-		      "sssssbppsss", row->reservation_id, row->lab_id, row->host, row->action,
-		      row->status, (int)row->success, code, dur, row->payload, row->message,
-		      row->created_at);
-}
-
 /* ---- spool ---------------------------------------------------------------------------- */
 
 static void spool_write(struct journal *j)
@@ -297,7 +269,7 @@ static int flush_work(struct db *db, void *arg)
 	int r = 0;
 
 	for (i = 0; i < fj->n; i++) {
-		r = journal_insert_row(db, fj->rows[i], fj->rows[i]->spooled);
+		r = journal_store_insert(db, fj->rows[i], fj->rows[i]->spooled);
 		fj->res[i] = r;
 		if (r == -ENOTCONN || r == -EAGAIN)
 			break;

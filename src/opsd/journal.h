@@ -12,7 +12,6 @@
 
 struct opsd;
 struct journal;
-struct db;
 
 /* One row of reservation_operations. Strings are owned by the row. */
 struct journal_row {
@@ -61,8 +60,6 @@ void journal_add(struct journal *j, const char *reservation_id, const char *lab_
 void journal_stop_waiting(struct journal *j);
 /* Rows waiting in the spool. */
 size_t journal_spooled(const struct journal *j);
-/* Insert a row now (database thread). dedup: skip when an identical row exists. */
-int journal_insert_row(struct db *db, const struct journal_row *row, bool dedup);
 
 /* Spool line codec (exposed for tests and fuzzing). */
 char *journal_row_to_json(const struct journal_row *row);

@@ -19,13 +19,13 @@
 #include "common/xmalloc.h"
 #include "db.h"
 #include "dbq.h"
-#include "heartbeat.h"
+#include "poller.h"
 #include "journal.h"
 #include "opsd.h"
 #include "reach.h"
 #include "scheduler.h"
 #include "wake.h"
-#include "winrm.h"
+#include "winrm/winrm.h"
 
 #define NET_THREADS 8
 #define NET_MAX_PENDING 1024
@@ -51,7 +51,8 @@ static const char usage[] =
 	"  OPS_RESERVATION_START_LEAD [120]  OPS_RESERVATION_END_DELAY [60]\n"
 	"  OPS_RESERVATION_LOOKBACK [21600]  OPS_RESERVATION_RETRY_COOLDOWN [60]\n"
 	"  OPS_RESERVATION_MAX_BATCH [200]  OPS_RESERVATION_MAX_ATTEMPTS [10]\n"
-	"  OPS_RESERVATION_CLAIM_TTL [3600]  OPS_RESERVATION_WAKE_TIMEOUT [10]\n"
+	"  OPS_RESERVATION_CLAIM_TTL [the longest step: 730 with these defaults]\n"
+	"  OPS_RESERVATION_WAKE_TIMEOUT [10]\n"
 	"  OPS_WORKER_ID [host:pid]\n"
 	"  OPS_TIMELINE_MAX_OPS [500]  OPS_TIMELINE_DEFAULT_LIMIT [100]\n"
 	"  OPS_TIMELINE_PHASE_LOOKBACK [500]  OPS_JOURNAL_SPOOL_MAX [10000]\n"

@@ -32,6 +32,36 @@ void remote_target_from_host(struct remote_target *t, const struct host *h, cons
 		t->port = use_ssl ? 5986 : 5985;
 }
 
+struct remote_call *remote_command_new(const struct host *h, const struct remote_overrides *ov,
+				       const char *command, char *const *args, size_t nargs,
+				       void (*done)(struct remote_call *c, void *userdata),
+				       void *userdata)
+{
+	static const struct remote_overrides none;
+	struct remote_call *c = xcalloc(1, sizeof(*c));
+	size_t i;
+
+	if (ov == NULL)
+		ov = &none;
+	c->kind = REMOTE_COMMAND;
+	remote_target_from_host(&c->target, h, ov->user, ov->password, ov->transport, ov->use_ssl,
+				ov->port);
+	c->exe = xstrdup(h->labstation_exe);
+	c->args = xcalloc(nargs + 2, sizeof(*c->args));
+	c->args[0] = xstrdup(command);
+	for (i = 0; i < nargs; i++)
+		c->args[i + 1] = xstrdup(args[i]);
+	c->nargs = nargs + 1;
+	c->done = done;
+	c->userdata = userdata;
+	return c;
+}
+
+bool remote_target_has_credentials(const struct remote_target *t)
+{
+	return t->user != NULL && t->user[0] && t->password != NULL && t->password[0];
+}
+
 void remote_target_clear(struct remote_target *t)
 {
 	free(t->address);
@@ -148,6 +178,9 @@ const char *remote_error_message(int r)
 		return "WinRM request timed out";
 	case -ECONNRESET:
 		return "WinRM connection closed unexpectedly";
+	case -ECONNABORTED:
+		return "WinRM connection closed after the command was sent; it was not sent again "
+		       "(it may have run)";
 	case -EPROTO:
 		return "WinRM protocol or TLS error";
 	case -EREMOTEIO:

@@ -6,7 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "winrm.h"
+#include "winrm/winrm.h"
 
 struct opsd;
 struct host;
@@ -53,6 +53,24 @@ struct remote_call {
 	struct opsd *o;
 };
 
+/* Request overrides of a host's WinRM settings (NULL/0/false: the host's own). */
+struct remote_overrides {
+	const char *user;
+	const char *password;
+	const char *transport;
+	bool use_ssl;
+	unsigned port;
+};
+
+/* A LabStation command for host h (borrowed; everything is copied): `<labstation_exe>
+ * <command> <args...>` in a cmd shell, the target from the host and ov (NULL: none). done
+ * runs on the loop after remote_submit. */
+struct remote_call *remote_command_new(const struct host *h, const struct remote_overrides *ov,
+				       const char *command, char *const *args, size_t nargs,
+				       void (*done)(struct remote_call *c, void *userdata),
+				       void *userdata);
+/* Whether the target has a user name and a password. */
+bool remote_target_has_credentials(const struct remote_target *t);
 /* Fill t from a host entry (borrowed) and optional request overrides (NULL/0 = none). */
 void remote_target_from_host(struct remote_target *t, const struct host *h, const char *user,
 			     const char *password, const char *transport, bool use_ssl,

@@ -483,3 +483,65 @@ fail:
 	req_timeline_clear(&r);
 	return status;
 }
+
+/* ---- one entry point ------------------------------------------------------------------- */
+
+unsigned request_parse(enum request_kind kind, const json_t *body, const struct request_env *env,
+		       union request *ret, char *err, size_t errlen)
+{
+	switch (kind) {
+	case REQUEST_WOL:
+		return request_wol(body, env->hosts, &ret->wol, err, errlen);
+	case REQUEST_WINRM:
+		return request_winrm(body, env->cfg, &ret->winrm, err, errlen);
+	case REQUEST_POLL:
+		return request_poll(body, &ret->poll, err, errlen);
+	case REQUEST_QUARANTINE:
+		return request_quarantine(body, &ret->quarantine, err, errlen);
+	case REQUEST_RESV_START:
+	case REQUEST_RESV_END:
+		return request_resv(body, kind == REQUEST_RESV_START, &ret->resv, err, errlen);
+	}
+	snprintf(err, errlen, "unknown request");
+	return 400;
+}
+
+const char *request_host(enum request_kind kind, const union request *r)
+{
+	switch (kind) {
+	case REQUEST_WOL:
+		return r->wol.host;
+	case REQUEST_WINRM:
+		return r->winrm.host;
+	case REQUEST_POLL:
+		return r->poll.host;
+	case REQUEST_QUARANTINE:
+		return r->quarantine.host;
+	case REQUEST_RESV_START:
+	case REQUEST_RESV_END:
+		return r->resv.host;
+	}
+	return NULL;
+}
+
+void request_clear(enum request_kind kind, union request *r)
+{
+	switch (kind) {
+	case REQUEST_WOL:
+		req_wol_clear(&r->wol);
+		break;
+	case REQUEST_WINRM:
+		req_winrm_clear(&r->winrm);
+		break;
+	case REQUEST_POLL:
+		req_poll_clear(&r->poll);
+		break;
+	case REQUEST_QUARANTINE:
+		req_quarantine_clear(&r->quarantine);
+		break;
+	case REQUEST_RESV_START:
+	case REQUEST_RESV_END:
+		req_resv_clear(&r->resv);
+		break;
+	}
+}

@@ -115,6 +115,38 @@ unsigned request_timeline(const char *reservation_id, const char *reservation_id
 			  const char *limit, const char *offset, const struct opsd_config *cfg,
 			  struct req_timeline *ret, char *err, size_t errlen);
 
+/* The body routes through one entry point, so the API has one preamble (parse, validate,
+ * find the host) and the fuzzer one call. */
+enum request_kind {
+	REQUEST_WOL,
+	REQUEST_WINRM,
+	REQUEST_POLL,
+	REQUEST_QUARANTINE,
+	REQUEST_RESV_START,
+	REQUEST_RESV_END,
+};
+
+union request {
+	struct req_wol wol;
+	struct req_winrm winrm;
+	struct req_poll poll;
+	struct req_quarantine quarantine;
+	struct req_resv resv;
+};
+
+/* What the validators may consult (read only). */
+struct request_env {
+	const struct opsd_config *cfg;
+	const struct host_registry *hosts;
+};
+
+/* request_<kind>() for kind; 0, or an HTTP status with the text in err. */
+unsigned request_parse(enum request_kind kind, const json_t *body, const struct request_env *env,
+		       union request *ret, char *err, size_t errlen);
+/* The host a parsed request names (NULL when it names none, e.g. /api/wol by MAC). */
+const char *request_host(enum request_kind kind, const union request *r);
+void request_clear(enum request_kind kind, union request *r);
+
 void req_wol_clear(struct req_wol *r);
 void req_winrm_clear(struct req_winrm *r);
 void req_poll_clear(struct req_poll *r);

@@ -8,7 +8,6 @@
 #include <string.h>
 
 #include "common/log.h"
-#include "common/loop.h"
 #include "common/xmalloc.h"
 #include "config.h"
 #include "db.h"
@@ -17,251 +16,21 @@
 #include "isotime.h"
 #include "journal.h"
 #include "opsd.h"
+#include "periodic.h"
 #include "request.h"
 #include "reservations.h"
-
-#define USEC 1000000.0
-
-static void db_time(int64_t usec, char out[ISOTIME_MAX])
-{
-	isotime_format_db(usec, out);
-}
-
-/* ---- SQL (database thread) ------------------------------------------------------------- */
-
-void sched_candidates_free(struct sched_candidate *c, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		free(c[i].id);
-		free(c[i].lab_id);
-		free(c[i].status);
-	}
-	free(c);
-}
-
-int sched_find_candidates(struct db *db, const struct sched_params *p, bool start,
-			  struct sched_candidate **ret, size_t *ret_n)
-{
-	char lo[ISOTIME_MAX], hi[ISOTIME_MAX], cool[ISOTIME_MAX], now[ISOTIME_MAX];
-	struct sched_candidate *c = NULL;
-	struct db_stmt *st;
-	size_t n = 0, cap = 0;
-	int r;
-
-	db_time(p->now_usec, now);
-	db_time(p->now_usec - (int64_t)(p->lookback * USEC), lo);
-	db_time(p->now_usec - (int64_t)(p->cooldown * USEC), cool);
-	if (start) {
-		db_time(p->now_usec + (int64_t)(p->start_lead * USEC), hi);
-		r = db_prepare(db, &st,
-			       "SELECT r.transaction_hash, r.lab_id, r.status FROM lab_reservations r "
-			       "WHERE r.status = 'CONFIRMED' AND r.start_time >= ? AND r.start_time <= ? "
-			       "AND NOT EXISTS (SELECT 1 FROM reservation_operations o "
-			       "WHERE o.reservation_id = r.transaction_hash "
-			       "AND o.action = 'scheduler:start' AND o.created_at >= ?) "
-			       "AND NOT EXISTS (SELECT 1 FROM ops_reservation_claims c "
-			       "WHERE c.reservation_id = r.transaction_hash AND c.phase = 'start' "
-			       "AND (c.claimed_until > ? OR (? > 0 AND c.attempts >= ?))) "
-			       "ORDER BY r.start_time ASC LIMIT ?",
-			       "ssssiii", lo, hi, cool, now, (int64_t)p->max_attempts,
-			       (int64_t)p->max_attempts, (int64_t)p->max_batch);
-	} else {
-		db_time(p->now_usec - (int64_t)(p->end_delay * USEC), hi);
-		r = db_prepare(db, &st,
-			       "SELECT r.transaction_hash, r.lab_id, r.status FROM lab_reservations r "
-			       "WHERE r.status IN ('CONFIRMED', 'ACTIVE') "
-			       "AND r.end_time >= ? AND r.end_time <= ? "
-			       "AND NOT EXISTS (SELECT 1 FROM reservation_operations o "
-			       "WHERE o.reservation_id = r.transaction_hash "
-			       "AND o.action = 'scheduler:end' AND o.created_at >= ?) "
-			       "AND NOT EXISTS (SELECT 1 FROM ops_reservation_claims c "
-			       "WHERE c.reservation_id = r.transaction_hash AND c.phase = 'end' "
-			       "AND (c.claimed_until > ? OR (? > 0 AND c.attempts >= ?))) "
-			       "ORDER BY r.end_time ASC LIMIT ?",
-			       "ssssiii", lo, hi, cool, now, (int64_t)p->max_attempts,
-			       (int64_t)p->max_attempts, (int64_t)p->max_batch);
-	}
-	if (r < 0)
-		return r;
-	while ((r = db_step(st)) > 0) {
-		if (n == cap) {
-			cap = cap ? cap * 2 : 16;
-			c = xreallocarray(c, cap, sizeof(*c));
-		}
-		c[n].id = xstrdup(db_column_text(st, 0));
-		c[n].lab_id = xstrdup(db_column_text(st, 1));
-		c[n].status = xstrdup(db_column_text(st, 2));
-		n++;
-	}
-	db_finalize(st);
-	if (r < 0) {
-		sched_candidates_free(c, n);
-		return r;
-	}
-	*ret = c;
-	*ret_n = n;
-	return 0;
-}
-
-int sched_claim(struct db *db, const struct sched_params *p, const char *id, bool start,
-		long *ret_attempt, char **ret_status)
-{
-	const char *phase = start ? "start" : "end";
-	char now[ISOTIME_MAX], until[ISOTIME_MAX], cool[ISOTIME_MAX];
-	struct db_stmt *st;
-	char *status = NULL;
-	int64_t attempt = 0;
-	bool eligible;
-	int r;
-
-	db_time(p->now_usec, now);
-	db_time(p->now_usec + (int64_t)(p->claim_ttl * USEC), until);
-	db_time(p->now_usec - (int64_t)(p->cooldown * USEC), cool);
-	r = db_begin(db);
-	if (r < 0)
-		return r;
-	r = db_run(db,
-		   "UPDATE ops_reservation_claims SET owner = ?, attempts = attempts + 1, "
-		   "claimed_until = ?, updated_at = ? WHERE reservation_id = ? AND phase = ? "
-		   "AND claimed_until <= ? AND (? = 0 OR attempts < ?)",
-		   "ssssssii", p->owner, until, now, id, phase, now, (int64_t)p->max_attempts,
-		   (int64_t)p->max_attempts);
-	if (r < 0)
-		goto fail;
-	if (db_changes(db) != 1) {
-		int64_t exists = 0;
-
-		r = db_query_int64(db, &exists,
-				   "SELECT COUNT(*) FROM ops_reservation_claims WHERE reservation_id = ? "
-				   "AND phase = ?",
-				   "ss", id, phase);
-		if (r < 0)
-			goto fail;
-		if (exists > 0)
-			goto not_claimed; /* held by someone, or exhausted */
-		r = db_run(db,
-			   "INSERT INTO ops_reservation_claims (reservation_id, phase, owner, attempts, "
-			   "claimed_until, updated_at) VALUES (?, ?, ?, 1, ?, ?)",
-			   "sssss", id, phase, p->owner, until, now);
-		if (r == -EEXIST)
-			goto not_claimed;
-		if (r < 0)
-			goto fail;
-	}
-	/* Still eligible? Another worker may have finished this step just now. */
-	r = db_prepare(db, &st, "SELECT status FROM lab_reservations WHERE transaction_hash = ?", "s",
-		       id);
-	if (r < 0)
-		goto fail;
-	r = db_step(st);
-	if (r > 0)
-		status = xstrdup(db_column_text(st, 0));
-	db_finalize(st);
-	if (r < 0)
-		goto fail;
-	eligible = status != NULL &&
-		   (start ? strcmp(status, "CONFIRMED") == 0
-			  : (strcmp(status, "CONFIRMED") == 0 || strcmp(status, "ACTIVE") == 0));
-	if (eligible) {
-		int64_t recent = 0;
-
-		r = db_query_int64(db, &recent,
-				   "SELECT COUNT(*) FROM reservation_operations WHERE reservation_id = ? "
-				   "AND action = ? AND created_at >= ?",
-				   "sss", id, start ? "scheduler:start" : "scheduler:end", cool);
-		if (r < 0)
-			goto fail;
-		eligible = recent == 0;
-	}
-	if (!eligible)
-		goto not_claimed;
-	r = db_query_int64(db, &attempt,
-			   "SELECT attempts FROM ops_reservation_claims WHERE reservation_id = ? "
-			   "AND phase = ?",
-			   "ss", id, phase);
-	if (r < 0)
-		goto fail;
-	r = db_commit(db);
-	if (r < 0)
-		goto fail;
-	*ret_attempt = attempt > 0 ? (long)attempt : 1;
-	*ret_status = status;
-	return 0;
-not_claimed:
-	free(status);
-	r = db_rollback(db);
-	if (r < 0)
-		return r;
-	*ret_attempt = 0;
-	*ret_status = NULL;
-	return 0;
-fail:
-	free(status);
-	(void)db_rollback(db);
-	return r;
-}
-
-int sched_release(struct db *db, const struct sched_params *p, const char *id, bool start)
-{
-	char now[ISOTIME_MAX];
-
-	db_time(p->now_usec, now);
-	return db_run(db,
-		      "UPDATE ops_reservation_claims SET claimed_until = ?, updated_at = ? "
-		      "WHERE reservation_id = ? AND phase = ? AND owner = ?",
-		      "sssss", now, now, id, start ? "start" : "end", p->owner);
-}
-
-bool sched_transition_allowed(const char *from, const char *to)
-{
-	static const char *const pairs[][2] = {
-		{ "CONFIRMED", "ACTIVE" },    { "CONFIRMED", "COMPLETED" },
-		{ "ACTIVE", "COMPLETED" },    { "CONFIRMED", "CANCELLED" },
-		{ "ACTIVE", "CANCELLED" },
-	};
-	size_t i;
-
-	for (i = 0; i < sizeof(pairs) / sizeof(pairs[0]); i++)
-		if (strcmp(pairs[i][0], from) == 0 && strcmp(pairs[i][1], to) == 0)
-			return true;
-	return false;
-}
-
-int sched_set_status(struct db *db, int64_t now_usec, const char *id, const char *from,
-		     const char *to, bool *ret_changed)
-{
-	char now[ISOTIME_MAX];
-	int r;
-
-	if (!sched_transition_allowed(from, to))
-		return -EINVAL;
-	db_time(now_usec, now);
-	r = db_run(db,
-		   "UPDATE lab_reservations SET status = ?, updated_at = ? "
-		   "WHERE transaction_hash = ? AND status = ?",
-		   "ssss", to, now, id, from);
-	if (r < 0)
-		return r;
-	*ret_changed = db_changes(db) == 1;
-	return 0;
-}
-
-/* ---- the scheduler (loop) --------------------------------------------------------------- */
+#include "scheduler_store.h"
 
 struct scheduler {
 	struct opsd *o;
-	sd_event_source *timer;
-	bool running;
-	bool stopped;
-	uint64_t started_usec;
+	struct periodic *job;
+	bool took_over;     /* the claims of an earlier run of this worker id are released */
 	/* the scan being dispatched */
-	struct sched_candidate *starts, *ends;
+	struct scheduler_candidate *starts, *ends;
 	size_t n_starts, n_ends, next;
 	/* the item in progress */
 	bool cur_start;
-	struct sched_candidate *cur;
+	struct scheduler_candidate *cur;
 	long attempt;
 	char *status;
 	bool success;
@@ -270,11 +39,13 @@ struct scheduler {
 
 struct sched_job {
 	struct scheduler *s;
-	struct sched_params p;
+	struct scheduler_params p;
 	char *id;
 	bool start;
 	/* scan */
-	struct sched_candidate *starts, *ends;
+	bool take_over;
+	int64_t taken;
+	struct scheduler_candidate *starts, *ends;
 	size_t n_starts, n_ends;
 	/* claim */
 	long attempt;
@@ -286,7 +57,7 @@ struct sched_job {
 
 static void sched_next(struct scheduler *s);
 
-static void params_fill(struct scheduler *s, struct sched_params *p)
+static void params_fill(struct scheduler *s, struct scheduler_params *p)
 {
 	const struct opsd_config *c = &s->o->cfg;
 
@@ -295,7 +66,7 @@ static void params_fill(struct scheduler *s, struct sched_params *p)
 	p->start_lead = c->start_lead;
 	p->end_delay = c->end_delay;
 	p->cooldown = c->retry_cooldown;
-	p->claim_ttl = c->claim_ttl;
+	p->claim_ttl = config_claim_ttl(c, hosts_max_wake_attempts(s->o->hosts));
 	p->max_attempts = c->max_attempts;
 	p->max_batch = config_max_batch();
 	p->owner = c->worker_id;
@@ -316,25 +87,19 @@ static void job_free(struct sched_job *j)
 	free(j->status);
 	free(j->from);
 	free(j->to);
-	sched_candidates_free(j->starts, j->n_starts);
-	sched_candidates_free(j->ends, j->n_ends);
+	scheduler_store_candidates_free(j->starts, j->n_starts);
+	scheduler_store_candidates_free(j->ends, j->n_ends);
 	free(j);
 }
 
-static void sched_schedule(struct scheduler *s);
-
 static void scan_finished(struct scheduler *s)
 {
-	log_debug("reservation scan finished after %.3fs",
-		  (double)(loop_now(s->o->event) - s->started_usec) / 1e6);
-	sched_candidates_free(s->starts, s->n_starts);
-	sched_candidates_free(s->ends, s->n_ends);
+	scheduler_store_candidates_free(s->starts, s->n_starts);
+	scheduler_store_candidates_free(s->ends, s->n_ends);
 	s->starts = s->ends = NULL;
 	s->n_starts = s->n_ends = s->next = 0;
-	s->running = false;
 	opsd_busy_dec(s->o);
-	if (!s->stopped && !s->o->stopping)
-		sched_schedule(s);
+	log_debug("reservation scan finished after %.3fs", periodic_done(s->job));
 }
 
 /* next item, after the current one is complete */
@@ -352,7 +117,7 @@ static int release_work(struct db *db, void *arg)
 {
 	struct sched_job *j = arg;
 
-	return sched_release(db, &j->p, j->id, j->start);
+	return scheduler_store_release(db, &j->p, j->id, j->start);
 }
 
 static void release_done(void *arg, int r)
@@ -383,7 +148,7 @@ static int status_work(struct db *db, void *arg)
 {
 	struct sched_job *j = arg;
 
-	return sched_set_status(db, j->p.now_usec, j->id, j->from, j->to, &j->changed);
+	return scheduler_store_set_status(db, j->p.now_usec, j->id, j->from, j->to, &j->changed);
 }
 
 static void status_done(void *arg, int r)
@@ -413,7 +178,7 @@ static void summary_recorded(void *userdata, bool in_db)
 		item_done(s);
 		return;
 	}
-	if (!s->success || !sched_transition_allowed(s->status, to)) {
+	if (!s->success || !scheduler_store_transition_allowed(s->status, to)) {
 		release_claim(s);
 		return;
 	}
@@ -518,7 +283,7 @@ static int claim_work(struct db *db, void *arg)
 {
 	struct sched_job *j = arg;
 
-	return sched_claim(db, &j->p, j->id, j->start, &j->attempt, &j->status);
+	return scheduler_store_claim(db, &j->p, j->id, j->start, &j->attempt, &j->status);
 }
 
 static void sched_next(struct scheduler *s)
@@ -526,7 +291,8 @@ static void sched_next(struct scheduler *s)
 	struct sched_job *j;
 
 	for (;;) {
-		if (s->stopped || s->o->stopping || s->next >= s->n_starts + s->n_ends) {
+		if (periodic_stopped(s->job) || s->o->stopping ||
+		    s->next >= s->n_starts + s->n_ends) {
 			scan_finished(s);
 			return;
 		}
@@ -547,10 +313,15 @@ static int scan_work(struct db *db, void *arg)
 	struct sched_job *j = arg;
 	int r;
 
-	r = sched_find_candidates(db, &j->p, true, &j->starts, &j->n_starts);
+	if (j->take_over) {
+		r = scheduler_store_take_over(db, &j->p, &j->taken);
+		if (r < 0)
+			return r;
+	}
+	r = scheduler_store_candidates(db, &j->p, true, &j->starts, &j->n_starts);
 	if (r < 0)
 		return r;
-	return sched_find_candidates(db, &j->p, false, &j->ends, &j->n_ends);
+	return scheduler_store_candidates(db, &j->p, false, &j->ends, &j->n_ends);
 }
 
 static void scan_done(void *arg, int r)
@@ -563,6 +334,12 @@ static void scan_done(void *arg, int r)
 		job_free(j);
 		scan_finished(s);
 		return;
+	}
+	if (j->take_over) {
+		s->took_over = true;
+		if (j->taken > 0)
+			log_info("took over %lld claim(s) of an earlier run of worker %s",
+				 (long long)j->taken, j->p.owner);
 	}
 	if (j->n_starts || j->n_ends)
 		log_info("reservation scan: %zu start(s), %zu end(s) due", j->n_starts, j->n_ends);
@@ -577,36 +354,22 @@ static void scan_done(void *arg, int r)
 	sched_next(s);
 }
 
-static int sched_on_timer(sd_event_source *src, uint64_t usec, void *userdata)
+/* One scan: the candidates, then each of them in turn (sched_next). */
+static void scheduler_run(void *userdata)
 {
 	struct scheduler *s = userdata;
 	struct sched_job *j;
 
-	if (s->stopped || s->o->stopping)
-		return 0;
-	if (s->running) {
-		/* max_instances=1: a scan still dispatching makes this one be skipped */
-		log_debug("previous reservation scan still running, skipping this one");
-		sched_schedule(s);
-		return 0;
-	}
-	s->running = true;
-	s->started_usec = loop_now(s->o->event);
 	log_debug("reservation scan started");
 	opsd_busy_inc(s->o);
 	j = job_new(s);
+	/* Until it has worked once (the database may be down at first), each scan starts by
+	 * taking over the claims an earlier run of this worker id left behind. */
+	j->take_over = !s->took_over;
 	if (dbq_submit(s->o->dbq, scan_work, scan_done, j) < 0) {
 		job_free(j);
 		scan_finished(s);
 	}
-	return 0;
-}
-
-static void sched_schedule(struct scheduler *s)
-{
-	/* Like APScheduler's max_instances=1: an overrun skips the missed runs. */
-	loop_timer_arm_next(s->o->event, &s->timer, s->started_usec,
-			    (uint64_t)(s->o->cfg.scan_interval * 1e6), sched_on_timer, s);
 }
 
 int scheduler_new(struct opsd *o, struct scheduler **ret)
@@ -615,7 +378,10 @@ int scheduler_new(struct opsd *o, struct scheduler **ret)
 	int r;
 
 	s->o = o;
-	r = loop_timer_arm(o->event, &s->timer, 0, sched_on_timer, s);
+	log_info("reservation automation: worker %s, claim TTL %.0fs%s", o->cfg.worker_id,
+		 config_claim_ttl(&o->cfg, hosts_max_wake_attempts(o->hosts)),
+		 o->cfg.claim_ttl > 0 ? " (OPS_RESERVATION_CLAIM_TTL)" : " (the longest step)");
+	r = periodic_new(o->event, o->cfg.scan_interval, scheduler_run, s, &s->job);
 	if (r < 0) {
 		free(s);
 		return r;
@@ -626,20 +392,18 @@ int scheduler_new(struct opsd *o, struct scheduler **ret)
 
 void scheduler_stop(struct scheduler *s)
 {
-	if (s == NULL)
-		return;
-	s->stopped = true;
-	loop_timer_disarm(s->timer);
+	if (s != NULL)
+		periodic_stop(s->job);
 }
 
 void scheduler_free(struct scheduler *s)
 {
 	if (s == NULL)
 		return;
-	sched_candidates_free(s->starts, s->n_starts);
-	sched_candidates_free(s->ends, s->n_ends);
+	scheduler_store_candidates_free(s->starts, s->n_starts);
+	scheduler_store_candidates_free(s->ends, s->n_ends);
 	free(s->status);
 	free(s->host);
-	sd_event_source_disable_unref(s->timer);
+	periodic_free(s->job);
 	free(s);
 }

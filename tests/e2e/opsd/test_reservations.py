@@ -114,7 +114,10 @@ def test_start_failures(make_worker, winrm, udp, db):
     assert r.status_code == 502
     assert r.json()["steps"] == [{"action": "wake", "success": False, "status": "failed",
                                   "message": "MAC address not configured", "details": {}}]
-    assert ops(db, "r-mac")[0][:4] == ("wake", "failed", "0", None)
+    # ...and its journal row has no payload (NULL, as the original writes it), no code and
+    # no duration, on both backends
+    assert ops(db, "r-mac") == [("wake", "failed", "0", None, None, None,
+                                 "MAC address not configured", "lab-ws-01", None)]
 
 
 def test_start_custom_args(make_worker, winrm, udp, db):

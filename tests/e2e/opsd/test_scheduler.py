@@ -234,21 +234,27 @@ def test_scans_never_overlap(make_worker, winrm, udp, tmp_path, request):
     assert max(spans) >= 1.5
 
 
+def kill_mid_prepare(make_worker, winrm, udp, db, env, rid, name):
+    """Start a worker, let it claim the start of reservation rid, and kill -9 it while
+    prepare-session still runs on the station; the station then answers at once."""
+    winrm.set_script(script(prepare_delay=30))
+    w = start_worker(make_worker, winrm, udp, db, env=env, name=name)
+    seed_reservation(db, rid, start=db_time(5), end=db_time(3600))
+    db.wait_for("SELECT COUNT(*) FROM reservation_operations WHERE action = 'wake'",
+                lambda rows: rows[0][0] == "1")
+    w.proc.send_signal(signal.SIGKILL)
+    w.proc.wait(timeout=10)
+    w.allow_failure = True
+    winrm.set_script(script())
+
+
 def test_claim_of_a_dead_worker_expires(make_worker, winrm, udp, tmp_path, request):
     """A worker killed mid-step keeps its claim until OPS_RESERVATION_CLAIM_TTL has passed;
     then another worker runs the step."""
     db = make_db("sqlite", tmp_path, request)
-    winrm.set_script(script(prepare_delay=30))
     env = {"OPS_RESERVATION_CLAIM_TTL": "4", "OPS_RESERVATION_SCAN_INTERVAL": "0.2"}
-    a = start_worker(make_worker, winrm, udp, db, env=dict(env, OPS_WORKER_ID="a"), name="a")
-    seed_reservation(db, "0xk1", start=db_time(5), end=db_time(3600))
-    db.wait_for("SELECT COUNT(*) FROM reservation_operations WHERE action = 'wake'",
-                lambda rows: rows[0][0] == "1")
-    a.proc.send_signal(signal.SIGKILL)  # prepare-session is still running on the station
-    a.proc.wait(timeout=10)
-    a.allow_failure = True
+    kill_mid_prepare(make_worker, winrm, udp, db, dict(env, OPS_WORKER_ID="a"), "0xk1", "a")
     killed = time.monotonic()
-    winrm.set_script(script())
     b = start_worker(make_worker, winrm, udp, db, env=dict(env, OPS_WORKER_ID="b"), name="b")
     db.wait_for("SELECT status FROM lab_reservations WHERE transaction_hash = '0xk1'",
                 lambda rows: rows[0][0] == "ACTIVE", timeout=30)
@@ -256,6 +262,22 @@ def test_claim_of_a_dead_worker_expires(make_worker, winrm, udp, tmp_path, reque
     assert actions(db, "0xk1") == ["wake", "wake", "prepare", "scheduler:start"]
     assert db.query("SELECT owner, attempts FROM ops_reservation_claims") == [("b", "2")]
     assert "reservation 0xk1: scheduler start on lab-ws-01 (attempt 2)" in b.log()
+
+
+def test_restarted_worker_takes_over_its_claims(make_worker, winrm, udp, tmp_path, request):
+    """A worker killed mid-step and restarted with the same OPS_WORKER_ID takes its own claim
+    over at once (with the default claim TTL, which would otherwise hold it for minutes)."""
+    db = make_db("sqlite", tmp_path, request)
+    env = {"OPS_RESERVATION_SCAN_INTERVAL": "0.2", "OPS_WORKER_ID": "station-a"}
+    kill_mid_prepare(make_worker, winrm, udp, db, env, "0xt1", "a")
+    until = db.query("SELECT claimed_until FROM ops_reservation_claims")[0][0]
+    assert until > db_time(300)  # the default TTL outlives any wait below
+    a2 = start_worker(make_worker, winrm, udp, db, env=env, name="a2")
+    db.wait_for("SELECT status FROM lab_reservations WHERE transaction_hash = '0xt1'",
+                lambda rows: rows[0][0] == "ACTIVE", timeout=60)
+    assert actions(db, "0xt1") == ["wake", "wake", "prepare", "scheduler:start"]
+    assert db.query("SELECT owner, attempts FROM ops_reservation_claims") == [("station-a", "2")]
+    assert "took over 1 claim(s) of an earlier run of worker station-a" in a2.log()
 
 
 def test_automation_needs_a_database(make_worker, winrm, udp):

@@ -105,6 +105,23 @@ def test_errors_are_generic_and_secret_free(make_worker, winrm):
     assert "WinRM authentication failed" in log or "401" in log
 
 
+def test_command_dropped_is_not_resent(make_worker, winrm):
+    """The connection drops after the station received Command: 500 JSON that says so, and
+    the station saw Command once (never a silent resend that would run LabStation.exe
+    twice); the shell is still deleted."""
+    w = make_worker([station(winrm.port)])
+    winrm.set_script({"default": {"stdout": "ok"},
+                      "inject": [{"action": "Command", "type": "close"}]})
+    mark = winrm.mark()
+    r = w.post("/api/winrm", {"host": "lab-ws-01", "command": "status"})
+    assert r.status_code == 500
+    assert r.json() == {"error": "WinRM connection closed after the command was sent; it was "
+                                 "not sent again (it may have run)"}
+    acts = winrm.actions(mark)
+    assert acts.count("Command") == 1, acts
+    assert acts == ["Create", "Command", "Delete"], acts
+
+
 @pytest.fixture(scope="module")
 def fake_ntlm(tmp_path_factory):
     f = FakeWinRM(str(tmp_path_factory.mktemp("fake-ntlm")), auth="ntlm")

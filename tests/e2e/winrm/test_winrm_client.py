@@ -1,4 +1,4 @@
-"""End-to-end tests of the C WinRM client (opsd_winrm, via winrm_driver) against the fake."""
+"""End-to-end tests of the C WinRM client (rl_winrm, via winrm_driver) against the fake."""
 
 import base64
 import time
@@ -359,6 +359,34 @@ def test_connection_closed_once_is_survived(fake, transport):
         # ...and every connection that carried requests was authenticated on its own.
         authed = {e["conn"] for e in entries if e.get("action") == "auth" and e["status"] == 200}
         assert authed == {e["conn"] for e in entries if e.get("action") not in (None, "auth")}
+
+
+@pytest.mark.parametrize("transport", ["basic", "ntlm"])
+def test_command_sent_at_most_once(fake, transport):
+    """The connection drops after the station received Command: libcurl would resend it on
+    a new connection (its retry of requests on a reused connection), running LabStation.exe
+    twice. The call fails instead, Command arrived exactly once, and the shell is deleted."""
+    fake.set_script({"commands": [{"match": "x", "stdout": "abc"}],
+                     "inject": [{"action": "Command", "type": "close"}]})
+    mark = fake.mark()
+    r = run_driver(*target(fake, transport), "--cmd", "x")
+    assert r["rc"] < 0, r.json
+    assert r["errno"] == "ECONNABORTED"
+    assert "Command" in r["error"] and "not sent again" in r["error"]
+    acts = wait_for_actions(fake, mark, ["Delete"])
+    assert acts.count("Command") == 1, acts
+    assert acts == ["Create", "Command", "Delete"], acts
+
+
+def test_receive_may_be_retried(fake):
+    """Receive is safe to repeat: a drop during Receive is survived by a resend."""
+    fake.set_script({"commands": [{"match": "x", "stdout": "abc"}],
+                     "inject": [{"action": "Receive", "type": "close"}]})
+    mark = fake.mark()
+    r = run_driver(*target(fake), "--cmd", "x")
+    assert r["rc"] == 0 and r.stdout == b"abc"
+    acts = fake.actions(mark)
+    assert acts.count("Command") == 1 and acts.count("Receive") >= 2, acts
 
 
 def test_connection_closed_for_good(fake):

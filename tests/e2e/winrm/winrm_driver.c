@@ -10,7 +10,7 @@
 #include <jansson.h>
 #include <openssl/evp.h>
 
-#include "winrm.h"
+#include "winrm/winrm.h"
 
 enum mode { MODE_NONE, MODE_CMD, MODE_PS, MODE_READ };
 
