@@ -50,6 +50,7 @@ struct labd_config {
 
 struct labops;
 struct events;
+struct labd_children;
 
 struct labd {
 	sd_event *event;
@@ -65,6 +66,7 @@ struct labd {
 	unsigned n_mlids;
 	struct labops *ops;
 	struct events *events;       /* GET /events readers, recent netlab operations */
+	struct labd_children *children; /* running netlab process groups, recorded */
 	struct http_server *http;
 	sd_event_source *sweep_timer;
 	uint64_t sweep_due;          /* monotonic usec of the next sweep */

@@ -13,6 +13,7 @@
 
 #include "api.h"
 #include "auth.h"
+#include "children.h"
 #include "cli.h"
 #include "common/buf.h"
 #include "common/lock.h"
@@ -245,6 +246,11 @@ static void labd_on_netlab_op(void *userdata, const char *cmdline, const char *c
 	labd_netlab_op(userdata, cmdline, cwd, secs, ok, how, stderr_tail);
 }
 
+static void labd_on_netlab_child(void *userdata, const struct spawn_group *group, bool started)
+{
+	labd_children_track(((struct labd *)userdata)->children, group, started);
+}
+
 /* Slots and their multilab ids: with one slot the default instance (the original); with
  * more, ids from --multilab-ids (never 121, the default instance's subnet), the slots' first
  * and the rest kept as spares. */
@@ -307,6 +313,11 @@ int main(int argc, char **argv)
 		goto out;
 	instance_write_meta(&d, argc, argv);
 	log_info("Starting Remote Lab Manager on %s:%u", d.cfg.host, d.cfg.port);
+	/* Before anything runs netlab: end what a crashed instance left running. */
+	d.children = labd_children_new(d.tmpdir);
+	if (!spawn_uses_pidfd())
+		log_info("pidfd_open(2) is not available: child processes are tracked through "
+			 "SIGCHLD");
 
 	if (netlab_locate(d.cfg.netlab_command, &netlab_path) < 0) {
 		log_error("'netlab' CLI not found in PATH. The Remote Lab Manager requires Netlab to "
@@ -351,6 +362,7 @@ int main(int argc, char **argv)
 	}
 	d.events = events_new(&d);
 	d.netlab.on_op = labd_on_netlab_op;
+	d.netlab.on_child = labd_on_netlab_child;
 	d.netlab.op_userdata = &d;
 	d.ops = labops_new(&d);
 	/* Kept sessions and labs are restored before the server listens: a client polling
@@ -428,6 +440,7 @@ out_meta:
 	d.ops = NULL;
 	http_server_free(d.http, 503);
 	events_free(d.events);
+	labd_children_free(d.children);
 	instance_remove_meta(d.tmpdir);
 out:
 	lock_release(lock_fd);

@@ -28,6 +28,8 @@ struct netlab_run {
 	char mlid_setting[48];  /* "defaults.multilab.id=12" */
 	char *cmdline;          /* "netlab up topology.yml" for messages (valid UTF-8) */
 	const struct netlab_config *cfg;
+	struct spawn_group group;  /* reported to cfg->on_child while the child runs */
+	bool group_known;
 	char *cwd;
 	bool expected_failure;
 	struct spawn *child;
@@ -168,6 +170,15 @@ static void netlab_log_stderr(int level, const struct netlab_run *run,
 
 static size_t netlab_stderr_tail(const struct spawn_result *res, char out[NETLAB_DETAIL_TAIL + 1]);
 
+/* The child is gone (or about to be killed by spawn_free): no leftover to end later. */
+static void netlab_run_forget_group(struct netlab_run *run)
+{
+	if (!run->group_known)
+		return;
+	run->group_known = false;
+	run->cfg->on_child(run->cfg->op_userdata, &run->group, false);
+}
+
 static void netlab_on_done(struct spawn *sp, struct spawn_result *res, void *userdata)
 {
 	struct netlab_run *run = userdata;
@@ -191,6 +202,7 @@ static void netlab_on_done(struct spawn *sp, struct spawn_result *res, void *use
 	if (ok && res->out.len > 0)
 		log_debug("`%s` stdout: %.*s", run->cmdline, (int)(res->out.len > 2000 ? 2000 : res->out.len),
 			  buf_cstr(&res->out));
+	netlab_run_forget_group(run);
 	if (run->cfg->on_op != NULL) {
 		char tail[NETLAB_DETAIL_TAIL + 1];
 
@@ -245,6 +257,10 @@ int netlab_run(sd_event *e, const struct netlab_config *cfg, enum netlab_step st
 		netlab_run_free(run);
 		return r;
 	}
+	if (cfg->on_child != NULL && spawn_get_group(run->child, &run->group) == 0) {
+		run->group_known = true;
+		cfg->on_child(cfg->op_userdata, &run->group, true);
+	}
 	*ret = run;
 	return 0;
 }
@@ -259,6 +275,7 @@ void netlab_run_free(struct netlab_run *run)
 {
 	if (run == NULL)
 		return;
+	netlab_run_forget_group(run);
 	spawn_free(run->child);
 	free(run->arg);
 	free(run->cmdline);

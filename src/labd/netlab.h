@@ -31,6 +31,9 @@ struct netlab_config {
 	void (*on_op)(void *userdata, const char *cmdline, const char *cwd, double secs, bool ok,
 		      const char *how, const char *stderr_tail);
 	void *op_userdata;
+	/* Optional: told when a child starts (started) and ends; its group is recorded so that a
+	 * start after a crash can end what is left of it (grandchildren such as containerlab). */
+	void (*on_child)(void *userdata, const struct spawn_group *group, bool started);
 };
 
 enum netlab_step {
