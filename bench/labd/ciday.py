@@ -33,6 +33,7 @@ def job(url, topo_index, hold, out, i):
                data={"reuse": "true"}, timeout=600)
     if r.status_code != 200:
         out[i] = {"error": r.status_code}
+        s.delete(f"{url}/session/{sid}", timeout=600)
         return
     time.sleep(hold)
     s.post(url + "/lab/release", headers={"X-Session-ID": sid}, timeout=600)

@@ -12,7 +12,7 @@
 set -eu
 HERE=$(cd "$(dirname "$0")" && pwd)
 SRC=$(cd "$HERE/../.." && pwd)
-BUILD=${1:-$SRC/build}
+BUILD=$(cd "${1:-$SRC/build}" && pwd)
 BASELINE=${2:-}
 OUT=${BENCH_OUT:-$SRC/bench/results}
 mkdir -p "$OUT"

@@ -1280,6 +1280,8 @@ struct http_stream *http_stream_open(struct http_request *req, const char *conte
 	for (i = 0; i < req->n_headers; i++)
 		MHD_add_response_header(resp, req->headers[i].name, req->headers[i].value);
 	req->stream = st;
+	if (req->srv->cfg.answered != NULL)
+		req->srv->cfg.answered(req, 200);
 	http_set_response(req, resp, 200);
 	return st;
 }
@@ -1480,6 +1482,8 @@ void http_respond(struct http_request *req, unsigned status, const char *content
 			 req->method, req->path, status);
 		return;
 	}
+	if (req->srv->cfg.answered != NULL)
+		req->srv->cfg.answered(req, status);
 	if (req->conn == NULL) {
 		http_respond_screened(req, content_type, body, len);
 		return;

@@ -80,6 +80,9 @@ struct http_server_config {
 	 * neither. With TLS the first request is not screened (the layer cannot read it). */
 	const char *tls_cert_pem;
 	const char *tls_key_pem;
+	/* Optional: told of every answer as it is decided (metrics: http_request_route() is NULL
+	 * for a request no route matched). */
+	void (*answered)(struct http_request *req, unsigned status);
 	/* Optional: runs before routing for every request; may respond (e.g. 401/403). */
 	void (*before)(struct http_request *req);
 	/* Writes the daemon's error body for errors the HTTP layer produces itself

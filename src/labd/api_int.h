@@ -44,6 +44,9 @@ void api_admin_undrain(struct http_request *req);
 void api_admin_end_session(struct http_request *req);
 void api_admin_destroy_lab(struct http_request *req);
 
+/* GET /metrics (api_metrics.c). */
+void api_metrics(struct http_request *req);
+
 /* Event routes (events.c). */
 void api_events(struct http_request *req);
 void api_netlab_ops(struct http_request *req);

@@ -87,6 +87,11 @@ static void events_send(struct events_sub *sub, const char *text)
 	(void)http_stream_write(sub->st, text, strlen(text));
 }
 
+unsigned labd_event_readers(const struct labd *d)
+{
+	return d->events ? d->events->n_subs : 0;
+}
+
 void labd_event(struct labd *d, const char *kind, json_t *data)
 {
 	struct events *ev = d->events;
@@ -95,11 +100,14 @@ void labd_event(struct labd *d, const char *kind, json_t *data)
 	size_t slot;
 
 	if (ev == NULL) {
+		if (data != NULL)
+			labd_metrics_event(d, kind, data);
 		json_decref(data);
 		return;
 	}
 	if (data == NULL)
 		data = json_object();
+	labd_metrics_event(d, kind, data);
 	json_object_set_new(data, "time", json_real(loop_wall_seconds()));
 	json = json_dumps(data, JSON_COMPACT);
 	json_decref(data);
@@ -190,6 +198,7 @@ void labd_netlab_op(struct labd *d, const char *cmdline, const char *cwd, double
 	struct events *ev = d->events;
 	json_t *op;
 
+	labd_metrics_netlab(d, cmdline, secs, ok);
 	if (ev == NULL)
 		return;
 	op = json_pack("{s:s, s:s, s:f, s:f, s:b, s:s}", "command", cmdline, "cwd", cwd ? cwd : "",

@@ -21,4 +21,19 @@ void labd_event(struct labd *d, const char *kind, json_t *data);
 void labd_netlab_op(struct labd *d, const char *cmdline, const char *cwd, double secs, bool ok,
 		    const char *how, const char *stderr_tail);
 
+/* Open GET /events streams. */
+unsigned labd_event_readers(const struct labd *d);
+
+/* --- metrics (api_metrics.c) --- */
+struct http_request;
+struct labd_metrics;
+/* The registry (GET /metrics); 0 or negative errno. */
+int labd_metrics_init(struct labd *d);
+void labd_metrics_free(struct labd_metrics *lm);
+/* Counters follow the events (labd_event calls this; data may carry "seconds", "waited"). */
+void labd_metrics_event(struct labd *d, const char *kind, const json_t *data);
+void labd_metrics_netlab(struct labd *d, const char *cmdline, double secs, bool ok);
+/* The HTTP layer's `answered` hook: requests by route pattern and code. */
+void labd_metrics_http(struct http_request *req, unsigned status);
+
 #endif

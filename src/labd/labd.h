@@ -51,6 +51,7 @@ struct labd_config {
 struct labops;
 struct events;
 struct labd_children;
+struct labd_metrics;
 
 struct labd {
 	sd_event *event;
@@ -67,6 +68,7 @@ struct labd {
 	struct labops *ops;
 	struct events *events;       /* GET /events readers, recent netlab operations */
 	struct labd_children *children; /* running netlab process groups, recorded */
+	struct labd_metrics *metrics;    /* GET /metrics */
 	struct http_server *http;
 	sd_event_source *sweep_timer;
 	uint64_t sweep_due;          /* monotonic usec of the next sweep */

@@ -40,6 +40,7 @@ struct slot_rt {
 	char stop_reason[160];
 	struct labops_waiter *waiters;/* told when the slot's teardown is over */
 	bool adopting;                /* a kept lab the start-up job is checking */
+	uint64_t job_started;         /* monotonic usec: the running job's start (metrics) */
 	sd_event_source *idle_timer;
 };
 

@@ -201,6 +201,7 @@ void labops_start(struct labops *ops, struct lab *lab, const struct upload *u)
 	free(lab->name);
 	lab->name = xstrdup(u->topology_name);
 	labd_event(D(ops), "lab.starting", labops_lab_event(lab));
+	rt->job_started = now_usec(ops);
 	r = ops->run.start(ops->run.ctx, lab->mlid, u, labops_on_start_done, rt, &rt->job);
 	if (r < 0) {
 		struct labjob_result res = { .err = r };
@@ -225,6 +226,7 @@ void labops_stop(struct labops *ops, struct lab *lab, const char *reason)
 	}
 	loop_timer_disarm(rt->idle_timer);
 	lab->state = LAB_STOPPING;
+	rt->job_started = now_usec(ops);
 	r = ops->run.stop(ops->run.ctx, lab->mlid, lab->workdir, lab->name, reason,
 			  labops_on_stop_done, rt, &rt->job);
 	if (r < 0) {
@@ -289,6 +291,8 @@ static void labops_on_start_done(struct labjob *job, const struct labjob_result 
 		json_t *e = labops_lab_event(lab);
 
 		json_object_set_new(e, "stage", json_string("start"));
+		json_object_set_new(e, "seconds",
+				    json_real((double)(now_usec(ops) - rt->job_started) / 1e6));
 		json_object_set_new(e, "detail", json_incref(json_object_get(res->error, "detail")
 								 ? json_object_get(res->error, "detail")
 								 : json_null()));
@@ -322,6 +326,8 @@ static void labops_on_start_done(struct labjob *job, const struct labjob_result 
 		json_t *e = labops_lab_event(lab);
 
 		json_object_set_new(e, "devices", json_integer((json_int_t)json_array_size(devices)));
+		json_object_set_new(e, "seconds",
+				    json_real((double)(now_usec(ops) - rt->job_started) / 1e6));
 		labd_event(d, "lab.up", e);
 	}
 	if (d->slots.n > 1)
@@ -362,6 +368,8 @@ static void labops_on_stop_done(struct labjob *job, const struct labjob_result *
 	{
 		json_t *e = labops_lab_event(lab);
 
+		json_object_set_new(e, "seconds",
+				    json_real((double)(now_usec(ops) - rt->job_started) / 1e6));
 		if (res->err < 0) {
 			json_object_set_new(e, "stage", json_string("stop"));
 			json_object_set_new(e, "detail",

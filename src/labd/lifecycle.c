@@ -108,7 +108,10 @@ void labd_promote(struct labd *d)
 	       (s = sessions_next_waiting(&d->sessions)) != NULL) {
 		sessions_promote(&d->sessions, s, loop_now(d->event));
 		labd_state_changed(d);
-		labd_event(d, "session.promoted", json_pack("{s:s}", "handle", s->handle));
+		labd_event(d, "session.promoted",
+			   json_pack("{s:s, s:f}", "handle", s->handle, "waited",
+				     s->promoted > s->created ? (double)(s->promoted - s->created) / 1e6
+							      : 0.0));
 		log_info("Session %s promoted to ACTIVE (topology=%s)", labd_sid8(s->id, sid),
 			 s->topology_name ? s->topology_name : "<unknown>");
 	}

@@ -361,6 +361,10 @@ int main(int argc, char **argv)
 		log_info("Admin routes enabled (token from %s)", d.cfg.admin_token_file);
 	}
 	d.events = events_new(&d);
+	if (labd_metrics_init(&d) < 0) {
+		log_crit("cannot set up the metrics");
+		goto out_meta;
+	}
 	d.netlab.on_op = labd_on_netlab_op;
 	d.netlab.on_child = labd_on_netlab_child;
 	d.netlab.op_userdata = &d;
@@ -396,6 +400,7 @@ int main(int argc, char **argv)
 	}
 	hc.error = api_error;
 	hc.userdata = &d;
+	hc.answered = labd_metrics_http;
 	hc.log_component = "uvicorn.error";
 	r = http_server_new(d.event, &hc, &d.http);
 	str_free_secret(tls_key);
@@ -440,6 +445,7 @@ out_meta:
 	d.ops = NULL;
 	http_server_free(d.http, 503);
 	events_free(d.events);
+	labd_metrics_free(d.metrics);
 	labd_children_free(d.children);
 	instance_remove_meta(d.tmpdir);
 out:

@@ -359,6 +359,16 @@ bool netlab_dir_locked(const char *workdir)
 	return access(path, F_OK) == 0;
 }
 
+/* An absolute form of path: netlab runs in other working directories than ours. */
+static char *netlab_absolute(const char *path)
+{
+	char cwd[4096];
+
+	if (path[0] == '/' || getcwd(cwd, sizeof(cwd)) == NULL)
+		return xstrdup(path);
+	return xasprintf("%s/%s", cwd, path);
+}
+
 int netlab_locate(const char *command, char **ret_path)
 {
 	const char *path, *p;
@@ -368,7 +378,7 @@ int netlab_locate(const char *command, char **ret_path)
 	if (strchr(command, '/') != NULL) {
 		if (stat(command, &st) < 0 || !S_ISREG(st.st_mode) || access(command, X_OK) < 0)
 			return -ENOENT;
-		*ret_path = xstrdup(command);
+		*ret_path = netlab_absolute(command);
 		return 0;
 	}
 	path = getenv("PATH");
@@ -380,7 +390,7 @@ int netlab_locate(const char *command, char **ret_path)
 		if (len > 0 && (size_t)snprintf(buf, sizeof(buf), "%.*s/%s", (int)len, p, command) <
 				       sizeof(buf) &&
 		    stat(buf, &st) == 0 && S_ISREG(st.st_mode) && access(buf, X_OK) == 0) {
-			*ret_path = xstrdup(buf);
+			*ret_path = netlab_absolute(buf);
 			return 0;
 		}
 		p += len;

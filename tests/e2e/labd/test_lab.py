@@ -285,3 +285,13 @@ def test_long_acquire_outlives_the_idle_connection_timeout(make_server):
         t0 = time.monotonic()
         assert c.recv(1) == b""  # EOF from the server
         assert 0.5 < time.monotonic() - t0 < 5
+
+
+def test_relative_netlab_command_works_in_lab_directories(make_server):
+    # netlab runs in other working directories than the server's: a relative
+    # --netlab-command (or a relative PATH entry) must still name the same program.
+    s = make_server(args=["--netlab-command", "bin/netlab"])
+    sid = s.new_session()
+    r = s.acquire(sid)
+    assert r.status_code == 200, r.text
+    assert s.delete(f"/session/{sid}").status_code == 204
