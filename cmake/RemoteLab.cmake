@@ -86,3 +86,16 @@ function(rl_add_fuzzer name)
   set_tests_properties(${name}-smoke PROPERTIES LABELS fuzz TIMEOUT 120
                        ENVIRONMENT "${RL_SAN_ENV}")
 endfunction()
+
+# rl_embed(<out.c> SYMBOLS <sym>... FILES <file>...)
+# Generates <out.c> (in the build tree) with `const char <sym>[]` / `const size_t <sym>_len`
+# holding each file's bytes; add it to a target's sources.
+function(rl_embed out)
+  cmake_parse_arguments(E "" "" "SYMBOLS;FILES" ${ARGN})
+  add_custom_command(
+    OUTPUT ${out}
+    COMMAND ${CMAKE_COMMAND} -DOUT=${out} "-DSYMBOLS=${E_SYMBOLS}" "-DFILES=${E_FILES}"
+            -P ${PROJECT_SOURCE_DIR}/cmake/embed.cmake
+    DEPENDS ${E_FILES} ${PROJECT_SOURCE_DIR}/cmake/embed.cmake
+    COMMENT "Embedding ${E_SYMBOLS}")
+endfunction()

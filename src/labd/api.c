@@ -325,6 +325,7 @@ static const struct http_route api_routes[] = {
 	{ .method = "GET", .path = "/events", .handler = api_events },
 	{ .method = "GET", .path = "/netlab-ops", .handler = api_netlab_ops },
 	{ .method = "GET", .path = "/metrics", .handler = api_metrics },
+	{ .method = "GET", .path = "/openapi.json", .handler = api_openapi },
 	{ .method = "POST", .path = "/admin/drain", .handler = api_admin_drain },
 	{ .method = "POST", .path = "/admin/undrain", .handler = api_admin_undrain },
 	{ .method = "DELETE", .path = "/admin/sessions/{handle}", .handler = api_admin_end_session },

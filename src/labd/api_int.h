@@ -55,5 +55,6 @@ void api_netlab_ops(struct http_request *req);
 void api_sessions(struct http_request *req);
 void api_labs(struct http_request *req);
 void api_host(struct http_request *req);
+void api_openapi(struct http_request *req);
 
 #endif

@@ -1,11 +1,13 @@
 /* Read-only views for people and pools: GET /sessions (the queue and the holders), GET /labs
- * (every slot's lab), GET /host (what a client-side pool needs to choose a host). Public
+ * (every slot's lab), GET /host (what a client-side pool needs to choose a host), and GET
+ * /openapi.json. Public
  * handles only, never a session id. No side effects: polling them refreshes nothing. */
 #define LOG_COMPONENT LABD_LOGGER
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "api.h"
 #include "api_int.h"
 #include "common/loop.h"
 #include "common/xmalloc.h"
@@ -141,4 +143,19 @@ void api_host(struct http_request *req)
 		"queue_length", (json_int_t)sessions_count(&d->sessions),
 		"estimated_wait", wait >= 0 ? json_real(wait) : json_null(),
 		"warm", warm, "draining", d->draining, "tags", tags));
+}
+
+/* The OpenAPI 3.1 document (src/labd/openapi/openapi.json, embedded at build time). */
+extern const char labd_openapi_json[];
+extern const size_t labd_openapi_json_len;
+
+void api_openapi(struct http_request *req)
+{
+	http_respond(req, 200, "application/json", labd_openapi_json, labd_openapi_json_len);
+}
+
+const char *api_openapi_document(size_t *ret_len)
+{
+	*ret_len = labd_openapi_json_len;
+	return labd_openapi_json;
 }
