@@ -13,51 +13,7 @@
 #include <cmocka.h>
 
 #include "common/fsutil.h"
-#include "netlab.h"
 #include "uploads.h"
-
-static void test_parse_nodes(void **state)
-{
-	static const char obj[] = "{\"r2\": {\"id\": 2}, \"r10\": {\"id\": 10}, \"r1\": {\"id\": 1}}";
-	static const char noid[] = "{\"b\": {}, \"a\": {}}";
-	json_t *names;
-
-	assert_int_equal(netlab_parse_nodes(obj, strlen(obj), &names), 0);
-	assert_int_equal(json_array_size(names), 3);
-	assert_string_equal(json_string_value(json_array_get(names, 0)), "r1");
-	assert_string_equal(json_string_value(json_array_get(names, 1)), "r2");
-	assert_string_equal(json_string_value(json_array_get(names, 2)), "r10");
-	json_decref(names);
-	assert_int_equal(netlab_parse_nodes(noid, strlen(noid), &names), 0);
-	assert_string_equal(json_string_value(json_array_get(names, 0)), "b"); /* key order */
-	json_decref(names);
-	/* The original's `list(nodes.keys())` output, JSON or Python repr. */
-	assert_int_equal(netlab_parse_nodes("['r1', 'r2']", 12, &names), 0);
-	assert_int_equal(json_array_size(names), 2);
-	json_decref(names);
-	assert_int_equal(netlab_parse_nodes("[\"r1\"]", 6, &names), 0);
-	json_decref(names);
-	assert_int_equal(netlab_parse_nodes("[1, 2]", 6, &names), -EINVAL);
-	assert_int_equal(netlab_parse_nodes("\"r1\"", 4, &names), -EINVAL);
-	assert_int_equal(netlab_parse_nodes("garbage", 7, &names), -EINVAL);
-	assert_int_equal(netlab_parse_nodes("", 0, &names), -EINVAL);
-	assert_int_equal(netlab_parse_nodes("{\"a\":1, \"a\":2}", 14, &names), -EINVAL);
-}
-
-static void test_parse_node(void **state)
-{
-	json_t *node;
-
-	assert_int_equal(netlab_parse_node("{\"mgmt\": {\"ipv4\": \"1.2.3.4\"}}", 29, &node), 0);
-	assert_string_equal(json_string_value(json_object_get(json_object_get(node, "mgmt"), "ipv4")),
-			    "1.2.3.4");
-	json_decref(node);
-	assert_int_equal(netlab_parse_node(" \n", 2, &node), 0); /* empty output is {} */
-	assert_int_equal(json_object_size(node), 0);
-	json_decref(node);
-	assert_int_equal(netlab_parse_node("[]", 2, &node), -EINVAL);
-	assert_int_equal(netlab_parse_node("{", 1, &node), -EINVAL);
-}
 
 static void test_relpath(void **state)
 {
@@ -205,8 +161,6 @@ static void test_upload_limits_and_errors(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_parse_nodes),
-		cmocka_unit_test(test_parse_node),
 		cmocka_unit_test(test_relpath),
 		cmocka_unit_test(test_upload_stream_and_install),
 		cmocka_unit_test(test_upload_hash_value),
