@@ -132,9 +132,17 @@ static bool labops_decide(struct labops *ops, struct labacq *acq)
 		acq->lab = p.lab;
 		if (p.lab->holder != NULL && p.lab->holder != s && p.lab->holder->lab == p.lab)
 			p.lab->holder->lab = NULL;
+		RT(ops, p.lab)->acq = acq;
+		/* On multilab, the old lab goes down on its own instance while the new one
+		 * starts on another; on the default instance, one after the other. */
+		if (labops_retire(ops, p.lab, labops_replace_reason(ops, &p, acq->upload))) {
+			p.lab->holder = s;
+			s->lab = p.lab;
+			labops_start(ops, p.lab, acq->upload);
+			return true;
+		}
 		p.lab->holder = s;
 		s->lab = p.lab;
-		RT(ops, p.lab)->acq = acq;
 		labops_stop(ops, p.lab, labops_replace_reason(ops, &p, acq->upload));
 		return true;
 	case SLOT_WAIT:
@@ -170,6 +178,8 @@ static int labops_on_kick(sd_event_source *src, void *userdata)
 	if (ops->shutdown_done == NULL)
 		return 0;
 	/* Shutdown: wait for running jobs, then tear every lab down (unless kept). */
+	if (!labops_retiring_idle(ops))
+		return 0;
 	for (i = 0; i < D(ops)->slots.n; i++)
 		if (ops->rt[i].job != NULL || !TAILQ_EMPTY(&ops->acqs) || ops->startup != NULL)
 			return 0;
@@ -521,7 +531,8 @@ void labops_shutdown(struct labops *ops, bool keep_labs, labop_done_fn done, voi
 
 bool labops_idle(const struct labops *ops)
 {
-	return labops_busy_slots(ops) == 0 && TAILQ_EMPTY(&ops->acqs) && ops->startup == NULL;
+	return labops_busy_slots(ops) == 0 && TAILQ_EMPTY(&ops->acqs) && ops->startup == NULL &&
+	       labops_retiring_idle(ops);
 }
 
 unsigned labops_busy_slots(const struct labops *ops)
@@ -549,6 +560,7 @@ struct labops *labops_new_with_runner(struct labd *d, struct labjob_runner runne
 	for (i = 0; i < d->slots.n; i++)
 		ops->rt[i].ops = ops;
 	TAILQ_INIT(&ops->acqs);
+	LIST_INIT(&ops->retiring);
 	ops->spare_mlids = xcalloc(d->n_mlids + 1, sizeof(int));
 	for (i = d->slots.n; i < d->n_mlids; i++)
 		ops->spare_mlids[ops->n_spare++] = d->mlids[i];
@@ -589,6 +601,7 @@ void labops_free(struct labops *ops)
 	}
 	if (ops->startup != NULL)
 		ops->run.abandon(ops->startup);
+	labops_retiring_abandon(ops);
 	for (k = 0; k < ops->n_prewarm; k++)
 		free(ops->prewarm[k]);
 	free(ops->prewarm);

@@ -58,6 +58,7 @@ struct labops {
 	size_t n_pinned;
 	int *spare_mlids;             /* multilab ids not given to a slot */
 	size_t n_spare;
+	LIST_HEAD(, labops_retiring) retiring; /* replaced labs being torn down meanwhile */
 	labop_done_fn shutdown_done;
 	void *shutdown_userdata;
 	bool shutdown_keep;
@@ -108,5 +109,15 @@ void labops_keep_idle(struct labops *ops, struct lab *lab);
 void labops_start(struct labops *ops, struct lab *lab, const struct upload *u);
 /* Tear the lab down now, or after the slot's running job. */
 void labops_stop(struct labops *ops, struct lab *lab, const char *reason);
+
+/* labops_retire.c */
+struct labops_retiring;
+/* A multilab lab to be replaced: tear it down in the background and give its (now empty)
+ * slot a spare multilab id, so the new lab can start at once. False (nothing done) when that
+ * cannot be: the default instance, no spare id, a job running on the slot. */
+bool labops_retire(struct labops *ops, struct lab *lab, const char *reason);
+bool labops_retiring_idle(const struct labops *ops);
+/* Drop the background teardowns without their callbacks (labops_free). */
+void labops_retiring_abandon(struct labops *ops);
 
 #endif

@@ -108,12 +108,22 @@ def test_least_recently_used_idle_lab_is_replaced(make_server):
     s.delete(f"/session/{b}")
     first_idle = [l for l in s.get("/labs").json()["labs"] if len(l["devices"]) == 2][0]
     c = s.new_session()
-    before = len(s.netlab_calls())
+    before = len(s.netlab_events())
     r = s.acquire(c, topology=THIRD_TOPOLOGY)
     assert r.status_code == 200 and r.json()["reused"] is False
-    calls = s.netlab_calls()[before:]
-    assert calls[0] == ["down", "--cleanup", "-i", first_idle["instance"]]
-    assert calls[1][0] == "up" and instance_of(calls[1]) == int(first_idle["instance"])
+    s.wait_log("Tearing down lab .* \\(reason: replace-idle\\)", 30)
+    events = s.netlab_events()[before:]
+    starts = [e for e in events if e["event"] == "start"]
+    down = [e for e in starts if e["argv"][0] == "down"]
+    up = [e for e in starts if e["argv"][0] == "up"]
+    # the least recently used idle lab goes down on its instance, and the new lab starts at
+    # once on another (a spare id) in the same slot: the two overlap
+    assert [d["argv"] for d in down] == [["down", "--cleanup", "-i", first_idle["instance"]]]
+    assert len(up) == 1 and instance_of(up[0]["argv"]) not in (1, 2)
+    s.wait_for(lambda: any(e["event"] == "exit" and e["pid"] == down[0]["pid"]
+                           for e in s.netlab_events()), 30, "the teardown")
+    labs = {l["slot"]: l for l in s.get("/labs").json()["labs"]}
+    assert labs[first_idle["slot"]]["instance"] == str(instance_of(up[0]["argv"]))
     # the other idle lab is untouched and still warm
     assert len(s.get("/host").json()["warm"]) == 1
 

@@ -350,17 +350,22 @@ static void test_lru_replacement(void **state)
 	s[2] = active_session(w, 2);
 	labops_acquire(w->d.ops, s[2], topo('3'), true, on_result, &o[2]);
 	run_loop(w);
-	/* the older idle lab is torn down, then the new one starts in its slot */
+	/* the older idle lab is torn down on its instance while the new one starts at once in
+	 * its slot, on a spare instance */
 	assert_int_equal(fake_count(FAKE_STOP), 1);
-	assert_int_equal(older->state, LAB_STOPPING);
-	fake_complete(fake_find(FAKE_STOP, 0), true);
-	run_loop(w);
 	assert_int_equal(fake_count(FAKE_START), 1);
+	assert_int_equal(fake_find(FAKE_STOP, 0)->mlid, 1);
+	assert_int_equal(fake_find(FAKE_START, 0)->mlid, 3);
 	assert_int_equal(older->state, LAB_STARTING);
+	assert_int_equal(older->mlid, 3);
 	fake_complete(fake_find(FAKE_START, 0), true);
 	run_loop(w);
 	assert_true(o[2].called && o[2].outcome == LABOP_OK && !o[2].reused);
 	assert_ptr_equal(s[2]->lab, older);
+	/* the old instance goes back to the spares once netlab let go of it */
+	fake_complete(fake_find(FAKE_STOP, 0), true);
+	run_loop(w);
+	assert_true(labops_idle(w->d.ops));
 	world_free(w);
 }
 
