@@ -7,6 +7,7 @@
 (() => {
   const SESSION_ROWS_MAX = 200;   /* the queue can be long: the first ones are shown */
   const EVENT_LINE_MAX = 1 << 20; /* bytes of one unfinished event-stream line */
+  const SILENCE_MAX_MS = 45000;   /* the server pings every 15 s: a stream this quiet is dead */
   const TOKEN_KEYS = { access: 'remote-lab.access-token', admin: 'remote-lab.admin-token' };
 
   const $ = (id) => document.getElementById(id);
@@ -396,27 +397,33 @@
   /* One reader for both cases, with or without an access token: fetch() with the
    * Authorization header (EventSource cannot send one). On every event the views are read
    * again; after a (re)connection too, which covers whatever happened while away. */
-  let streamRun = 0;
-  let streamAbort = null;
-  let retryMs = 3000;
+  let streamRun = 0;      /* bumped to stop the running reader loop */
+  let streamAbort = null; /* aborts the current connection */
+  let retryMs = 3000;     /* the server's retry: field */
 
   function delay(ms) {
     return new Promise((resolve) => setTimeout(resolve, ms));
   }
 
-  async function stream() {
-    const run = ++streamRun;
+  function stopStream() {
+    streamRun++;
     if (streamAbort)
       streamAbort.abort();
-    const ctl = new AbortController();
-    streamAbort = ctl;
+  }
+
+  async function stream() {
+    stopStream();
+    const run = streamRun;
     let connectedOnce = false;
     while (run === streamRun) {
+      const conn = new AbortController();
+      streamAbort = conn;
       setConn('connecting', connectedOnce ? 'reconnecting' : 'connecting');
       try {
-        const r = await fetch('events', { headers: readHeaders({ Accept: 'text/event-stream' }), cache: 'no-store', signal: ctl.signal });
+        const r = await fetch('events', { headers: readHeaders({ Accept: 'text/event-stream' }), cache: 'no-store', signal: conn.signal });
         if (r.status === 401) {
-          needAccess();
+          if (run === streamRun)
+            needAccess();
           return;
         }
         if (!r.ok || r.body === null)
@@ -425,10 +432,9 @@
         $('access').hidden = true;
         setConn('live', 'live');
         refresh();
-        await readEvents(r.body.getReader(), run);
+        await readEvents(r.body.getReader(), run, conn);
       } catch (e) {
-        if (ctl.signal.aborted || run !== streamRun)
-          return;
+        /* refused, cut, or silent too long: try again below */
       }
       if (run !== streamRun)
         return;
@@ -438,48 +444,63 @@
   }
 
   /* Server-sent events (the WHATWG event-stream format): an event ends at a blank line and
-   * counts when it had data. Comments (": ping") keep the connection alive. */
-  async function readEvents(reader, run) {
+   * counts when it had data. The server's pings (comments, every 15 s) keep the stream
+   * alive; one silent for SILENCE_MAX_MS is cut, and stream() connects again. */
+  async function readEvents(reader, run, conn) {
     const decoder = new TextDecoder();
-    let buf = '', data = false;
-    for (;;) {
-      const { value, done } = await reader.read();
-      if (done || run !== streamRun)
-        return;
-      buf += decoder.decode(value, { stream: true });
+    const state = { buf: '', data: false };
+    let watchdog = 0;
+    const watch = () => {
+      clearTimeout(watchdog);
+      watchdog = setTimeout(() => conn.abort(), SILENCE_MAX_MS);
+    };
+    try {
+      watch();
       for (;;) {
-        const m = /\r\n|\r|\n/.exec(buf);
-        if (m === null || (m[0] === '\r' && m.index === buf.length - 1))
-          break; /* no whole line yet (a lone \r may be half of \r\n) */
-        const line = buf.slice(0, m.index);
-        buf = buf.slice(m.index + m[0].length);
-        if (line === '') {
-          if (data)
-            refresh();
-          data = false;
-          continue;
-        }
-        if (line[0] === ':')
-          continue;
-        const colon = line.indexOf(':');
-        const field = colon < 0 ? line : line.slice(0, colon);
-        let value = colon < 0 ? '' : line.slice(colon + 1);
-        if (value[0] === ' ')
-          value = value.slice(1);
-        if (field === 'data')
-          data = true;
-        else if (field === 'retry' && /^[0-9]+$/.test(value))
-          retryMs = Math.min(Math.max(Number(value), 1000), 60000);
+        const { value, done } = await reader.read();
+        if (done || run !== streamRun)
+          return;
+        watch();
+        state.buf += decoder.decode(value, { stream: true });
+        readLines(state);
+        if (state.buf.length > EVENT_LINE_MAX)
+          throw new Error('event stream line too long');
       }
-      if (buf.length > EVENT_LINE_MAX)
-        throw new Error('event stream line too long');
+    } finally {
+      clearTimeout(watchdog);
+    }
+  }
+
+  /* Take the whole lines out of state.buf; an event with data makes the views be read. */
+  function readLines(state) {
+    for (;;) {
+      const m = /\r\n|\r|\n/.exec(state.buf);
+      if (m === null || (m[0] === '\r' && m.index === state.buf.length - 1))
+        return; /* no whole line yet (a lone \r may be half of \r\n) */
+      const line = state.buf.slice(0, m.index);
+      state.buf = state.buf.slice(m.index + m[0].length);
+      if (line === '') {
+        if (state.data)
+          refresh();
+        state.data = false;
+        continue;
+      }
+      if (line[0] === ':')
+        continue; /* a comment: the server's pings */
+      const colon = line.indexOf(':');
+      const field = colon < 0 ? line : line.slice(0, colon);
+      let value = colon < 0 ? '' : line.slice(colon + 1);
+      if (value[0] === ' ')
+        value = value.slice(1);
+      if (field === 'data')
+        state.data = true;
+      else if (field === 'retry' && /^[0-9]+$/.test(value))
+        retryMs = Math.min(Math.max(Number(value), 1000), 60000);
     }
   }
 
   function needAccess() {
-    streamRun++;
-    if (streamAbort)
-      streamAbort.abort();
+    stopStream();
     setConn('unauthorized', 'access token needed');
     $('access').hidden = false;
     if (tokens.access)
