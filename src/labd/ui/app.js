@@ -343,15 +343,34 @@
     setText('labs-note', data.labs.length === 0 ? 'No lab is up (' + data.slots + (data.slots === 1 ? ' slot' : ' slots') + ' free).' : '');
   }
 
+  /* The failures whose output the operator opened: they stay open through later renders. */
+  const openTails = new Set();
+
+  function tailOf(o) {
+    const key = o.time + ' ' + o.command;
+    const d = el('details', { class: 'tail', open: openTails.has(key) },
+      el('summary', null, 'netlab output (tail)'), el('pre', null, o.stderr_tail));
+    d.addEventListener('toggle', () => {
+      if (d.open)
+        openTails.add(key);
+      else
+        openTails.delete(key);
+    });
+    return d;
+  }
+
   function renderOps(data) {
     const ops = data.operations.slice().reverse(); /* newest first */
+    const keys = new Set(ops.map((o) => o.time + ' ' + o.command));
+    for (const k of openTails)
+      if (!keys.has(k))
+        openTails.delete(k);
     const rows = ops.map((o) => {
       const detail = [];
       if (o.cwd)
         detail.push(el('div', { class: 'sub' }, 'in ' + o.cwd));
       if (!o.ok && o.stderr_tail)
-        detail.push(el('details', { class: 'tail' }, el('summary', null, 'netlab output (tail)'),
-          el('pre', null, o.stderr_tail)));
+        detail.push(tailOf(o));
       return el('tr', { 'data-ok': o.ok ? 'true' : 'false' },
         el('td', { class: 'when' }, fmtClock(o.time)),
         el('td', { class: 'cmd' }, el('code', null, o.command), ...detail),

@@ -202,7 +202,7 @@ def make_server(tmp_path):
         s = Server(tmp_path / f"srv{len(servers)}", args=args)
         servers.append(s)
         if start:
-            s.start()
+            s.start(timeout=60)
         return s
 
     yield make

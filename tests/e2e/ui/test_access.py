@@ -8,17 +8,21 @@ page's files only (/ui, /ui/*), as a reverse proxy in front of the server would.
 the page reads it must authorise itself."""
 import pytest
 
-from conftest import row
+from conftest import Server, row
 
 ACCESS = "acc-93b1e6f0c2d4"
 
 
-@pytest.fixture
-def locked(make_server, tmp_path):
-    f = tmp_path / "token"
+@pytest.fixture(scope="module")
+def locked(tmp_path_factory):
+    """One server for the module: the tests only add sessions and look for their own."""
+    root = tmp_path_factory.mktemp("locked")
+    f = root / "token"
     f.write_text(ACCESS + "\n")
     f.chmod(0o600)
-    return make_server(args=["--token-file", str(f)])
+    s = Server(root / "srv", args=["--token-file", str(f)]).start(timeout=60)
+    yield s
+    s.stop()
 
 
 def auth():

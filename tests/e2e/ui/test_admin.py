@@ -3,17 +3,37 @@ with it (drain/undrain, end a session by handle, force-destroy a slot's lab); th
 ever travels in an Authorization header."""
 import pytest
 
-from conftest import new_session, row
+from conftest import Server, new_session, row
 
 TOKEN = "adm-4f0c9e7b1d2a"
 
 
-@pytest.fixture
-def admin_server(make_server, tmp_path):
-    f = tmp_path / "admin-token"
+def auth():
+    return {"Authorization": f"Bearer {TOKEN}"}
+
+
+@pytest.fixture(scope="module")
+def shared_admin_server(tmp_path_factory):
+    root = tmp_path_factory.mktemp("admin")
+    f = root / "admin-token"
     f.write_text(TOKEN + "\n")
     f.chmod(0o600)
-    return make_server(args=["--admin-token-file", str(f)])
+    s = Server(root / "srv", args=["--admin-token-file", str(f)]).start(timeout=60)
+    yield s
+    s.stop()
+
+
+@pytest.fixture
+def admin_server(shared_admin_server):
+    """One server for the module (a start costs seconds on a loaded box), left as found
+    after every test: serving, no session, no lab."""
+    s = shared_admin_server
+    yield s
+    assert s.post("/admin/undrain", headers=auth()).status_code == 204
+    for session in s.get("/sessions").json()["sessions"]:
+        assert s.delete(f"/admin/sessions/{session['handle']}", headers=auth()).status_code == 204
+    assert s.get("/sessions").json()["sessions"] == []
+    assert s.get("/labs").json()["labs"] == []
 
 
 def test_no_admin_buttons_without_the_token(admin_server, page):

@@ -128,6 +128,10 @@ def test_a_failed_operation_shows_the_tail_of_netlabs_output(server, page):
     page.click(up + " details.tail summary")
     page.wait(up + " details.tail pre")
     assert page.texts(up + " details.tail pre") == [failed[0]["stderr_tail"]]
+    # what the operator opened stays open when the next event redraws the tables
+    _, h = new_session(server)
+    page.wait(row("sessions", "handle", h))
+    assert page.count(up + " details.tail[open]") == 1
     keep_screenshot(page, "status-page-failure.png")
 
 

@@ -17,7 +17,7 @@ NOT_FOUND = b'{"detail":"Not Found"}'
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     """One server for these read-only checks."""
-    s = Server(tmp_path_factory.mktemp("routes")).start()
+    s = Server(tmp_path_factory.mktemp("routes")).start(timeout=60)
     yield s
     s.stop()
 
