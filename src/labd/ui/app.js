@@ -150,6 +150,7 @@
 
   function say(text, kind) {
     const m = $('message');
+    readFailed = false;
     m.textContent = text;
     m.className = 'message ' + (kind || 'info');
     m.hidden = false;
@@ -174,6 +175,7 @@
   let view = null;        /* the last views read */
   let refreshing = false; /* a read is running */
   let again = false;      /* something happened meanwhile: read once more after it */
+  let readFailed = false; /* the message on show says that the last read failed */
 
   /* Re-read every view. Calls while a read runs fold into one more read after it, so the
    * page always ends with a read that started after the last event. */
@@ -201,17 +203,21 @@
         getJSON('debug/health')]);
       v = { sessions, labs, host, ops, health };
     } catch (e) {
-      if (e instanceof AuthError)
+      if (e instanceof AuthError) {
         needAccess();
-      else
+      } else {
         say('Could not read the server state: ' + e.message, 'error');
+        readFailed = true;
+      }
       return;
     }
+    if (readFailed)
+      $('message').hidden = true;
+    readFailed = false;
     view = v;
     readAt = performance.now();
     render();
     setText('updated', 'updated ' + fmtClock(Date.now() / 1000).slice(11));
-    document.documentElement.dataset.reads = String(Number(document.documentElement.dataset.reads || 0) + 1);
   }
 
   /* --- rendering --- */
