@@ -1,7 +1,8 @@
 /* The status page: GET /ui, its files at GET /ui/{asset} (src/labd/ui, embedded at build
  * time), and GET / for a browser whose Accept prefers HTML. Static files only, no data and no
  * secrets: the page reads the JSON views and GET /events itself. Every other request to /
- * gets the original's answer, 404 {"detail": "Not Found"}. */
+ * with a usual method (the route table sends GET, HEAD, POST, PUT, DELETE, PATCH and OPTIONS
+ * here) gets the original's answer, 404 {"detail": "Not Found"}. */
 #define LOG_COMPONENT LABD_LOGGER
 #include <stdbool.h>
 #include <string.h>
