@@ -16,10 +16,12 @@ BUILD_PKGS=(gcc cmake ninja-build pkg-config libmicrohttpd-dev libsystemd-dev li
 # client example (built against the installed library with pkg-config), Debian's pytest
 # and requests for the e2e suites, python3-winrm to cross-check the fake WinRM endpoint, a
 # real MariaDB server for the ops-worker's database tests, a real Prometheus parser for the
-# metrics exposition, and a few system tools.
+# metrics exposition, a few system tools, and chromium and node for the status page's browser
+# test (tests/e2e/ui drives chromium with playwright-core, which the suite installs itself
+# with `npm ci` into the build tree).
 TEST_PKGS=(clang libclang-rt-14-dev make python3-pytest python3-requests python3-winrm
            python3-requests-ntlm python3-gssapi python3-prometheus-client mariadb-server
-           openssl procps iproute2 iputils-ping)
+           openssl procps iproute2 iputils-ping chromium nodejs)
 
 say() { printf '\033[1mdev.sh:\033[0m %s\n' "$*" >&2; }
 
@@ -66,6 +68,9 @@ cmd_serve() {
 cmd_test() {
 	local t0=$SECONDS
 	install_missing "${BUILD_PKGS[@]}" "${TEST_PKGS[@]}"
+	# npm: Debian's package, unless the installed nodejs brings its own (NodeSource's does,
+	# and conflicts with Debian's npm).
+	command -v npm >/dev/null 2>&1 || install_missing npm
 	tools/check-banned
 	# 1. gcc with AddressSanitizer + UndefinedBehaviorSanitizer: every unit and e2e test.
 	cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRL_SANITIZE=ON

@@ -330,6 +330,14 @@ static const struct http_route api_routes[] = {
 	{ .method = "POST", .path = "/admin/undrain", .handler = api_admin_undrain },
 	{ .method = "DELETE", .path = "/admin/sessions/{handle}", .handler = api_admin_end_session },
 	{ .method = "DELETE", .path = "/admin/labs/{slot}", .handler = api_admin_destroy_lab },
+	{ .method = "GET", .path = "/ui", .handler = api_ui_page },
+	{ .method = "GET", .path = "/ui/{asset}", .handler = api_ui_asset },
+	{ .method = "GET", .path = "/", .handler = api_ui_root },
+	{ .method = "POST", .path = "/", .handler = api_ui_root },
+	{ .method = "PUT", .path = "/", .handler = api_ui_root },
+	{ .method = "DELETE", .path = "/", .handler = api_ui_root },
+	{ .method = "PATCH", .path = "/", .handler = api_ui_root },
+	{ .method = "OPTIONS", .path = "/", .handler = api_ui_root },
 };
 
 const struct http_route *api_routes_get(size_t *ret_n, size_t upload_body_max)

@@ -57,4 +57,9 @@ void api_labs(struct http_request *req);
 void api_host(struct http_request *req);
 void api_openapi(struct http_request *req);
 
+/* Status page routes (api_ui.c); api_ui_root answers every method on / (404 but for HTML). */
+void api_ui_page(struct http_request *req);
+void api_ui_asset(struct http_request *req);
+void api_ui_root(struct http_request *req);
+
 #endif
