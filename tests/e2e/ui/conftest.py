@@ -160,9 +160,6 @@ class Page:
     def fill(self, selector, value):
         return self.b.call("fill", selector=selector, value=value)
 
-    def route(self, pattern, headers):
-        return self.b.call("route", pattern=pattern, headers=headers)
-
     def content(self):
         return self.b.call("content")
 

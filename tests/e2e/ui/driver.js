@@ -78,13 +78,6 @@ const ops = {
     return true;
   },
 
-  // Add headers to the page's requests whose URL matches a glob (e.g. only its own files).
-  async route(a) {
-    await context.route(a.pattern, (route) =>
-      route.continue({ headers: Object.assign({}, route.request().headers(), a.headers) }));
-    return true;
-  },
-
   async goto(a) {
     const r = await page.goto(a.url, { waitUntil: 'load' });
     return r ? r.status() : null;

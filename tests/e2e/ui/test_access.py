@@ -2,11 +2,10 @@
 the views and the event stream with it (fetch() with an Authorization header: EventSource
 cannot send one), keeping it in the tab only.
 
-The page's own files are behind the token too today (every route but /healthz is), and a
-browser cannot add a header to a navigation: the tests give the browser the header for the
-page's files only (/ui, /ui/*), as a reverse proxy in front of the server would. Everything
-the page reads it must authorise itself."""
+The page's own files (/ui, /ui/*) hold no data and open without the token (a browser cannot
+add a header to a navigation); everything the page reads it must authorise itself."""
 import pytest
+import requests
 
 from conftest import Server, row
 
@@ -29,13 +28,16 @@ def auth():
     return {"Authorization": f"Bearer {ACCESS}"}
 
 
-def serve_page_files(page, server):
-    for pattern in (server.url + "/ui", server.url + "/ui/*"):
-        page.route(pattern, auth())
+def test_the_page_files_open_without_the_token_and_nothing_else_does(locked):
+    for path in ("/ui", "/ui/app.js", "/ui/app.css"):
+        assert requests.get(locked.url + path, timeout=30).status_code == 200, path
+    for path in ("/sessions", "/labs", "/host", "/events", "/netlab-ops", "/metrics", "/uix"):
+        assert requests.get(locked.url + path, timeout=30).status_code == 401, path
+    r = requests.get(locked.url + "/", headers={"Accept": "text/html"}, timeout=30)
+    assert r.status_code == 401
 
 
 def test_the_page_asks_for_the_access_token(locked, page):
-    serve_page_files(page, locked)
     r = locked.post("/session", json={"label": "first"}, headers=auth())
     assert r.status_code == 201
     page.goto(locked.url + "/ui")
@@ -61,7 +63,6 @@ def test_the_page_asks_for_the_access_token(locked, page):
 
 
 def test_the_access_token_in_the_fragment(locked, page):
-    serve_page_files(page, locked)
     r = locked.post("/session", json={}, headers=auth())
     page.goto(locked.url + "/ui#token=" + ACCESS)
     page.wait('#conn[data-state="live"]')
@@ -70,7 +71,6 @@ def test_the_access_token_in_the_fragment(locked, page):
 
 
 def test_a_wrong_access_token_is_refused(locked, page):
-    serve_page_files(page, locked)
     page.goto(locked.url + "/ui#token=wrong")
     page.wait('#conn[data-state="unauthorized"]')
     page.wait("#message.error", text="refused the access token")

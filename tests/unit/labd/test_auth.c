@@ -39,6 +39,12 @@ static void test_check(void **state)
 	/* on: /healthz stays open, nothing else without the token */
 	assert_int_equal(labd_auth_check(&on, "/healthz", NULL), 0);
 	assert_int_equal(labd_auth_check(&on, "/healthz/x", NULL), 401);
+	/* the status page's files (no data) open; its reads and /uix do not */
+	assert_int_equal(labd_auth_check(&on, "/ui", NULL), 0);
+	assert_int_equal(labd_auth_check(&on, "/ui/app.js", NULL), 0);
+	assert_int_equal(labd_auth_check(&on, "/uix", NULL), 401);
+	assert_int_equal(labd_auth_check(&on, "/", NULL), 401);
+	assert_int_equal(labd_auth_check(&on, "/sessions", NULL), 401);
 	assert_int_equal(labd_auth_check(&on, "/lab", NULL), 401);
 	assert_int_equal(labd_auth_check(&on, "/nope", NULL), 401);
 	assert_int_equal(labd_auth_check(&on, "/lab", "Bearer s3cret"), 0);
