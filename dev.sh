@@ -2,6 +2,9 @@
 # The README's two Quick start commands, for a Debian 12 machine (run as root to install):
 #   ./dev.sh serve [server options]  install what is missing, build, start neops-remote-lab
 #   ./dev.sh test                    install what is missing, build every flavour, run every test
+# and one more:
+#   ./dev.sh package                 install what is missing, build the Debian packages into
+#                                    build/packages/ (dpkg-buildpackage -us -uc -b)
 # .ci/run calls `./dev.sh test`. Any failing step (an install included) fails the command.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -17,6 +20,11 @@ BUILD_PKGS=(gcc cmake ninja-build pkg-config libmicrohttpd-dev libsystemd-dev li
 TEST_PKGS=(clang libclang-rt-14-dev make python3-pytest python3-requests python3-winrm
            python3-requests-ntlm python3-gssapi mariadb-server openssl procps iproute2
            iputils-ping)
+# What the Debian packages need on top: debhelper and the dpkg tools to build them; lintian,
+# systemd (systemd-analyze), man-db, adduser, curl and iproute2 for the package test
+# (tests/package), which installs them into a scratch root and starts the daemons there.
+PACKAGE_PKGS=(build-essential debhelper dpkg-dev fakeroot lintian systemd man-db adduser curl
+              iproute2)
 
 say() { printf '\033[1mdev.sh:\033[0m %s\n' "$*" >&2; }
 
@@ -79,11 +87,18 @@ cmd_test() {
 	say "all tests passed in $((SECONDS - t0)) s"
 }
 
+cmd_package() {
+	install_missing "${BUILD_PKGS[@]}" "${PACKAGE_PKGS[@]}"
+	tools/build-debs build/packages
+	say "packages in build/packages/ (check them: ctest --test-dir <build dir> -L package)"
+}
+
 case "${1:-}" in
 serve) shift; cmd_serve "$@" ;;
 test) shift; cmd_test "$@" ;;
+package) shift; cmd_package "$@" ;;
 *)
-	echo "usage: $0 serve [neops-remote-lab options] | test" >&2
+	echo "usage: $0 serve [neops-remote-lab options] | test | package" >&2
 	exit 2
 	;;
 esac
