@@ -70,7 +70,7 @@ cmd_serve() {
 
 cmd_test() {
 	local t0=$SECONDS
-	install_missing "${BUILD_PKGS[@]}" "${TEST_PKGS[@]}"
+	install_missing "${BUILD_PKGS[@]}" "${TEST_PKGS[@]}" "${PACKAGE_PKGS[@]}"
 	tools/check-banned
 	# 1. gcc with AddressSanitizer + UndefinedBehaviorSanitizer: every unit and e2e test.
 	cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRL_SANITIZE=ON
@@ -84,6 +84,8 @@ cmd_test() {
 	ctest --test-dir build-asan -L e2e --output-on-failure
 	say "fuzz smoke runs (clang, libFuzzer)"
 	ctest --test-dir build-clang -L fuzz -j "$(jobs)" --output-on-failure
+	say "Debian packages: build, contents, lintian, install into a scratch root"
+	ctest --test-dir build-asan -L package --output-on-failure
 	say "all tests passed in $((SECONDS - t0)) s"
 }
 
