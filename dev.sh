@@ -2,6 +2,9 @@
 # The README's two Quick start commands, for a Debian 12 machine (run as root to install):
 #   ./dev.sh serve [server options]  install what is missing, build, start neops-remote-lab
 #   ./dev.sh test                    install what is missing, build every flavour, run every test
+# and one more:
+#   ./dev.sh package                 install what is missing, build the Debian packages into
+#                                    build/packages/ (dpkg-buildpackage -us -uc -b)
 # .ci/run calls `./dev.sh test`. Any failing step (an install included) fails the command.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -22,6 +25,11 @@ BUILD_PKGS=(gcc cmake ninja-build pkg-config libmicrohttpd-dev libsystemd-dev li
 TEST_PKGS=(clang libclang-rt-14-dev make python3-pytest python3-requests python3-winrm
            python3-requests-ntlm python3-gssapi python3-prometheus-client mariadb-server
            openssl procps iproute2 iputils-ping chromium nodejs)
+# What the Debian packages need on top: debhelper and the dpkg tools to build them; lintian,
+# systemd (systemd-analyze), man-db, adduser, curl and iproute2 for the package test
+# (tests/package), which installs them into a scratch root and starts the daemons there.
+PACKAGE_PKGS=(build-essential debhelper dpkg-dev fakeroot lintian systemd man-db adduser curl
+              iproute2)
 
 say() { printf '\033[1mdev.sh:\033[0m %s\n' "$*" >&2; }
 
@@ -67,7 +75,7 @@ cmd_serve() {
 
 cmd_test() {
 	local t0=$SECONDS
-	install_missing "${BUILD_PKGS[@]}" "${TEST_PKGS[@]}"
+	install_missing "${BUILD_PKGS[@]}" "${TEST_PKGS[@]}" "${PACKAGE_PKGS[@]}"
 	# npm: Debian's package, unless the installed nodejs brings its own (NodeSource's does,
 	# and conflicts with Debian's npm).
 	command -v npm >/dev/null 2>&1 || install_missing npm
@@ -84,14 +92,23 @@ cmd_test() {
 	ctest --test-dir build-asan -L e2e --output-on-failure
 	say "fuzz smoke runs (clang, libFuzzer)"
 	ctest --test-dir build-clang -L fuzz -j "$(jobs)" --output-on-failure
+	say "Debian packages: build, contents, lintian, install into a scratch root"
+	ctest --test-dir build-asan -L package --output-on-failure
 	say "all tests passed in $((SECONDS - t0)) s"
+}
+
+cmd_package() {
+	install_missing "${BUILD_PKGS[@]}" "${PACKAGE_PKGS[@]}"
+	tools/build-debs build/packages
+	say "packages in build/packages/ (check them: ctest --test-dir <build dir> -L package)"
 }
 
 case "${1:-}" in
 serve) shift; cmd_serve "$@" ;;
 test) shift; cmd_test "$@" ;;
+package) shift; cmd_package "$@" ;;
 *)
-	echo "usage: $0 serve [neops-remote-lab options] | test" >&2
+	echo "usage: $0 serve [neops-remote-lab options] | test | package" >&2
 	exit 2
 	;;
 esac
