@@ -12,8 +12,8 @@ DELETE), as a killed CI job does. A checker polls GET /sessions and GET /labs al
 * every live client is served (finishes all its rounds);
 * every dead client is reaped within its window (timeout + sweep interval + margin).
 
-The small form runs in CI (STRESS_CLIENTS=200, a few rounds); the full form is
-tests/stress/run.sh (more clients, longer, documented in docs/reliability.md)."""
+The small form runs in CI (200 clients, one round each, 4 slots); the full form is
+tests/e2e/stress/run-full.sh (more clients and rounds, documented in docs/reliability.md)."""
 import os
 import random
 import threading
@@ -25,15 +25,18 @@ import requests
 from labd_harness import Server
 
 CLIENTS = int(os.environ.get("STRESS_CLIENTS", "200"))
-ROUNDS = int(os.environ.get("STRESS_ROUNDS", "2"))
-SLOTS = int(os.environ.get("STRESS_SLOTS", "3"))
+ROUNDS = int(os.environ.get("STRESS_ROUNDS", "1"))
+SLOTS = int(os.environ.get("STRESS_SLOTS", "4"))
 DEATH_RATE = float(os.environ.get("STRESS_DEATH_RATE", "0.15"))
-ACTIVE_TIMEOUT = 3.0
-WAITING_TIMEOUT = 6.0
+# A live client talks at least every second; these leave it a wide margin on a loaded
+# machine (200 Python threads share one interpreter), and still reap the dead quickly.
+ACTIVE_TIMEOUT = 8.0
+WAITING_TIMEOUT = 12.0
 SEED = int(os.environ.get("STRESS_SEED", str(int(time.time()))))
 
+# One topology more than slots: most acquisitions reuse a lab, some replace one.
 TOPOLOGIES = [b"provider: clab\ndefaults.device: frr\nnodes: [r1, r2]\n# %d\n" % i
-              for i in range(4)]
+              for i in range(SLOTS + 1)]
 
 
 class Client(threading.Thread):
@@ -108,9 +111,13 @@ class Checker(threading.Thread):
 
     def run(self):
         while not self.stop.is_set():
+            # Labs first: a session never goes back from ACTIVE to WAITING, so a holder
+            # listed now must be ACTIVE or gone in the later listing of the sessions (the
+            # other order would see a WAITING session become ACTIVE and take a lab between
+            # the two reads).
             try:
-                ses = self.http.get(self.server.url + "/sessions", timeout=60).json()
                 labs = self.http.get(self.server.url + "/labs", timeout=60).json()["labs"]
+                ses = self.http.get(self.server.url + "/sessions", timeout=60).json()
             except requests.RequestException as e:
                 self.violations.append(f"server did not answer: {e!r}")
                 return
@@ -137,8 +144,8 @@ class Checker(threading.Thread):
                 continue
             if l["holder"] is None and l["ref_count"] != 0:
                 self.violations.append(f"idle lab in slot {l['slot']} has ref {l['ref_count']}")
-            # the listing of labs is a moment later than the sessions: a holder may have
-            # ended in between, never can a held lab belong to a WAITING session
+            # the sessions are listed a moment after the labs: a holder may have ended in
+            # between, but it cannot be WAITING
             if l["holder"] is not None and l["holder"] not in active_handles and \
                     l["holder"] in {s["handle"] for s in sessions}:
                 self.violations.append(f"lab in slot {l['slot']} held by a WAITING session")
