@@ -94,9 +94,9 @@ void cli_usage(FILE *f)
 	      "  --keep-labs           keep the queue and the running labs through a restart:\n"
 	      "                        SIGTERM/SIGINT stop without tearing labs down, and the\n"
 	      "                        next start re-adopts them (checked with netlab) and\n"
-	      "                        restores the sessions from $TMPDIR/\n"
-	      "                        neops_remote_lab_state.json (default: off, like the\n"
-	      "                        original: labs are torn down on exit)\n"
+	      "                        restores the sessions from the state file\n"
+	      "                        <tmp>/neops_remote_lab_state.json (default: off, like\n"
+	      "                        the original: labs are torn down on exit)\n"
 	      "\n"
 	      "lab pools (GET /host):\n"
 	      "  --tag KEY=VALUE       a property clients can require (--require KEY=VALUE),\n"
@@ -107,8 +107,9 @@ void cli_usage(FILE *f)
 	      "  --admin-token-file FILE\n"
 	      "                        enable the admin routes (drain, undrain, end a session,\n"
 	      "                        destroy a lab) for requests with 'Authorization: Bearer\n"
-	      "                        <token>', the token being the file's first line (default:\n"
-	      "                        no admin routes; the status page stays read-only)\n"
+	      "                        <token>', the token being the file's content, one word\n"
+	      "                        (default: no admin routes; the status page stays\n"
+	      "                        read-only)\n"
 	      "\n"
 	      "limits:\n"
 	      "  --max-upload-file-size BYTES\n"
@@ -121,7 +122,8 @@ void cli_usage(FILE *f)
 	      "                        (default: 4096, lowered to fit the open-files limit)\n"
 	      "  --max-connections-per-address N\n"
 	      "                        open connections from one client address; more are\n"
-	      "                        closed at once (default: a quarter of --max-connections)\n"
+	      "                        closed at once (default: a quarter of --max-connections;\n"
+	      "                        at most --max-connections)\n"
 	      "  --request-timeout S   a client must send a complete request (header and body)\n"
 	      "                        within this long of connecting or of its previous answer,\n"
 	      "                        else the connection is closed; idle keep-alive connections\n"
@@ -142,7 +144,8 @@ void cli_usage(FILE *f)
 	      "  --tls-key FILE        the certificate's PEM private key\n"
 	      "\n"
 	      "Exit status: 0 after a clean stop, 1 when another instance runs or netlab is\n"
-	      "missing or broken, 2 for command-line errors. State lives under $TMPDIR.\n",
+	      "missing or broken, 2 for command-line errors. Files live under <tmp>: the first\n"
+	      "usable of $TMPDIR, $TEMP, $TMP, else /tmp.\n",
 	      f);
 }
 

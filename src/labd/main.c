@@ -414,7 +414,8 @@ int main(int argc, char **argv)
 	log_info("Listening on %s://%s:%u (Press CTRL+C to quit)", tls_cert ? "https" : "http",
 		 d.cfg.host, d.cfg.port);
 	if (auth.token != NULL)
-		log_info("Access control on: every route but /healthz needs the bearer token");
+		log_info("Access control on: every route but /healthz, the status page's files and /admin/* "
+			 "needs the bearer token");
 
 	log_info("Remote Lab Manager starting up...");
 	log_info("Performing startup cleanup of stale netlab instances...");
