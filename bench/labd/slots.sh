@@ -6,7 +6,9 @@
 #     makespan, jobs per hour, p50/p99 queue wait, and the number of `netlab up`s;
 #  2. the hand-off (session -> lab with reuse -> release -> end, same topology) with default
 #     options: netlab calls per hand-off and hyperfine's time for 5 hand-offs, next to a
-#     baseline server binary when one is given (e.g. the previous release, built from git).
+#     baseline server binary when one is given (e.g. the previous release, built from git);
+#  3. a restart while a job holds a lab, with and without --keep-labs (bench/labd/restart.py):
+#     time from SIGTERM until the job uses its lab again, and the netlab calls it cost.
 # Usage: bench/labd/slots.sh [build dir] [baseline neops-remote-lab binary]
 # Needs hyperfine (Debian package). Results: bench/results/slots-*.txt
 set -eu
@@ -87,4 +89,9 @@ if [ -n "$BASELINE" ]; then
 	OLD=$(/usr/bin/python3 -c 'import json,sys; print("%.3f" % json.load(open(sys.argv[1]))["results"][0]["median"])' "$TMP/old.json")
 	say "baseline hand-off x5: median $OLD s; speed-up $(/usr/bin/python3 -c "print('%.2f' % ($OLD / $NEW))")x"
 fi
+
+# 3. A restart while a job holds a lab.
+/usr/bin/python3 "$HERE/restart.py" "$BUILD/bin/neops-remote-lab" "$TMP" 5 | while read -r line; do
+	say "restart: $line"
+done
 say "results: $RESULT"

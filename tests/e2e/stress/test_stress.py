@@ -24,9 +24,13 @@ import requests
 
 from labd_harness import Server
 
-CLIENTS = int(os.environ.get("STRESS_CLIENTS", "200"))
+# STRESS_CLIENTS / STRESS_SLOTS replace the two CI forms below with one of their own.
+CLIENTS = os.environ.get("STRESS_CLIENTS")
 ROUNDS = int(os.environ.get("STRESS_ROUNDS", "1"))
-SLOTS = int(os.environ.get("STRESS_SLOTS", "4"))
+SLOTS = os.environ.get("STRESS_SLOTS")
+# (slots, clients): one slot (the original's exclusive lab: never two ACTIVE sessions) and
+# a pool of four.
+FORMS = [(int(SLOTS or 4), int(CLIENTS or 200))] if CLIENTS or SLOTS else [(1, 60), (4, 200)]
 DEATH_RATE = float(os.environ.get("STRESS_DEATH_RATE", "0.15"))
 # A live client talks at least every second; these leave it a wide margin on a loaded
 # machine (200 Python threads share one interpreter), and still reap the dead quickly.
@@ -34,15 +38,18 @@ ACTIVE_TIMEOUT = 8.0
 WAITING_TIMEOUT = 12.0
 SEED = int(os.environ.get("STRESS_SEED", str(int(time.time()))))
 
-# One topology more than slots: most acquisitions reuse a lab, some replace one.
-TOPOLOGIES = [b"provider: clab\ndefaults.device: frr\nnodes: [r1, r2]\n# %d\n" % i
-              for i in range(SLOTS + 1)]
+
+
+def topologies(slots):
+    """One topology more than slots: most acquisitions reuse a lab, some replace one."""
+    return [b"provider: clab\ndefaults.device: frr\nnodes: [r1, r2]\n# %d\n" % i
+            for i in range(slots + 1)]
 
 
 class Client(threading.Thread):
-    def __init__(self, server, n, rng, stats):
+    def __init__(self, server, n, rng, topos):
         super().__init__(daemon=True)
-        self.server, self.n, self.rng, self.stats = server, n, rng, stats
+        self.server, self.n, self.rng, self.topos = server, n, rng, topos
         self.http = requests.Session()
         self.die_at = None
         if rng.random() < DEATH_RATE:
@@ -85,7 +92,7 @@ class Client(threading.Thread):
                         last_beat = time.monotonic()
                 if self.die_here(rnd, "active"):
                     return
-                topo = self.rng.choice(TOPOLOGIES)
+                topo = self.rng.choice(self.topos)
                 r = self.call("POST", "/lab", headers=hdr, data={"reuse": "true"},
                               files={"topology": ("t.yml", topo, "application/x-yaml")})
                 assert r.status_code == 200, (self.handle, r.status_code, r.text)
@@ -100,9 +107,9 @@ class Client(threading.Thread):
 
 
 class Checker(threading.Thread):
-    def __init__(self, server):
+    def __init__(self, server, slots):
         super().__init__(daemon=True)
-        self.server = server
+        self.server, self.slots = server, slots
         self.stop = threading.Event()
         self.violations = []
         self.seen = {}        # handle -> last monotonic time it was listed
@@ -131,10 +138,10 @@ class Checker(threading.Thread):
 
     def check(self, sessions, labs):
         active = [s for s in sessions if s["state"] == "active"]
-        if len(active) > SLOTS:
-            self.violations.append(f"{len(active)} ACTIVE sessions with {SLOTS} slots")
-        if len(labs) > SLOTS:
-            self.violations.append(f"{len(labs)} labs with {SLOTS} slots")
+        if len(active) > self.slots:
+            self.violations.append(f"{len(active)} ACTIVE sessions with {self.slots} slots")
+        if len(labs) > self.slots:
+            self.violations.append(f"{len(labs)} labs with {self.slots} slots")
         holders = [l["holder"] for l in labs if l["holder"] is not None]
         if len(holders) != len(set(holders)):
             self.violations.append(f"a session holds two labs: {holders}")
@@ -158,31 +165,42 @@ class Checker(threading.Thread):
             self.violations.append("positions are not consecutive")
 
 
-@pytest.fixture
-def server(tmp_path):
+def start_server(tmp_path, slots):
     s = Server(tmp_path / "srv", args=[
-        "--lab-slots", str(SLOTS), "--idle-lab-keep", "300",
+        "--lab-slots", str(slots), "--idle-lab-keep", "300",
         "--active-session-timeout", str(ACTIVE_TIMEOUT),
         "--waiting-session-timeout", str(WAITING_TIMEOUT),
         "--max-connections-per-address", "4096", "--max-connections", "8192"])
-    s.start(timeout=60)
-    yield s
-    s.stop(timeout=120)
+    return s.start(timeout=60)
 
 
-def test_many_clients_with_random_deaths(server):
-    rng = random.Random(SEED)
-    print(f"stress: seed {SEED}, {CLIENTS} clients x {ROUNDS} rounds, {SLOTS} slots")
-    stats = {}
-    checker = Checker(server)
+@pytest.fixture
+def server_factory(tmp_path):
+    started = []
+
+    def start(slots):
+        started.append(start_server(tmp_path, slots))
+        return started[-1]
+    yield start
+    for s in started:
+        s.stop(timeout=120)
+
+
+@pytest.mark.parametrize("slots,nclients", FORMS, ids=[f"{s}slot-{c}clients" for s, c in FORMS])
+def test_many_clients_with_random_deaths(server_factory, slots, nclients):
+    server = server_factory(slots)
+    rng = random.Random(SEED + slots)
+    print(f"stress: seed {SEED}, {nclients} clients x {ROUNDS} rounds, {slots} slots")
+    checker = Checker(server, slots)
     checker.start()
-    clients = [Client(server, i, random.Random(rng.random()), stats) for i in range(CLIENTS)]
+    topos = topologies(slots)
+    clients = [Client(server, i, random.Random(rng.random()), topos) for i in range(nclients)]
     t0 = time.monotonic()
     for c in clients:
         c.start()
-    # Generous: every round of every client through SLOTS slots, each a few seconds on a
+    # Generous: every round of every client through the slots, each a few seconds on a
     # loaded 2-core machine, plus the reaping of the dead.
-    deadline = t0 + 120 + CLIENTS * ROUNDS * 2.0 / SLOTS
+    deadline = t0 + 120 + nclients * ROUNDS * 4.0 / slots
     for c in clients:
         c.join(max(1, deadline - time.monotonic()))
     live = [c for c in clients if c.die_at is None]
