@@ -190,6 +190,16 @@ static void labops_on_start_done(struct labjob *job, const struct labjob_result 
 static void labops_on_stop_done(struct labjob *job, const struct labjob_result *res,
 				void *userdata);
 
+/* A job that could not even start ends at once, through its usual completion. */
+static void labops_job_failed(int err, labjob_done_fn done, struct slot_rt *rt)
+{
+	struct labjob_result res = { .err = err };
+
+	res.error = json_pack("{s:s}", "detail", "cannot start a lab job");
+	done(NULL, &res, rt);
+	json_decref(res.error);
+}
+
 /* Start upload u in lab's slot for holder (NULL: idle, e.g. prewarm). */
 void labops_start(struct labops *ops, struct lab *lab, const struct upload *u)
 {
@@ -204,11 +214,7 @@ void labops_start(struct labops *ops, struct lab *lab, const struct upload *u)
 	rt->job_started = now_usec(ops);
 	r = ops->run.start(ops->run.ctx, lab->mlid, u, labops_on_start_done, rt, &rt->job);
 	if (r < 0) {
-		struct labjob_result res = { .err = r };
-
-		res.error = json_pack("{s:s}", "detail", "cannot start a lab job");
-		labops_on_start_done(NULL, &res, rt);
-		json_decref(res.error);
+		labops_job_failed(r, labops_on_start_done, rt);
 		return;
 	}
 	rt->starting = true;
@@ -230,11 +236,7 @@ void labops_stop(struct labops *ops, struct lab *lab, const char *reason)
 	r = ops->run.stop(ops->run.ctx, lab->mlid, lab->workdir, lab->name, reason,
 			  labops_on_stop_done, rt, &rt->job);
 	if (r < 0) {
-		struct labjob_result res = { .err = r };
-
-		res.error = json_pack("{s:s}", "detail", "cannot start a lab job");
-		labops_on_stop_done(NULL, &res, rt);
-		json_decref(res.error);
+		labops_job_failed(r, labops_on_stop_done, rt);
 		return;
 	}
 	rt->starting = false;

@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <search.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -207,32 +208,31 @@ struct session *sessions_add(struct sessions *ss, const char *id, const char *ha
 	return s;
 }
 
+/* Looks up the session whose id (or handle: field, at most max bytes) is key in tree. */
+static struct session *find_by(void *const *tree, int (*cmp)(const void *, const void *),
+			       size_t field, size_t max, const char *key)
+{
+	struct session probe;
+	void *found;
+	size_t len = strlen(key);
+
+	if (len > max)
+		return NULL;
+	memset(&probe, 0, sizeof(probe));
+	memcpy((char *)&probe + field, key, len);
+	found = tfind(&probe, tree, cmp);
+	return found ? *(struct session **)found : NULL;
+}
+
 struct session *sessions_find(const struct sessions *ss, const char *id)
 {
-	struct session key;
-	void *found;
-	size_t len = strlen(id);
-
-	if (len > SESSION_ID_LEN)
-		return NULL;
-	memset(key.id, 0, sizeof(key.id));
-	memcpy(key.id, id, len);
-	found = tfind(&key, &ss->by_id, by_id_cmp);
-	return found ? *(struct session **)found : NULL;
+	return find_by(&ss->by_id, by_id_cmp, offsetof(struct session, id), SESSION_ID_LEN, id);
 }
 
 struct session *sessions_find_handle(const struct sessions *ss, const char *handle)
 {
-	struct session key;
-	void *found;
-	size_t len = strlen(handle);
-
-	if (len > SESSION_HANDLE_LEN)
-		return NULL;
-	memset(key.handle, 0, sizeof(key.handle));
-	memcpy(key.handle, handle, len);
-	found = tfind(&key, &ss->by_handle, by_handle_cmp);
-	return found ? *(struct session **)found : NULL;
+	return find_by(&ss->by_handle, by_handle_cmp, offsetof(struct session, handle),
+		       SESSION_HANDLE_LEN, handle);
 }
 
 bool sessions_name_taken(const struct sessions *ss, const char *id, const char *handle)

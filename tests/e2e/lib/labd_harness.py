@@ -6,6 +6,7 @@ file (FAKE_NETLAB_CONFIG) that tests rewrite while the server runs, and the simu
 JSONL log of every invocation (FAKE_NETLAB_LOG). The server's stderr goes to a file that is
 checked for sanitizer reports when the server stops.
 """
+import contextlib
 import json
 import os
 import re
@@ -211,3 +212,25 @@ INSPECT_ALL = ["inspect", "-q", "--format", "json",
 
 TOPOLOGY = b"provider: clab\ndefaults.device: frr\nnodes: [r1, r2]\nlinks: [r1-r2]\n"
 OTHER_TOPOLOGY = b"provider: clab\ndefaults.device: frr\nnodes: [a, b, c]\n"
+
+
+@contextlib.contextmanager
+def servers(tmp_path, start_timeout=15):
+    """For a pytest fixture: yields make(args=[...], env={...}, start=True, name=None,
+    netlab=True) -> Server, each in its own directory below tmp_path; every server made is
+    stopped (SIGTERM, sanitizer check) at the end."""
+    made = []
+
+    def make(args=(), env=None, start=True, name=None, netlab=True):
+        s = Server(tmp_path / (name or f"srv{len(made)}"), args=args, env=env, netlab=netlab)
+        made.append(s)
+        if start:
+            s.start(timeout=start_timeout)
+        return s
+
+    try:
+        yield make
+    finally:
+        for s in made:
+            if s.proc is not None:
+                s.stop(timeout=120)

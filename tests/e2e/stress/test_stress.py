@@ -22,7 +22,7 @@ import time
 import pytest
 import requests
 
-from labd_harness import Server
+from labd_harness import servers
 
 # STRESS_CLIENTS / STRESS_SLOTS replace the two CI forms below with one of their own.
 CLIENTS = os.environ.get("STRESS_CLIENTS")
@@ -30,7 +30,7 @@ ROUNDS = int(os.environ.get("STRESS_ROUNDS", "1"))
 SLOTS = os.environ.get("STRESS_SLOTS")
 # (slots, clients): one slot (the original's exclusive lab: never two ACTIVE sessions) and
 # a pool of four.
-FORMS = [(int(SLOTS or 4), int(CLIENTS or 200))] if CLIENTS or SLOTS else [(1, 60), (4, 200)]
+FORMS = [(int(SLOTS or 4), int(CLIENTS or 200))] if CLIENTS or SLOTS else [(1, 40), (4, 200)]
 DEATH_RATE = float(os.environ.get("STRESS_DEATH_RATE", "0.15"))
 # A live client talks at least every second; these leave it a wide margin on a loaded
 # machine (200 Python threads share one interpreter), and still reap the dead quickly.
@@ -165,30 +165,19 @@ class Checker(threading.Thread):
             self.violations.append("positions are not consecutive")
 
 
-def start_server(tmp_path, slots):
-    s = Server(tmp_path / "srv", args=[
+@pytest.fixture
+def make_server(tmp_path):
+    with servers(tmp_path, start_timeout=60) as make:
+        yield make
+
+
+@pytest.mark.parametrize("slots,nclients", FORMS, ids=[f"{s}slot-{c}clients" for s, c in FORMS])
+def test_many_clients_with_random_deaths(make_server, slots, nclients):
+    server = make_server([
         "--lab-slots", str(slots), "--idle-lab-keep", "300",
         "--active-session-timeout", str(ACTIVE_TIMEOUT),
         "--waiting-session-timeout", str(WAITING_TIMEOUT),
         "--max-connections-per-address", "4096", "--max-connections", "8192"])
-    return s.start(timeout=60)
-
-
-@pytest.fixture
-def server_factory(tmp_path):
-    started = []
-
-    def start(slots):
-        started.append(start_server(tmp_path, slots))
-        return started[-1]
-    yield start
-    for s in started:
-        s.stop(timeout=120)
-
-
-@pytest.mark.parametrize("slots,nclients", FORMS, ids=[f"{s}slot-{c}clients" for s, c in FORMS])
-def test_many_clients_with_random_deaths(server_factory, slots, nclients):
-    server = server_factory(slots)
     rng = random.Random(SEED + slots)
     print(f"stress: seed {SEED}, {nclients} clients x {ROUNDS} rounds, {slots} slots")
     checker = Checker(server, slots)

@@ -20,7 +20,7 @@ import pytest
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "lib"))
 
-from labd_harness import REPO, Server  # noqa: E402
+from labd_harness import REPO, Server, servers  # noqa: E402,F401 (the tests import Server from here)
 
 WAIT = 30.0  # s: deadline of one wait in the page (a loaded 2-core box is slow, never wrong)
 CHROMIUM = "/usr/bin/chromium"
@@ -193,19 +193,8 @@ def page(browser):
 def make_server(tmp_path):
     """Factory: make_server(args=[...]) -> a started Server; all are stopped (SIGTERM,
     sanitizer check) at teardown."""
-    servers = []
-
-    def make(args=(), start=True):
-        s = Server(tmp_path / f"srv{len(servers)}", args=args)
-        servers.append(s)
-        if start:
-            s.start(timeout=60)
-        return s
-
-    yield make
-    for s in servers:
-        if s.proc is not None:
-            s.stop()
+    with servers(tmp_path, start_timeout=60) as make:
+        yield make
 
 
 @pytest.fixture
