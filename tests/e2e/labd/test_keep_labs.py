@@ -4,10 +4,12 @@ import json
 import os
 import signal
 import threading
+import time
 
 import pytest
+import requests
 
-from labd_harness import OTHER_TOPOLOGY
+from labd_harness import OTHER_TOPOLOGY, free_port
 
 KEEP = ["--keep-labs"]
 
@@ -160,3 +162,75 @@ def test_without_keep_labs_labs_go_down_and_a_state_file_is_ignored(make_server)
     assert s.get("/sessions").json()["sessions"] == []
     s.stop()
     assert not state_file(s).exists()
+
+
+def test_kill_during_netlab_up_leaves_no_orphan_and_keeps_the_session(make_server):
+    """kill -9 while `netlab up` runs: the child dies with the server, the next start ends its
+    process group (if any is left) and cleans that lab; the session is kept, without a lab,
+    and its next acquire works."""
+    s = make_server(args=KEEP)
+    a = s.new_session()
+    s.knobs(hang=["up"])
+    out = {}
+
+    def acquire():
+        try:
+            out["r"] = s.acquire(a)
+        except Exception as e:  # noqa: BLE001 - the connection dies with the server
+            out["e"] = e
+    t = threading.Thread(target=acquire)
+    t.start()
+    s.wait_for(lambda: ups(s), 30, "netlab up")
+    up_pid = [e for e in s.netlab_starts() if e["argv"][0] == "up"][0]["pid"]
+    s.proc.send_signal(signal.SIGKILL)
+    s.proc.wait(30)
+    s._log.close()
+    t.join(60)
+    assert "e" in out  # the client saw the connection end, not an answer
+    s.knobs()
+    s.start()
+    s.wait_log("Startup cleanup", 60)
+    s.wait_for(lambda: not os.path.exists(f"/proc/{up_pid}"), 30, "netlab up gone")
+    assert s.get(f"/session/{a}").json() == {"status": "active", "position": 0}
+    assert s.get("/lab", session=a).json()["running"] is False
+    assert not list(s.tmp.glob("netlab_topo_*"))
+    r = s.acquire(a)
+    assert r.status_code == 200 and r.json()["reused"] is False
+
+
+def test_a_client_polling_through_a_restart_stays_active(make_server):
+    """A client polls its session all through a restart on the same port: every answer it
+    gets says ACTIVE at position 0 (it gets none while the server is away), never 404 or
+    WAITING; afterwards the same devices, and no second `netlab up`."""
+    s = make_server(start=False, args=KEEP)
+    s.fixed_port = free_port()
+    s.start()
+    a = s.new_session()
+    devices = s.acquire(a).json()["devices"]
+    answers, stop = [], threading.Event()
+
+    def poll():
+        http = requests.Session()
+        while not stop.is_set():
+            try:
+                r = http.get(f"{s.url}/session/{a}", timeout=5)
+                answers.append((r.status_code, r.json()))
+            except requests.RequestException:
+                answers.append(None)
+                time.sleep(0.01)
+    t = threading.Thread(target=poll)
+    t.start()
+    try:
+        s.wait_for(lambda: len(answers) > 5, 30, "answers before the restart")
+        restart(s)
+        n = len(answers)
+        s.wait_for(lambda: len([x for x in answers[n:] if x is not None]) > 5, 30,
+                   "answers after the restart")
+        s.wait_log("Re-adopted lab topology.yml in slot 0", 60)
+    finally:
+        stop.set()
+        t.join(30)
+    active = (200, {"status": "active", "position": 0})
+    assert [x for x in answers if x is not None and x != active] == []
+    assert s.get("/lab/devices", session=a).json() == devices
+    assert len(ups(s)) == 1

@@ -11,6 +11,7 @@ import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import time
 from pathlib import Path
@@ -68,6 +69,7 @@ class Server:
         self.proc = None
         self.port = None
         self.url = None
+        self.fixed_port = None   # set (e.g. to free_port()) to keep one port across restarts
         self.http = requests.Session()
 
     # --- process ---
@@ -76,7 +78,8 @@ class Server:
         """Start the process without waiting for readiness."""
         self._log = open(self.stderr_path, "ab")
         self._log_start = self._log.tell()
-        cmd = [str(server_binary()), "--host", "127.0.0.1", "--port", "0", *self.args,
+        cmd = [str(server_binary()), "--host", "127.0.0.1", "--port", str(self.fixed_port or 0),
+               *self.args,
                *extra_args]
         self.proc = subprocess.Popen(cmd, cwd=self.root, env=self.env, stdin=subprocess.DEVNULL,
                                      stdout=self._log, stderr=self._log)
@@ -84,8 +87,20 @@ class Server:
 
     def start(self, timeout=15):
         """Spawn and wait until /healthz answers. With --port 0 the bound port is read from
-        the instance metadata, which the server rewrites once it listens."""
+        the instance metadata, which the server rewrites once it listens; with a fixed port
+        the metadata names it before the server listens, so only /healthz tells."""
         self.spawn()
+        if self.fixed_port:
+            self.port, self.url = self.fixed_port, f"http://127.0.0.1:{self.fixed_port}"
+
+            def healthy():
+                try:
+                    return self.get("/healthz", timeout=5).status_code == 204
+                except requests.ConnectionError:
+                    assert self.proc.poll() is None, self.log()
+                    return False
+            self.wait_for(healthy, timeout, "the server to listen")
+            return self
         meta = self.tmp / "neops_remote_lab_server.meta.json"
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -212,6 +227,13 @@ INSPECT_ALL = ["inspect", "-q", "--format", "json",
 
 TOPOLOGY = b"provider: clab\ndefaults.device: frr\nnodes: [r1, r2]\nlinks: [r1-r2]\n"
 OTHER_TOPOLOGY = b"provider: clab\ndefaults.device: frr\nnodes: [a, b, c]\n"
+
+
+def free_port():
+    """A loopback TCP port that is free now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 @contextlib.contextmanager

@@ -4,11 +4,11 @@ id; client text is rendered as text."""
 import os
 import re
 import shutil
-import socket
 
 import requests
 
 from conftest import artifact_dir, new_session, row
+from labd_harness import free_port
 
 TOPOLOGY = b"provider: clab\ndefaults.device: frr\nnodes: [r1, r2, r3]\nlinks: [r1-r2, r2-r3]\n"
 DURATION = re.compile(r"^\d+(\.\d)? s$|^\d+ min \d\d s$|^\d+ h \d\d min$")
@@ -135,37 +135,16 @@ def test_a_failed_operation_shows_the_tail_of_netlabs_output(server, page):
     keep_screenshot(page, "status-page-failure.png")
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def listen_on(server, port):
-    """Spawn the server on a fixed port and wait until it answers there (its metadata names
-    the port before it listens, so the harness's start() cannot be used)."""
-    server.port, server.url = port, f"http://127.0.0.1:{port}"
-    server.spawn(["--port", str(port)])
-
-    def healthy():
-        try:
-            return server.get("/healthz", timeout=5).status_code == 204
-        except requests.ConnectionError:
-            assert server.proc.poll() is None, server.log()
-            return False
-
-    server.wait_for(healthy, 60, "the server to listen")
-
-
 def test_the_page_reconnects_after_a_restart(make_server, page):
-    server, port = make_server(start=False), free_port()
-    listen_on(server, port)
+    server = make_server(start=False)
+    server.fixed_port = free_port()
+    server.start(timeout=60)
     page.goto(server.url + "/ui")
     page.wait('#conn[data-state="live"]')
     server.stop()
     page.wait('#conn[data-state="offline"]')
     server.http = requests.Session()
-    listen_on(server, port)
+    server.start(timeout=60)
     # the page connects again by itself and reads what the new process holds
     _, h = new_session(server, label="after the restart")
     page.wait(row("sessions", "handle", h))
