@@ -72,6 +72,27 @@ static const char *labops_replace_reason(const struct labops *ops, const struct 
 	return strcmp(p->lab->hash, u->hash) == 0 ? "exclusive-request" : "topology-switch";
 }
 
+static int labops_on_recheck(sd_event_source *src, uint64_t usec, void *userdata)
+{
+	struct labops *ops = userdata;
+
+	ops->recheck_at = 0;
+	labops_kick(ops);
+	return 0;
+}
+
+/* Decide waiting acquires again at `at` (monotonic usec), unless an earlier time is set. */
+static void labops_recheck_at(struct labops *ops, uint64_t at)
+{
+	uint64_t now = now_usec(ops);
+
+	if (ops->recheck_at != 0 && ops->recheck_at <= at)
+		return;
+	if (loop_timer_arm(D(ops)->event, &ops->recheck, at > now ? at - now : 0,
+			   labops_on_recheck, ops) == 0)
+		ops->recheck_at = at;
+}
+
 /* Decide one waiting acquire. False when it must keep waiting. */
 static bool labops_decide(struct labops *ops, struct labacq *acq)
 {
@@ -79,6 +100,7 @@ static bool labops_decide(struct labops *ops, struct labacq *acq)
 	struct session *s = sessions_find(&d->sessions, acq->sid);
 	struct lab *own;
 	struct slot_plan p;
+	struct slot_hints hints;
 
 	if (ops->cancelled) {
 		labacq_finish(ops, acq, LABOP_SHUTDOWN, false, NULL, NULL);
@@ -91,10 +113,22 @@ static bool labops_decide(struct labops *ops, struct labacq *acq)
 	own = s->lab;
 	if (own != NULL && RT(ops, own)->job != NULL)
 		return false; /* its lab is busy with a job: decide once that is over */
-	p = slots_decide(&d->slots, own, acq->upload->hash, acq->reuse);
+	hints = (struct slot_hints){ .now = now_usec(ops), .up_cost = ops->up_cost,
+				     .mean_hold = ops->mean_hold };
+	p = slots_decide(&d->slots, own, acq->upload->hash, acq->reuse, &hints);
 	log_debug("Acquire for session %.8s: %s", s->id, slot_decision_name(p.decision));
-	if (p.decision == SLOT_WAIT)
+	if (p.decision == SLOT_WAIT) {
+		if (p.recheck_at != 0) {
+			if (!acq->waits_for_held)
+				log_info("Waiting for lab %s in slot %u, held by session %s and "
+					 "expected back sooner than a new lab comes up (%.1fs), rather "
+					 "than replacing an idle lab", p.lab->name, p.lab->slot,
+					 p.lab->holder->handle, (double)ops->up_cost / 1e6);
+			acq->waits_for_held = true;
+			labops_recheck_at(ops, p.recheck_at);
+		}
 		return false;
+	}
 	labops_log_decision(ops, &p, own, acq->upload);
 	switch (p.decision) {
 	case SLOT_BUSY:
@@ -611,5 +645,6 @@ void labops_free(struct labops *ops)
 	if (ops->run.free != NULL)
 		ops->run.free(ops->run.ctx);
 	sd_event_source_disable_unref(ops->kick);
+	sd_event_source_disable_unref(ops->recheck);
 	free(ops);
 }

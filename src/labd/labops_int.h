@@ -22,6 +22,7 @@ struct labacq {
 	struct upload *upload;
 	bool reuse;
 	bool running;                 /* decided; a job on `lab` works for it */
+	bool waits_for_held;          /* waiting for a held lab (logged once) */
 	struct lab *lab;
 	labop_done_fn done;
 	void *userdata;
@@ -64,6 +65,13 @@ struct labops {
 	bool shutdown_keep;
 	bool shutdown_failed;
 	sd_event_source *kick;
+	/* For slots_decide's hints: the time a lab took to come up and the time a holder kept
+	 * its lab (usec, moving averages), and a timer that decides again when an acquire
+	 * waiting for a held lab stops being worth it. */
+	uint64_t up_cost;
+	uint64_t mean_hold;
+	sd_event_source *recheck;
+	uint64_t recheck_at;
 };
 
 static inline struct labd *D(const struct labops *ops)
@@ -74,6 +82,12 @@ static inline struct labd *D(const struct labops *ops)
 static inline uint64_t now_usec(const struct labops *ops)
 {
 	return loop_now(ops->d->event);
+}
+
+/* A moving average that follows the last few observations (0: none yet). */
+static inline uint64_t labops_average(uint64_t avg, uint64_t sample)
+{
+	return avg == 0 ? sample : (avg * 3 + sample) / 4;
 }
 
 static inline struct slot_rt *RT(const struct labops *ops, const struct lab *lab)

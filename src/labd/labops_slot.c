@@ -53,6 +53,8 @@ void labacq_finish(struct labops *ops, struct labacq *acq, enum labop_outcome ou
 
 	TAILQ_REMOVE(&ops->acqs, acq, link);
 	labd_state_changed(D(ops));
+	if (s != NULL && outcome == LABOP_OK && s->lab != NULL && s->lab->held_since == 0)
+		s->lab->held_since = now_usec(ops);
 	if (s != NULL) {
 		if (s->busy > 0)
 			s->busy--;
@@ -135,6 +137,8 @@ bool labops_let_go(struct labops *ops, struct lab *lab, const char *reason)
 
 	if (lab->holder != NULL && lab->holder->lab == lab)
 		lab->holder->lab = NULL;
+	if (lab->held_since != 0 && now > lab->held_since)
+		ops->mean_hold = labops_average(ops->mean_hold, now - lab->held_since);
 	labd_state_changed(d);
 	if (ops->cancelled) { /* the final teardown (or --keep-labs) takes care of it */
 		lab_set_idle(lab, now, 0);
@@ -319,6 +323,7 @@ static void labops_on_start_done(struct labjob *job, const struct labjob_result 
 		return;
 	}
 	devices = json_incref(res->devices ? res->devices : json_array());
+	ops->up_cost = labops_average(ops->up_cost, now_usec(ops) - rt->job_started);
 	/* The session may have ended while its lab came up: then nobody holds it. */
 	lab_set_up(lab, u->topology_path, u->topology_name, u->hash, res->workdir, u->dir,
 		   devices, s != NULL && s->lab == lab ? s : NULL, now_usec(ops));

@@ -93,10 +93,40 @@ static struct slot_plan plan(enum slot_decision d, const struct lab *lab,
 				   .leave = (struct lab *)leave };
 }
 
-struct slot_plan slots_decide(const struct slots *sl, const struct lab *own, const char *hash,
-			      bool reuse)
+/* The held lab with this topology worth waiting for (its holder is expected to let go
+ * before a new lab could come up, and is not overdue yet; the one due first), with the time
+ * it stops being worth it in *until; NULL: none. */
+static const struct lab *slots_worth_waiting(const struct slots *sl, const char *hash,
+					     const struct slot_hints *h, uint64_t *until_out)
 {
-	const struct lab *lab;
+	const struct lab *lab, *best = NULL;
+	uint64_t held, until;
+	unsigned i;
+
+	if (h == NULL || h->up_cost == 0 || h->mean_hold == 0)
+		return NULL;
+	for (i = 0; i < sl->n; i++) {
+		lab = &sl->labs[i];
+		if (lab->state != LAB_UP || lab->holder == NULL || strcmp(lab->hash, hash) != 0 ||
+		    lab->held_since == 0 || lab->held_since > h->now)
+			continue;
+		held = h->now - lab->held_since;
+		until = lab->held_since + h->mean_hold + h->up_cost;
+		if (held + h->up_cost > h->mean_hold && h->now < until &&
+		    (best == NULL || until < *until_out)) {
+			best = lab;
+			*until_out = until;
+		}
+	}
+	return best;
+}
+
+struct slot_plan slots_decide(const struct slots *sl, const struct lab *own, const char *hash,
+			      bool reuse, const struct slot_hints *hints)
+{
+	const struct lab *lab, *held;
+	struct slot_plan p;
+	uint64_t until = 0;
 	unsigned i;
 
 	if (own != NULL && own->state == LAB_UP) {
@@ -121,8 +151,14 @@ struct slot_plan slots_decide(const struct slots *sl, const struct lab *own, con
 	for (i = 0; i < sl->n; i++)
 		if (sl->labs[i].state == LAB_EMPTY)
 			return plan(SLOT_START, &sl->labs[i], NULL);
-	if ((lab = slots_lru_idle(sl)) != NULL)
+	if ((lab = slots_lru_idle(sl)) != NULL) {
+		if (reuse && (held = slots_worth_waiting(sl, hash, hints, &until)) != NULL) {
+			p = plan(SLOT_WAIT, held, NULL);
+			p.recheck_at = until;
+			return p;
+		}
 		return plan(SLOT_REPLACE, lab, NULL);
+	}
 	return plan(SLOT_WAIT, NULL, NULL);
 }
 
@@ -155,6 +191,7 @@ void lab_set_up(struct lab *lab, const char *topology, const char *name, const c
 	lab->upload_dir = upload_dir ? xstrdup(upload_dir) : NULL;
 	lab->devices = devices;
 	lab->holder = holder;
+	lab->held_since = 0; /* set when the holder gets its answer */
 	lab->ref = holder != NULL ? 1 : 0;
 	lab->up_since = now;
 	lab->idle_since = now;
@@ -178,6 +215,7 @@ bool lab_release(struct lab *lab)
 void lab_set_idle(struct lab *lab, uint64_t now, uint64_t idle_until)
 {
 	lab->holder = NULL;
+	lab->held_since = 0;
 	lab->ref = 0;
 	lab->idle_since = now;
 	lab->idle_until = idle_until;

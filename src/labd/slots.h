@@ -40,6 +40,7 @@ struct lab {
 	struct session *holder;    /* NULL: idle (or being started without a session) */
 	bool pinned;               /* a --prewarm topology: kept idle without expiry */
 	uint64_t up_since;         /* monotonic usec */
+	uint64_t held_since;       /* monotonic usec its holder got it (0: not held) */
 	uint64_t idle_since;       /* monotonic usec it lost its holder (LRU order) */
 	uint64_t idle_until;       /* idle-keep expiry (monotonic usec); 0: none */
 };
@@ -58,8 +59,21 @@ enum slot_decision {
 
 struct slot_plan {
 	enum slot_decision decision;
-	struct lab *lab;           /* the slot the plan works on (NULL for BUSY/WAIT) */
+	struct lab *lab;           /* the slot the plan works on (NULL for BUSY/WAIT, but the
+				    * held lab waited for when recheck_at is set) */
 	struct lab *leave;         /* SLOT_TAKE: the session's own idle lab it lets go of */
+	uint64_t recheck_at;       /* SLOT_WAIT for a held lab: decide again by then (usec) */
+};
+
+/* What the pool has observed, for one choice: a session that would replace an idle lab may
+ * instead wait for a lab with its topology that another session holds, when that holder is
+ * expected to let go sooner than a new lab would come up (then no `netlab up` runs and no
+ * warm lab is lost). It waits at most until the holder is overdue (held_since + mean_hold +
+ * up_cost), then the tree decides as without hints. Zeros: nothing observed, never wait. */
+struct slot_hints {
+	uint64_t now;              /* monotonic usec */
+	uint64_t up_cost;          /* mean time a lab took to come up (usec) */
+	uint64_t mean_hold;        /* mean time a holder keeps a lab (usec) */
 };
 
 struct slots {
@@ -71,9 +85,10 @@ struct slots {
 void slots_init(struct slots *sl, unsigned n, const int *mlids);
 void slots_free(struct slots *sl);
 
-/* The decision for session s (holding `own`, or NULL) asking for topology `hash`. */
+/* The decision for session s (holding `own`, or NULL) asking for topology `hash`; hints may
+ * be NULL (the tree alone). */
 struct slot_plan slots_decide(const struct slots *sl, const struct lab *own, const char *hash,
-			      bool reuse);
+			      bool reuse, const struct slot_hints *hints);
 const char *slot_decision_name(enum slot_decision d);
 
 /* An UP lab nobody holds. */

@@ -123,13 +123,15 @@ void labd_state_changed(struct labd *d)
 {
 	if (!d->cfg.keep_labs || d->event == NULL || d->state_frozen)
 		return;
-	/* Once per loop iteration, after every change of this iteration. */
+	/* Once per dispatch, after every change it made, and before anything else runs: a
+	 * lab's answer goes out on a resumed connection from the HTTP layer's next run (a defer
+	 * of normal priority), so a client never hears of a lab the file does not name yet. */
 	if (d->state_save == NULL) {
 		if (sd_event_add_defer(d->event, &d->state_save, state_on_save, d) < 0) {
 			(void)state_save(d);
 			return;
 		}
-		(void)sd_event_source_set_priority(d->state_save, SD_EVENT_PRIORITY_IDLE);
+		(void)sd_event_source_set_priority(d->state_save, SD_EVENT_PRIORITY_IMPORTANT);
 	}
 	(void)sd_event_source_set_enabled(d->state_save, SD_EVENT_ONESHOT);
 }

@@ -204,3 +204,57 @@ def test_sanity_teardown_when_netlab_registers_a_default_lab(server, tmp_path):
     assert calls[0] == ["down", "--instance", "default", "--cleanup"]
     assert calls[1] == ["up", "topology.yml"]
     assert not (local / "netlab.lock").exists()
+
+
+def held_lab_setup(s):
+    """Two idle labs (TOPOLOGY in one slot, OTHER_TOPOLOGY in the other), brought up slowly
+    (netlab up 10 s, in parallel: a new lab costs far more than the holds observed so far,
+    which are instants), then a session `c` holding the TOPOLOGY lab. An acquire for TOPOLOGY
+    may wait for c up to about 10 s: a wide margin for the test's next steps."""
+    s.knobs(up_delay=10.0)
+    a, b = s.new_session(), s.new_session()
+    results = {}
+    threads = [acquire_in_thread(s, a, TOPOLOGY, results, "a"),
+               acquire_in_thread(s, b, OTHER_TOPOLOGY, results, "b")]
+    for t in threads:
+        t.join(120)
+    assert results["a"].json()["reused"] is False and results["b"].json()["reused"] is False
+    s.delete(f"/session/{a}")
+    s.delete(f"/session/{b}")
+    s.knobs()
+    c = s.new_session()
+    assert s.acquire(c).json()["reused"] is True
+    return c
+
+
+def test_an_acquire_waits_for_a_held_lab_rather_than_replace_a_warm_one(make_server):
+    s = make_server(args=["--lab-slots", "2", "--idle-lab-keep", "300"])
+    c = held_lab_setup(s)
+    d = s.new_session()
+    results = {}
+    t = acquire_in_thread(s, d, TOPOLOGY, results, "d")
+    s.wait_log("Waiting for lab topology.yml in slot ., held by session s-", 30)
+    assert "d" not in results
+    # c lets go: d gets that lab, warm; the other topology was not replaced
+    s.delete(f"/session/{c}")
+    t.join(60)
+    assert results["d"].status_code == 200 and results["d"].json()["reused"] is True
+    assert len(ups(s)) == 2
+    assert not [c for c in s.netlab_calls() if c[0] == "down" and "-i" in c]
+    assert len(s.get("/host").json()["warm"]) == 1
+
+
+def test_a_held_lab_is_waited_for_only_while_its_holder_is_not_overdue(make_server):
+    s = make_server(args=["--lab-slots", "2", "--idle-lab-keep", "300"])
+    held_lab_setup(s)  # c keeps holding
+    d = s.new_session()
+    results = {}
+    t = acquire_in_thread(s, d, TOPOLOGY, results, "d")
+    s.wait_log("Waiting for lab topology.yml in slot .", 30)
+    # the holder keeps it past the expected hold plus the time of a new lab: d gives up
+    # waiting and replaces the idle lab (one more netlab up) while c still holds its own
+    t.join(120)
+    assert results["d"].status_code == 200 and results["d"].json()["reused"] is False
+    assert len(ups(s)) == 3
+    labs = s.get("/labs").json()["labs"]
+    assert len(labs) == 2 and all(l["holder"] for l in labs)

@@ -1,6 +1,7 @@
 /* Unit tests: the lab decision tree over slots (slots.c) — the original's tree for a
- * session's own lab, the warm pool, free slots, LRU replacement (prewarmed labs last), and
- * waiting while slots settle; refcounts and the status JSON. */
+ * session's own lab, the warm pool, free slots, LRU replacement (prewarmed labs last),
+ * waiting while slots settle or for a held lab about to be let go; refcounts and the status
+ * JSON. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -33,21 +34,21 @@ static void test_own_lab_tree(void **state)
 
 	slots_init(&sl, 1, NULL);
 	assert_string_equal(sl.labs[0].instance, "default");
-	assert_int_equal(slots_decide(&sl, NULL, H1, true).decision, SLOT_START);
+	assert_int_equal(slots_decide(&sl, NULL, H1, true, NULL).decision, SLOT_START);
 	own = &sl.labs[0];
 	up(own, H1, &sa, 1);
 	assert_int_equal(own->ref, 1);
-	assert_int_equal(slots_decide(&sl, own, H1, true).decision, SLOT_ATTACH);
-	assert_int_equal(slots_decide(&sl, own, H1, false).decision, SLOT_BUSY);
-	assert_int_equal(slots_decide(&sl, own, H2, true).decision, SLOT_BUSY);
+	assert_int_equal(slots_decide(&sl, own, H1, true, NULL).decision, SLOT_ATTACH);
+	assert_int_equal(slots_decide(&sl, own, H1, false, NULL).decision, SLOT_BUSY);
+	assert_int_equal(slots_decide(&sl, own, H2, true, NULL).decision, SLOT_BUSY);
 	assert_int_equal(lab_attach(own), 2);
 	assert_false(lab_release(own));
 	assert_false(lab_release(own));
 	assert_true(lab_release(own)); /* underflow is reported and clamped */
 	assert_int_equal(own->ref, 0);
-	assert_int_equal(slots_decide(&sl, own, H1, false).decision, SLOT_RESTART);
-	assert_int_equal(slots_decide(&sl, own, H2, false).decision, SLOT_SWITCH);
-	assert_int_equal(slots_decide(&sl, own, H2, true).decision, SLOT_SWITCH);
+	assert_int_equal(slots_decide(&sl, own, H1, false, NULL).decision, SLOT_RESTART);
+	assert_int_equal(slots_decide(&sl, own, H2, false, NULL).decision, SLOT_SWITCH);
+	assert_int_equal(slots_decide(&sl, own, H2, true, NULL).decision, SLOT_SWITCH);
 	st = lab_status_json(own, true);
 	assert_true(json_is_true(json_object_get(st, "running")));
 	assert_string_equal(json_string_value(json_object_get(st, "topology")), "/tmp/u/t.yml");
@@ -73,7 +74,7 @@ static void test_pool_decisions(void **state)
 	slots_init(&sl, 3, mlids);
 	assert_string_equal(sl.labs[1].instance, "9");
 	up(&sl.labs[0], H1, &sa, 10); /* held: never shared */
-	p = slots_decide(&sl, NULL, H1, true);
+	p = slots_decide(&sl, NULL, H1, true, NULL);
 	assert_int_equal(p.decision, SLOT_START);
 	assert_ptr_equal(p.lab, &sl.labs[1]);
 	up(&sl.labs[1], H2, NULL, 20); /* idle */
@@ -81,20 +82,20 @@ static void test_pool_decisions(void **state)
 	lab_set_idle(&sl.labs[1], 20, 0);
 	lab_set_idle(&sl.labs[2], 30, 0);
 	/* warm: an idle lab with the topology is taken over */
-	p = slots_decide(&sl, NULL, H1, true);
+	p = slots_decide(&sl, NULL, H1, true, NULL);
 	assert_int_equal(p.decision, SLOT_TAKE);
 	assert_ptr_equal(p.lab, &sl.labs[2]);
 	/* reuse=false never takes a warm lab: replace the least recently used idle one */
-	p = slots_decide(&sl, NULL, H1, false);
+	p = slots_decide(&sl, NULL, H1, false, NULL);
 	assert_int_equal(p.decision, SLOT_REPLACE);
 	assert_ptr_equal(p.lab, &sl.labs[1]);
 	/* prewarmed labs are replaced last */
 	sl.labs[1].pinned = true;
-	p = slots_decide(&sl, NULL, H1, false);
+	p = slots_decide(&sl, NULL, H1, false, NULL);
 	assert_ptr_equal(p.lab, &sl.labs[2]);
 	/* a session whose own idle lab is another topology takes the warm one and lets go */
 	sl.labs[0].ref = 0;
-	p = slots_decide(&sl, &sl.labs[0], H2, true);
+	p = slots_decide(&sl, &sl.labs[0], H2, true, NULL);
 	assert_int_equal(p.decision, SLOT_TAKE);
 	assert_ptr_equal(p.lab, &sl.labs[1]);
 	assert_ptr_equal(p.leave, &sl.labs[0]);
@@ -102,8 +103,50 @@ static void test_pool_decisions(void **state)
 	sl.labs[1].state = LAB_STOPPING;
 	sl.labs[2].state = LAB_STARTING;
 	sl.labs[2].holder = &sb;
-	assert_int_equal(slots_decide(&sl, NULL, H2, true).decision, SLOT_WAIT);
+	assert_int_equal(slots_decide(&sl, NULL, H2, true, NULL).decision, SLOT_WAIT);
 	assert_int_equal(slots_empty(&sl), 0);
+	slots_free(&sl);
+}
+
+/* A held lab with the topology is worth waiting for only while its holder is expected to
+ * let go sooner than a new lab comes up, and not overdue; without observations, never. */
+static void test_wait_for_a_held_lab(void **state)
+{
+	static const int mlids[] = { 1, 2 };
+	const uint64_t s = 1000000;
+	struct slot_hints h = { .up_cost = 2 * s, .mean_hold = 10 * s };
+	struct slots sl;
+	struct slot_plan p;
+
+	slots_init(&sl, 2, mlids);
+	up(&sl.labs[0], H1, &sa, 0);  /* held */
+	up(&sl.labs[1], H2, NULL, 0); /* idle: the one a replacement would take */
+	lab_set_idle(&sl.labs[1], 0, 0);
+	sl.labs[0].held_since = 100 * s;
+	/* just promoted: 10 s to go, a new lab takes 2 s: replace */
+	h.now = 101 * s;
+	assert_int_equal(slots_decide(&sl, NULL, H1, true, &h).decision, SLOT_REPLACE);
+	/* 9 s in: about 1 s to go: wait, and decide again once it is overdue (100+10+2) */
+	h.now = 109 * s;
+	p = slots_decide(&sl, NULL, H1, true, &h);
+	assert_int_equal(p.decision, SLOT_WAIT);
+	assert_true(p.recheck_at == 112 * s);
+	assert_ptr_equal(p.lab, &sl.labs[0]);
+	/* past its mean hold but not overdue yet: still wait */
+	h.now = 111 * s;
+	assert_int_equal(slots_decide(&sl, NULL, H1, true, &h).decision, SLOT_WAIT);
+	/* overdue: replace after all */
+	h.now = 112 * s;
+	assert_int_equal(slots_decide(&sl, NULL, H1, true, &h).decision, SLOT_REPLACE);
+	/* nothing observed, reuse=false, or the held lab is another topology: the tree alone */
+	h.now = 109 * s;
+	assert_int_equal(slots_decide(&sl, NULL, H1, true, NULL).decision, SLOT_REPLACE);
+	h.up_cost = 0;
+	assert_int_equal(slots_decide(&sl, NULL, H1, true, &h).decision, SLOT_REPLACE);
+	h.up_cost = 2 * s;
+	assert_int_equal(slots_decide(&sl, NULL, H1, false, &h).decision, SLOT_REPLACE);
+	sl.labs[1].state = LAB_EMPTY; /* a free slot is used at once, no waiting */
+	assert_int_equal(slots_decide(&sl, NULL, H1, true, &h).decision, SLOT_START);
 	slots_free(&sl);
 }
 
@@ -112,6 +155,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_own_lab_tree),
 		cmocka_unit_test(test_pool_decisions),
+		cmocka_unit_test(test_wait_for_a_held_lab),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
