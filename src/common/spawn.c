@@ -1,57 +1,24 @@
 /* Child processes: own process group, parent-death signal, stdin /dev/null, a deadline,
- * capped output, exit events from a pidfd or SIGCHLD. */
+ * capped output, exit events from a pidfd or SIGCHLD. This file is a child's life on the
+ * loop: its pipes read into capped buffers and lines, its deadline (signal the group, then
+ * SIGKILL), its end reported from a deferred event; fork and exec are in spawn_exec.c, exit
+ * tracking in spawn_watch.c, the group's identity in spawn_group.c. */
 #include "spawn.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <inttypes.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
-#include <sys/pidfd.h>
-#include <sys/prctl.h>
-#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "loop.h"
+#include "spawn_int.h"
 #include "xmalloc.h"
 
-#define SPAWN_LINE_MAX 4096
 #define SPAWN_DRAIN_GRACE_USEC (2 * USEC_PER_SEC)
-
-extern char **environ;
-
-struct spawn_pipe {
-	int fd;
-	sd_event_source *src;
-	enum spawn_stream stream;
-	struct spawn *sp;
-	char line[SPAWN_LINE_MAX];
-	size_t line_len;
-};
-
-struct spawn {
-	sd_event *event;
-	pid_t pid;
-	sd_event_source *child;
-	sd_event_source *deadline;
-	sd_event_source *drain;
-	sd_event_source *finish;
-	struct spawn_pipe out, err;
-	struct spawn_options opt;
-	struct spawn_result res;
-	struct spawn_group group;
-	int group_error;          /* why `group` could not be recorded (0: it was) */
-	uint64_t started;
-	bool child_done;
-	bool killed_hard;
-	spawn_done_fn done;
-	void *userdata;
-};
 
 static void spawn_pipe_close(struct spawn_pipe *p)
 {
@@ -59,19 +26,6 @@ static void spawn_pipe_close(struct spawn_pipe *p)
 	if (p->fd >= 0)
 		close(p->fd);
 	p->fd = -1;
-}
-
-/* An fd that is not 0, 1 or 2 (the child's dup2 onto those must never be a no-op that
- * keeps O_CLOEXEC), closing the original. */
-static int spawn_fd_above_stdio(int fd)
-{
-	int nfd;
-
-	if (fd < 0 || fd > STDERR_FILENO)
-		return fd;
-	nfd = fcntl(fd, F_DUPFD_CLOEXEC, STDERR_FILENO + 1);
-	close(fd);
-	return nfd;
 }
 
 static void spawn_emit_line(struct spawn_pipe *p, bool flush)
@@ -176,7 +130,7 @@ static int spawn_on_drain_timeout(sd_event_source *s, uint64_t usec, void *userd
 	return 0;
 }
 
-static int spawn_on_child(sd_event_source *s, const siginfo_t *si, void *userdata)
+int spawn_on_child(sd_event_source *s, const siginfo_t *si, void *userdata)
 {
 	struct spawn *sp = userdata;
 
@@ -240,336 +194,6 @@ static int spawn_pipe_open(struct spawn *sp, struct spawn_pipe *p, enum spawn_st
 	}
 	p->fd = fds[0];
 	*ret_write_fd = fds[1];
-	return 0;
-}
-
-/* Tracking mode of this process: -1 not known yet, 1 pidfds, 0 SIGCHLD (no pidfd_open). */
-static int spawn_pidfd_mode = -1;
-
-/* pidfd_open failing like this means "not here" (ENOSYS: kernel < 5.3 or valgrind 3.19;
- * EPERM/EACCES: a seccomp policy), not "this child is gone"; sd-event reads it the same. */
-static bool spawn_pidfd_unavailable(int err)
-{
-	return err == ENOSYS || err == EPERM || err == EACCES || err == EOPNOTSUPP;
-}
-
-bool spawn_uses_pidfd(void)
-{
-	if (spawn_pidfd_mode < 0) {
-		int fd = pidfd_open(getpid(), 0);
-
-		if (fd >= 0)
-			close(fd);
-		spawn_pidfd_mode = fd >= 0 || !spawn_pidfd_unavailable(errno);
-	}
-	return spawn_pidfd_mode == 1;
-}
-
-/* Everything the child needs, prepared before fork: after fork the child of a possibly
- * multi-threaded process may only make async-signal-safe calls (no malloc, no locks). */
-struct spawn_exec {
-	const char *file;     /* argv[0] */
-	char *const *argv;
-	char *const *envp;
-	const char *search;   /* PATH to search, NULL when file contains a '/' */
-	char *pathbuf;        /* room for "<PATH entry>/<file>" */
-	const char *cwd;
-	int null_fd, out_fd, err_fd;
-	int report_fd;        /* O_CLOEXEC: exec closes it, a failure writes errno into it */
-	int death_signal;
-	pid_t parent;
-	int max_fd;           /* close() up to here when close_range(2) is missing */
-};
-
-/* closefrom(3), except for the report pipe (it closes at exec). */
-static void spawn_child_close_fds(const struct spawn_exec *x)
-{
-	int fd;
-
-	if ((x->report_fd == 3 || close_range(3, (unsigned)x->report_fd - 1, 0) == 0) &&
-	    close_range((unsigned)x->report_fd + 1, ~0U, 0) == 0)
-		return;
-	for (fd = 3; fd < x->max_fd; fd++)
-		if (fd != x->report_fd)
-			(void)close(fd);
-}
-
-/* execve, searching PATH like glibc's posix_spawnp (EACCES when only an unexecutable file
- * was found, ENOENT when nothing; no /bin/sh retry on ENOEXEC, unlike execvp); returns
- * only on failure, with errno set. */
-static void spawn_child_exec(const struct spawn_exec *x)
-{
-	size_t flen = strlen(x->file);
-	bool eacces = false;
-	const char *p, *end;
-
-	if (x->search == NULL) {
-		execve(x->file, x->argv, x->envp);
-		return;
-	}
-	for (p = x->search;; p = end + 1) {
-		size_t dlen;
-
-		end = strchrnul(p, ':');
-		dlen = (size_t)(end - p);
-		if (dlen == 0) { /* an empty entry is the current directory */
-			memcpy(x->pathbuf, x->file, flen + 1);
-		} else {
-			memcpy(x->pathbuf, p, dlen);
-			x->pathbuf[dlen] = '/';
-			memcpy(x->pathbuf + dlen + 1, x->file, flen + 1);
-		}
-		execve(x->pathbuf, x->argv, x->envp);
-		switch (errno) {
-		case EACCES:
-			eacces = true;
-			break;
-		case ENOENT:
-		case ENOTDIR:
-		case ESTALE:
-		case ENODEV:
-		case ETIMEDOUT:
-			break;
-		default:
-			return;
-		}
-		if (*end == '\0')
-			break;
-	}
-	errno = eacces ? EACCES : ENOENT;
-}
-
-/* The forked child: async-signal-safe calls only. */
-static _Noreturn void spawn_child(const struct spawn_exec *x)
-{
-	struct sigaction dfl;
-	sigset_t none;
-	int sig, err;
-
-	/* Handlers reset themselves at exec; ignored signals (SIGPIPE in the daemons) do not.
-	 * All signals stay blocked until just before exec (the parent blocked them). */
-	memset(&dfl, 0, sizeof(dfl));
-	dfl.sa_handler = SIG_DFL;
-	for (sig = 1; sig < NSIG; sig++)
-		if (sig != SIGKILL && sig != SIGSTOP)
-			(void)sigaction(sig, &dfl, NULL);
-	if (setpgid(0, 0) < 0)
-		goto fail;
-	/* Die with the server. The signal comes when the *thread* that forked us ends: spawn
-	 * runs on the loop thread, which lives as long as the process. */
-	if (prctl(PR_SET_PDEATHSIG, x->death_signal) < 0)
-		goto fail;
-	/* The server may have died before prctl: then we belong to init (or a subreaper). */
-	if (getppid() != x->parent)
-		_exit(127);
-	if (dup2(x->null_fd, STDIN_FILENO) < 0 || dup2(x->out_fd, STDOUT_FILENO) < 0 ||
-	    dup2(x->err_fd, STDERR_FILENO) < 0)
-		goto fail;
-	if (x->cwd != NULL && chdir(x->cwd) < 0)
-		goto fail;
-	spawn_child_close_fds(x);
-	sigemptyset(&none);
-	if (sigprocmask(SIG_SETMASK, &none, NULL) < 0)
-		goto fail;
-	spawn_child_exec(x);
-fail:
-	err = errno;
-	(void)!write(x->report_fd, &err, sizeof(err));
-	_exit(127);
-}
-
-/* Fork and exec the child; returns once it runs the program (or with the errno of why it
- * could not: -ENOENT for a missing program), like posix_spawn. */
-static int spawn_fork(struct spawn *sp, const struct spawn_options *o, int out_w, int err_w)
-{
-	struct spawn_exec x = {
-		.file = o->argv[0],
-		.argv = (char *const *)o->argv,
-		.envp = o->envp ? o->envp : environ,
-		.cwd = o->cwd,
-		.out_fd = out_w,
-		.err_fd = err_w,
-		.null_fd = -1,
-		.report_fd = -1,
-		.death_signal = o->death_signal ? o->death_signal : SIGKILL,
-		.parent = getpid(),
-		.max_fd = 65536,
-	};
-	int report[2] = { -1, -1 }, err = 0, r;
-	struct rlimit rl;
-	sigset_t all, old;
-	ssize_t n;
-	pid_t pid;
-
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
-	    rl.rlim_cur < (rlim_t)x.max_fd)
-		x.max_fd = (int)rl.rlim_cur;
-	if (strchr(x.file, '/') == NULL) {
-		x.search = getenv("PATH");
-		if (x.search == NULL)
-			x.search = "/bin:/usr/bin";
-		x.pathbuf = xmalloc(strlen(x.search) + strlen(x.file) + 2);
-	}
-	x.null_fd = spawn_fd_above_stdio(open("/dev/null", O_RDONLY | O_CLOEXEC));
-	if (x.null_fd < 0) {
-		r = -errno;
-		goto out;
-	}
-	if (pipe2(report, O_CLOEXEC) < 0) {
-		r = -errno;
-		goto out;
-	}
-	report[1] = spawn_fd_above_stdio(report[1]);
-	if (report[1] < 0) {
-		r = -errno;
-		goto out;
-	}
-	x.report_fd = report[1];
-
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	pid = fork();
-	if (pid == 0)
-		spawn_child(&x);
-	err = errno;
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (pid < 0) {
-		r = -err;
-		goto out;
-	}
-	close(report[1]);
-	report[1] = -1;
-	do
-		n = read(report[0], &err, sizeof(err));
-	while (n < 0 && errno == EINTR);
-	if (n != 0) {
-		/* The exec failed (or we cannot tell): the child is exiting; reap it. */
-		r = n == (ssize_t)sizeof(err) ? -err : -EIO;
-		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
-			;
-		goto out;
-	}
-	sp->pid = pid;
-	r = 0;
-out:
-	if (report[0] >= 0)
-		close(report[0]);
-	if (report[1] >= 0)
-		close(report[1]);
-	if (x.null_fd >= 0)
-		close(x.null_fd);
-	free(x.pathbuf);
-	return r;
-}
-
-/* Fields of /proc/<pid>/stat that identify a process and its group. */
-struct spawn_stat {
-	char state;
-	pid_t pgrp;
-	pid_t session;
-	uint64_t starttime;
-};
-
-static int spawn_read_stat(pid_t pid, struct spawn_stat *ret)
-{
-	char path[64], buf[1024];
-	const char *p;
-	ssize_t n;
-	int fd, r;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	do
-		n = read(fd, buf, sizeof(buf) - 1);
-	while (n < 0 && errno == EINTR);
-	r = n < 0 ? -errno : 0;
-	close(fd);
-	if (r < 0)
-		return r == -ESRCH ? -ENOENT : r;
-	buf[n] = '\0';
-	/* "pid (comm) state ppid pgrp session tty_nr tpgid flags minflt cminflt majflt cmajflt
-	 * utime stime cutime cstime priority nice num_threads itrealvalue starttime ...";
-	 * comm may hold spaces and parentheses, so the fields start after the last ')'. */
-	p = strrchr(buf, ')');
-	if (p == NULL ||
-	    sscanf(p + 1, " %c %*d %d %d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %" SCNu64,
-		   &ret->state, &ret->pgrp, &ret->session, &ret->starttime) != 4)
-		return -EIO;
-	return 0;
-}
-
-static int spawn_boot_id(char out[SPAWN_BOOT_ID_SIZE])
-{
-	static char cached[SPAWN_BOOT_ID_SIZE];
-	ssize_t n;
-	int fd;
-
-	if (cached[0] == '\0') {
-		fd = open("/proc/sys/kernel/random/boot_id", O_RDONLY | O_CLOEXEC);
-		if (fd < 0)
-			return -errno;
-		n = read(fd, cached, sizeof(cached) - 1);
-		close(fd);
-		if (n < 36) {
-			cached[0] = '\0';
-			return -EIO;
-		}
-		cached[36] = '\0';
-	}
-	memcpy(out, cached, SPAWN_BOOT_ID_SIZE);
-	return 0;
-}
-
-/* Remember what identifies the child's group after we are gone (see spawn_group_alive). */
-static void spawn_record_group(struct spawn *sp)
-{
-	struct spawn_stat st;
-	int r;
-
-	sp->group.pgid = sp->pid;
-	r = spawn_read_stat(sp->pid, &st);
-	if (r == 0)
-		r = spawn_boot_id(sp->group.boot_id);
-	if (r == 0) {
-		sp->group.sid = st.session;
-		sp->group.starttime = st.starttime;
-	}
-	sp->group_error = r;
-}
-
-/* Watch for the child's exit: a pidfd when the kernel has pidfd_open, otherwise
- * sd-event's SIGCHLD tracking (it waits with waitid(P_PID, ...), so it never reaps
- * another module's child). */
-static int spawn_watch(struct spawn *sp)
-{
-	int pidfd = -1, r;
-
-	/* Once pidfd_open failed for want of it, it will not appear: do not ask again. */
-	errno = ENOSYS;
-	if (spawn_pidfd_mode != 0)
-		pidfd = pidfd_open(sp->pid, 0);
-	if (pidfd >= 0) {
-		spawn_pidfd_mode = 1;
-		r = sd_event_add_child_pidfd(sp->event, &sp->child, pidfd, WEXITED, spawn_on_child,
-					     sp);
-		if (r < 0) {
-			close(pidfd);
-			return r;
-		}
-		(void)sd_event_source_set_child_pidfd_own(sp->child, 1);
-	} else {
-		if (!spawn_pidfd_unavailable(errno))
-			return -errno;
-		spawn_pidfd_mode = 0;
-		/* sd-event tries pidfd_open itself, fails the same way and falls back to a
-		 * SIGCHLD signal source; that needs SIGCHLD blocked (loop_new does it). */
-		r = sd_event_add_child(sp->event, &sp->child, sp->pid, WEXITED, spawn_on_child, sp);
-		if (r < 0)
-			return r;
-	}
-	(void)sd_event_source_set_child_process_own(sp->child, 1);
 	return 0;
 }
 
@@ -641,70 +265,6 @@ void spawn_signal(struct spawn *sp, int sig)
 pid_t spawn_pid(const struct spawn *sp)
 {
 	return sp->pid;
-}
-
-int spawn_get_group(const struct spawn *sp, struct spawn_group *ret)
-{
-	if (sp->group_error < 0)
-		return sp->group_error;
-	*ret = sp->group;
-	return 0;
-}
-
-int spawn_group_alive(const struct spawn_group *g)
-{
-	char boot_id[SPAWN_BOOT_ID_SIZE];
-	struct spawn_stat st;
-	struct dirent *de;
-	int n = 0, r;
-	DIR *d;
-
-	if (g->pgid <= 1 || g->sid <= 0)
-		return -EINVAL;
-	/* Start times count from boot: after a reboot nothing of the group can be left. */
-	r = spawn_boot_id(boot_id);
-	if (r < 0)
-		return r;
-	if (strncmp(boot_id, g->boot_id, SPAWN_BOOT_ID_SIZE) != 0)
-		return 0;
-	/* A live process with the leader's pid but another start time: the number was free
-	 * again, so the old group had ended. */
-	if (spawn_read_stat(g->pgid, &st) == 0 && st.starttime != g->starttime)
-		return 0;
-	d = opendir("/proc");
-	if (d == NULL)
-		return -errno;
-	while ((de = readdir(d)) != NULL) {
-		char *end;
-		long pid;
-
-		if (de->d_name[0] < '1' || de->d_name[0] > '9')
-			continue;
-		pid = strtol(de->d_name, &end, 10);
-		if (*end != '\0' || pid <= 0 || pid > INT32_MAX ||
-		    spawn_read_stat((pid_t)pid, &st) < 0)
-			continue;
-		/* A group id stays taken while any member lives, and every member of the
-		 * original group started after its leader, in the leader's session. */
-		if (st.pgrp == g->pgid && st.session == g->sid && st.starttime >= g->starttime &&
-		    st.state != 'Z' && st.state != 'X')
-			n++;
-	}
-	closedir(d);
-	return n;
-}
-
-int spawn_kill_group(const struct spawn_group *g, int sig)
-{
-	int n = spawn_group_alive(g);
-
-	if (n < 0)
-		return n;
-	if (n == 0)
-		return -ESRCH;
-	if (kill(-g->pgid, sig) < 0)
-		return -errno;
-	return 0;
 }
 
 void spawn_free(struct spawn *sp)
@@ -781,7 +341,7 @@ out:
 	sd_event_unref(e);
 	/* Tracking by SIGCHLD, this private loop may have taken the one pending SIGCHLD that
 	 * also announced a child of another loop: post one more so that loop looks again. */
-	if (spawn_pidfd_mode == 0)
+	if (spawn_watch_sigchld())
 		(void)kill(getpid(), SIGCHLD);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	return r;
