@@ -57,6 +57,15 @@ static const char usage[] =
 	"  OPS_TIMELINE_MAX_OPS [500]  OPS_TIMELINE_DEFAULT_LIMIT [100]\n"
 	"  OPS_TIMELINE_PHASE_LOOKBACK [500]  OPS_JOURNAL_SPOOL_MAX [10000]\n"
 	"  OPS_JOURNAL_SPOOL_RETRY [5]  OPS_MAX_BODY [65536]\n"
+	"  OPS_MAX_CONNECTIONS [512]: open HTTP connections in all; more are closed at once\n"
+	"  OPS_MAX_CONNECTIONS_PER_ADDRESS [a quarter of OPS_MAX_CONNECTIONS]: the same, from\n"
+	"                        one client address (at most OPS_MAX_CONNECTIONS)\n"
+	"  OPS_REQUEST_TIMEOUT [60]: seconds a client has to send a complete request (header\n"
+	"                        and body) after connecting or its previous answer; idle\n"
+	"                        keep-alive connections last this long (at most the next)\n"
+	"  OPS_IDLE_CONNECTION_TIMEOUT [300]: close a connection without traffic this long\n"
+	"  OPS_HEARTBEAT_SSE_INTERVAL_SECONDS [10]: polls of the hosts that\n"
+	"                        /api/heartbeat/stream readers watch (0: none of its own)\n"
 	"  LAB_MANAGER_TOKEN [unset]  OPS_ALLOWED_NETWORKS [127.0.0.0/8,::1/128,172.16.0.0/12]\n"
 	"  OPS_LOG_LEVEL [INFO]  OPS_LOG_FORMAT [text|json|journal]\n"
 	"\n"
@@ -268,8 +277,10 @@ int main(int argc, char **argv)
 	hc.n_routes = api_n_routes;
 	hc.head_as_get = true;
 	hc.default_body_max = o.cfg.body_max;
-	hc.connection_limit = 512;
-	hc.connection_timeout = 300;
+	hc.connection_limit = o.cfg.max_connections;
+	hc.per_ip_connection_limit = o.cfg.max_per_address;
+	hc.request_timeout = o.cfg.request_timeout;
+	hc.connection_timeout = o.cfg.idle_timeout;
 	hc.before = api_before;
 	hc.error = api_error;
 	hc.userdata = &o;
@@ -294,6 +305,9 @@ int main(int argc, char **argv)
 		 RL_VERSION, o.cfg.bind, http_server_port(o.http), dbq_backend(o.dbq),
 		 o.poller ? "on" : "off", o.sched ? "on" : "off",
 		 o.auth.token ? "token" : "none");
+	log_info("connections: at most %u, %u per address; a request within %u s, idle %u s",
+		 o.cfg.max_connections, o.cfg.max_per_address, o.cfg.request_timeout,
+		 o.cfg.idle_timeout);
 	loop_notify("READY=1\nSTATUS=serving");
 	r = sd_event_loop(o.event);
 	ret = r < 0 ? 1 : 0;
