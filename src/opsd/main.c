@@ -19,9 +19,11 @@
 #include "common/xmalloc.h"
 #include "db.h"
 #include "dbq.h"
+#include "heartbeat_stream.h"
 #include "poller.h"
 #include "journal.h"
 #include "opsd.h"
+#include "opsd_metrics.h"
 #include "reach.h"
 #include "scheduler.h"
 #include "wake.h"
@@ -109,6 +111,7 @@ static int on_term(sd_event_source *s, const struct signalfd_siginfo *si, void *
 	http_server_quiesce(o->http);
 	poller_stop(o->poller);
 	scheduler_stop(o->sched);
+	heartbeat_stream_stop(o->hbstream);
 	wake_cancel_all(o);
 	journal_stop_waiting(o->journal);
 	on_shutdown_tick(NULL, 0, o);
@@ -267,6 +270,8 @@ int main(int argc, char **argv)
 	if (open_database(&o) < 0)
 		goto out;
 	journal_new(&o, &o.journal);
+	o.metrics = opsd_metrics_new(&o);
+	o.hbstream = heartbeat_stream_new(&o);
 	if (o.cfg.reach == CONFIG_REACH_ICMP && reach_icmp_available() < 0)
 		log_warn("ICMP reachability checks need CAP_NET_RAW or net.ipv4.ping_group_range; "
 			 "wake-and-wait will report hosts as down (or set OPS_REACH_METHOD=tcp:<port>)");
@@ -313,6 +318,8 @@ int main(int argc, char **argv)
 	ret = r < 0 ? 1 : 0;
 out:
 	http_server_free(o.http, 503);
+	o.http = NULL;
+	heartbeat_stream_free(o.hbstream);
 	poller_free(o.poller);
 	scheduler_free(o.sched);
 	workq_free(o.netq);
@@ -320,6 +327,7 @@ out:
 	dbq_free(o.dbq);
 	o.dbq = NULL;
 	journal_free(o.journal);
+	opsd_metrics_free(o.metrics);
 	sd_event_source_disable_unref(o.grace_timer);
 	hosts_unref(o.hosts);
 	auth_clear(&o.auth);

@@ -11,6 +11,7 @@
 #include "common/xmalloc.h"
 #include "hosts.h"
 #include "opsd.h"
+#include "opsd_metrics.h"
 
 static char *dup_or_null(const char *s)
 {
@@ -144,6 +145,8 @@ static void remote_done(void *arg)
 	struct remote_call *c = arg;
 	struct opsd *o = c->o;
 
+	opsd_metrics_winrm(o->metrics, c->kind == REMOTE_COMMAND ? "command" : "heartbeat", c->r,
+			   c->duration_ms);
 	c->done(c, c->userdata);
 	opsd_busy_dec(o);
 }
