@@ -10,6 +10,7 @@ import sys
 import time
 
 from conftest import WORKER
+from promtext import scrape
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 from rawhttp import count_closed, open_idle, wait_until  # noqa: E402
@@ -38,6 +39,10 @@ def test_per_address_limit_is_enforced_and_logged_rate_limited(make_worker):
         assert 1 <= len(lines) <= 1 + (time.monotonic() - t0) / 10, lines
         assert ("Refused a connection from 127.0.0.2: 8 connections open from that address, "
                 "the limit is 8") in lines[0]
+        # and counted, each one
+        m = scrape(w)
+        assert m.value("ops_worker_http_connections_closed_total", reason="address_limit") == 22
+        assert m.value("ops_worker_http_connections") >= 8
     finally:
         for s in socks:
             s.close()
@@ -91,6 +96,8 @@ def test_request_timeout_cuts_a_slow_request(make_worker):
         assert closed, "still open after %.0f s" % (time.monotonic() - start)
         assert time.monotonic() - start >= 1.5
         w.wait_log("Closed a connection from 127.0.0.2: no complete request within 2 s")
+        assert scrape(w).value("ops_worker_http_connections_closed_total",
+                               reason="request_deadline") >= 1
     finally:
         s.close()
 
