@@ -40,6 +40,7 @@ struct heartbeat_stream {
 	sd_event_source *ping;
 	char **inflight;              /* hosts with a poll of ours in flight */
 	size_t n_inflight;
+	size_t cursor;                /* where the next all-hosts round starts in the registry */
 	bool stopped;
 };
 
@@ -182,14 +183,17 @@ static void stream_poll_done(void *userdata, const struct heartbeat_result *res)
 	free(p);
 }
 
-/* Poll h unless a poll of ours is in flight; with events when a reader of it wants them. */
+/* Poll h unless a poll of ours is in flight for it, or HEARTBEAT_STREAM_POLLS_MAX are (the
+ * API's WinRM calls keep their share of the network workers); with events when a reader of
+ * it wants them. */
 static void poll_host(struct heartbeat_stream *hs, const struct host *h)
 {
 	struct stream_poll *p;
 	struct reader *r;
 	bool events = false;
 
-	if (inflight_find(hs, h->name) < hs->n_inflight)
+	if (hs->n_inflight >= HEARTBEAT_STREAM_POLLS_MAX ||
+	    inflight_find(hs, h->name) < hs->n_inflight)
 		return;
 	LIST_FOREACH(r, &hs->readers, link)
 		if (r->include_events && reader_watches(r, h->name))
@@ -202,14 +206,15 @@ static void poll_host(struct heartbeat_stream *hs, const struct host *h)
 	heartbeat_poll(hs->o, h, events, false, stream_poll_done, p);
 }
 
-/* Poll what r watches: its host, or every host that is not quarantined. */
+/* Poll what r watches: its host, or every host that is not quarantined — from where the
+ * last round stopped, so that with more hosts than polls at a time every host gets its turn. */
 static void poll_for(struct heartbeat_stream *hs, const struct reader *r)
 {
 	const struct host_registry *reg = hs->o->hosts;
 	const struct host *h;
-	size_t i;
+	size_t i, k;
 
-	if (reg == NULL)
+	if (reg == NULL || reg->n == 0)
 		return;
 	if (r->host != NULL) {
 		h = hosts_get(reg, r->host);
@@ -217,9 +222,15 @@ static void poll_for(struct heartbeat_stream *hs, const struct reader *r)
 			poll_host(hs, h);
 		return;
 	}
-	for (i = 0; i < reg->n; i++)
-		if (!reg->hosts[i].quarantined)
-			poll_host(hs, &reg->hosts[i]);
+	for (i = 0; i < reg->n; i++) {
+		k = (hs->cursor + i) % reg->n;
+		if (hs->n_inflight >= HEARTBEAT_STREAM_POLLS_MAX) {
+			hs->cursor = k; /* the next round starts with the first host left out */
+			return;
+		}
+		if (!reg->hosts[k].quarantined)
+			poll_host(hs, &reg->hosts[k]);
+	}
 }
 
 static void polls_run(void *userdata)

@@ -9,6 +9,7 @@ rows that were written are not written twice)."""
 import json
 import os
 import sqlite3
+import sys
 import threading
 import time
 
@@ -18,6 +19,9 @@ import requests
 from conftest import (HEARTBEAT_PATH, db_time, free_port, heartbeat_doc, seed_reservation,
                       station, wait_db_ready)
 from tcpcut import TcpCut
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from rawhttp import wait_until  # noqa: E402
 
 PREPARE = r".*LabStation\.exe prepare-session --guard-grace=90"
 
@@ -47,14 +51,14 @@ def prepares(winrm, mark):
             if e.get("action") == "Command" and "prepare-session" in e.get("command", "")]
 
 
-def wait(cond, what, timeout=60):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        v = cond()
-        if v:
-            return v
-        time.sleep(0.05)
-    raise AssertionError("timed out waiting for " + what)
+def in_phase(phase, udp, winrm, mark):
+    """Wait until the flow is in phase ("wake": a magic packet went out; otherwise
+    prepare-session runs on the station); the journal rows written by then."""
+    if phase == "wake":
+        wait_until(lambda: udp.packets, 60, "a magic packet")
+        return []
+    wait_until(lambda: prepares(winrm, mark), 60, "prepare-session on the station")
+    return ["wake"]
 
 
 def kill9(w):
@@ -153,13 +157,8 @@ def test_kill_mid_api_start(make_worker, winrm, udp, db, phase):
     t, result = post_in_background(w, "/api/reservations/start", {
         "reservationId": "0xa1", "host": "lab-ws-01", "labId": "1",
         "wakeOptions": {"ping_timeout": 1, "attempts": 100}})
-    if phase == "wake":
-        wait(lambda: udp.packets, "a magic packet")
-        expected = []
-    else:
-        wait(lambda: prepares(winrm, mark), "prepare-session on the station")
-        expected = ["wake"]
-    wait(lambda: actions(db, "0xa1") == expected, "the rows before the kill")
+    expected = in_phase(phase, udp, winrm, mark)
+    wait_until(lambda: actions(db, "0xa1") == expected, 60, "the rows before the kill")
     kill9(w)
     t.join(timeout=60)
     assert "r" not in result  # the caller got no answer: the worker died under it
@@ -206,17 +205,12 @@ def test_kill_mid_scheduler_step(make_worker, winrm, udp, db, blocker, phase):
     wait_db_ready(w)
     mark = winrm.mark()
     seed_reservation(db, "0xs1", start=db_time(5), end=db_time(3600))
-    if phase == "wake":
-        wait(lambda: udp.packets, "a magic packet")
-        before = []
-    else:
-        wait(lambda: prepares(winrm, mark), "prepare-session on the station")
-        before = ["wake"]
-        if phase == "summary":
-            blocker.block()
-            wait(lambda: spool(w) == ["prepare", "scheduler:start"],
-                 "the step's rows in the spool", timeout=90)
-            before = ["wake", "prepare", "scheduler:start"]
+    before = in_phase(phase, udp, winrm, mark)
+    if phase == "summary":
+        blocker.block()
+        wait_until(lambda: spool(w) == ["prepare", "scheduler:start"], 90,
+                   "the step's rows in the spool")
+        before = ["wake", "prepare", "scheduler:start"]
     claim = db.query("SELECT owner, attempts, claimed_until FROM ops_reservation_claims")
     assert claim[0][:2] == ("station-a", "1")
     assert claim[0][2] > db_time(300)  # held for minutes: only the take-over frees it soon
@@ -236,9 +230,10 @@ def test_kill_mid_scheduler_step(make_worker, winrm, udp, db, blocker, phase):
         w2.wait_log("journal row 0xs1/scheduler:start from the spool written")
     # no claim left behind, the attempt counted
     assert db.query("SELECT owner, attempts FROM ops_reservation_claims") == [("station-a", "2")]
-    wait(lambda: db.query("SELECT COUNT(*) FROM ops_reservation_claims WHERE claimed_until > "
-                          "'%s'" % db_time(1)) == [("0",)], "the claim released")
-    wait(lambda: spool(w2) == [], "an empty spool")
+    wait_until(lambda: db.query("SELECT COUNT(*) FROM ops_reservation_claims WHERE "
+                                "claimed_until > '%s'" % db_time(1)) == [("0",)], 60,
+               "the claim released")
+    wait_until(lambda: spool(w2) == [], 60, "an empty spool")
 
 
 # ---- journal rows that had not reached the database ---------------------------------------------
@@ -265,7 +260,7 @@ def test_kill_with_rows_in_the_spool(make_worker, winrm, udp, db, blocker):
     db.wait_for("SELECT reservation_id, action FROM reservation_operations ORDER BY id",
                 lambda rows: rows == [("0xj0", "release"), ("0xj1", "release"),
                                       ("0xj2", "release")], timeout=60)
-    wait(lambda: spool(w2) == [], "an empty spool")
+    wait_until(lambda: spool(w2) == [], 60, "an empty spool")
     assert w2.get("/health").json()["journal_spooled"] == 0
     time.sleep(1)  # several flush intervals: still once each
     assert len(db.query("SELECT id FROM reservation_operations")) == 3

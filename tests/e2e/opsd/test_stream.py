@@ -5,15 +5,19 @@ streams."""
 import concurrent.futures
 import datetime
 import json
+import os
 import signal
 import socket
+import sys
 import threading
 import time
-
 
 from conftest import EVENTS_PATH, HEARTBEAT_PATH, heartbeat_doc, station
 from promtext import scrape
 from sse import SSEReader, Stream
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from rawhttp import wait_until  # noqa: E402
 
 EVENT_LINE = '{"timestamp":"2026-01-01T11:30:00Z","user":"labuser","event":"session-started"}'
 
@@ -162,6 +166,29 @@ def test_one_poll_per_host_at_a_time(make_worker, winrm):
     finally:
         for r in readers:
             r.close()
+
+
+def test_polls_take_turns(make_worker, winrm):
+    """A reader of every host with ten hosts: the stream runs at most four polls at a time
+    (the API keeps its share of the WinRM workers) and every host gets its turn."""
+    doc = json.dumps(heartbeat_doc())
+    winrm.set_script({"commands": [{"ps_regex": r".*heartbeat\.json.*", "stdout": doc,
+                                    "delay": 0.5}]})
+    hosts = [station(winrm.port, name="ws-%02d" % i, labs=[str(i)]) for i in range(10)]
+    w = make_worker(hosts, env={"OPS_DB": "none", "OPS_HEARTBEAT_SSE_INTERVAL_SECONDS": "0.1"})
+    r = Reader(w, "?include_events=false")
+    try:
+        wait_until(lambda: {d["host"] for _, d in r.events} == {h["name"] for h in hosts}, 120,
+                   "an event of every host")
+        # each poll's span, from its start (time - duration) to its end
+        spans = []
+        for _, d in list(r.events):
+            end = datetime.datetime.fromisoformat(d["time"]).timestamp()
+            spans.append((end - d["duration_ms"] / 1000.0, end))
+        most = max(sum(1 for s, e in spans if s <= t < e) for t, _ in spans)
+        assert 1 <= most <= 4, most
+    finally:
+        r.close()
 
 
 def slow_reader(port):
