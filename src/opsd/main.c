@@ -68,9 +68,11 @@ static const char usage[] =
 	"  OPS_IDLE_CONNECTION_TIMEOUT [300]: close a connection without traffic this long\n"
 	"  OPS_HEARTBEAT_SSE_INTERVAL_SECONDS [10]: polls of the hosts that\n"
 	"                        /api/heartbeat/stream readers watch (0: none of its own)\n"
-	"  LAB_MANAGER_TOKEN [unset]  OPS_ALLOWED_NETWORKS [127.0.0.0/8,::1/128,172.16.0.0/12]\n"
+	"  LAB_MANAGER_TOKEN [unset]: when set, needed on every route but /health, /metrics\n"
+	"  OPS_ALLOWED_NETWORKS [127.0.0.0/8,::1/128,172.16.0.0/12]\n"
 	"  OPS_LOG_LEVEL [INFO]  OPS_LOG_FORMAT [text|json|journal]\n"
 	"\n"
+	"Prometheus metrics: GET /metrics; the API's OpenAPI 3.1 document: GET /openapi.json.\n"
 	"See docs/ops-worker.md.\n";
 
 static bool opsd_idle(const struct opsd *o)
