@@ -249,6 +249,7 @@ def test_kill_with_rows_in_the_spool(make_worker, winrm, udp, db, blocker):
     r = w.post("/api/reservations/end", {"reservationId": "0xj0", "host": "lab-ws-01"})
     assert r.status_code == 200
     db.wait_for("SELECT COUNT(*) FROM reservation_operations", lambda rows: rows[0][0] == "1")
+    wait_until(lambda: spool(w) == [], 60, "the row out of the spool")
     blocker.block()
     for rid in ("0xj1", "0xj2"):
         r = w.post("/api/reservations/end", {"reservationId": rid, "host": "lab-ws-01"})
