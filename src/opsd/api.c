@@ -8,15 +8,21 @@
 #include <string.h>
 #include <strings.h>
 
+#include "common/buf.h"
 #include "common/http.h"
 #include "common/log.h"
+#include "common/metrics.h"
+#include "common/router.h"
 #include "common/xmalloc.h"
 #include "dbq.h"
 #include "heartbeat.h"
+#include "heartbeat_stream.h"
 #include "hosts.h"
 #include "journal.h"
 #include "jsonx.h"
+#include "openapi.h"
 #include "opsd.h"
+#include "opsd_metrics.h"
 #include "remote.h"
 #include "request.h"
 #include "reservations.h"
@@ -29,12 +35,40 @@ static struct opsd *opsd_of(struct http_request *req)
 	return http_request_server_data(req);
 }
 
+#define METRICS_TEXT_MAX (4u * 1024u * 1024u)
+
+/* Count an answer in ops_worker_http_requests_total under its route's pattern. Requests
+ * answered before routing (access control, the layer's 404/405 and screen) are matched
+ * here; without a route they count as "unmatched". */
+static void count(struct http_request *req, unsigned status)
+{
+	const struct http_route *rt = http_request_route(req);
+	struct router_match m;
+	char label[96];
+
+	if (rt == NULL && router_match(api_routes, api_n_routes, http_request_method(req),
+				       http_request_path(req), true, &m) == ROUTER_FOUND)
+		rt = m.route;
+	if (rt != NULL)
+		snprintf(label, sizeof(label), "%s %s", rt->method, rt->path);
+	else
+		snprintf(label, sizeof(label), "unmatched");
+	opsd_metrics_http(opsd_of(req)->metrics, label, status);
+}
+
+/* Every answer goes through here (or count() for the raw ones below). */
+static void respond(struct http_request *req, unsigned status, json_t *body)
+{
+	count(req, status);
+	http_respond_json(req, status, body);
+}
+
 static void respond_error(struct http_request *req, unsigned status, const char *message)
 {
 	json_t *o = json_object();
 
 	json_object_set_new(o, "error", json_string(message));
-	http_respond_json(req, status, o);
+	respond(req, status, o);
 }
 
 void api_error(struct http_request *req, unsigned status, const char *message)
@@ -166,7 +200,7 @@ static void h_health(struct http_request *req)
 	json_object_set_new(r, "db_errors", json_integer((json_int_t)dbq_errors(o->dbq)));
 	json_object_set_new(r, "journal_spooled",
 			    json_integer((json_int_t)journal_spooled(o->journal)));
-	http_respond_json(req, 200, r);
+	respond(req, 200, r);
 }
 
 /* ---- POST /api/wol ---------------------------------------------------------------------- */
@@ -190,7 +224,7 @@ static void wol_done(void *userdata, const struct wake_outcome *out)
 		json_object_set_new(r, "duration_ms", json_integer((json_int_t)out->duration_ms));
 		json_object_set_new(r, "ping_target",
 				    c->ping_target ? json_string(c->ping_target) : json_null());
-		http_respond_json(c->req, 200, r);
+		respond(c->req, 200, r);
 	}
 	free(c->ping_target);
 	free(c);
@@ -250,7 +284,7 @@ static void winrm_done(struct remote_call *c, void *userdata)
 	free(out);
 	free(err);
 	remote_call_free(c);
-	http_respond_json(req, 200, r);
+	respond(req, 200, r);
 }
 
 static void h_winrm(struct http_request *req)
@@ -304,7 +338,7 @@ static void poll_done(void *userdata, const struct heartbeat_result *res)
 		json_object_set(r, "last_event", res->last_event ? res->last_event : json_null());
 		json_object_set_new(r, "duration_ms", json_integer((json_int_t)res->duration_ms));
 		json_object_set_new(r, "host", json_string(c->host));
-		http_respond_json(c->req, 200, r);
+		respond(c->req, 200, r);
 	}
 	free(c->host);
 	free(c);
@@ -323,7 +357,7 @@ static void h_poll(struct http_request *req)
 	c->req = req;
 	c->host = u.poll.host;
 	u.poll.host = NULL;
-	heartbeat_poll(o, h, u.poll.include_events, poll_done, c);
+	heartbeat_poll(o, h, u.poll.include_events, true, poll_done, c);
 	req_poll_clear(&u.poll);
 }
 
@@ -364,7 +398,7 @@ static void h_reload(struct http_request *req)
 	r = json_object();
 	json_object_set_new(r, "reloaded", json_true());
 	json_object_set_new(r, "hosts", json_integer((json_int_t)o->hosts->n));
-	http_respond_json(req, 200, r);
+	respond(req, 200, r);
 }
 
 static void h_quarantine(struct http_request *req)
@@ -382,14 +416,14 @@ static void h_quarantine(struct http_request *req)
 	json_object_set_new(resp, "host", json_string(r->host));
 	json_object_set_new(resp, "quarantined", json_boolean(r->quarantined));
 	req_quarantine_clear(r);
-	http_respond_json(req, 200, resp);
+	respond(req, 200, resp);
 }
 
 /* ---- POST /api/reservations/start|end ---------------------------------------------------- */
 
 static void resv_done(void *userdata, unsigned status, json_t *response)
 {
-	http_respond_json(userdata, status, response);
+	respond(userdata, status, response);
 }
 
 static void h_resv(struct http_request *req, bool start)
@@ -419,7 +453,7 @@ static void timeline_reply(void *userdata, unsigned status, const char *error, j
 	if (error != NULL)
 		respond_error(userdata, status, error);
 	else
-		http_respond_json(userdata, status, result);
+		respond(userdata, status, result);
 }
 
 static void h_timeline(struct http_request *req)
@@ -445,6 +479,56 @@ static void h_timeline(struct http_request *req)
 	timeline_run(o, &r, timeline_reply, req);
 }
 
+/* ---- GET /api/heartbeat/stream ----------------------------------------------------------- */
+
+static void h_stream(struct http_request *req)
+{
+	struct opsd *o = opsd_of(req);
+	const char *name = http_request_query(req, "host", NULL);
+	const char *events = http_request_query(req, "include_events", NULL);
+	char err[REQUEST_ERR_MAX + 64];
+	struct host *h = NULL;
+	int r;
+
+	/* host= (empty) is every host, as the original's ?host=&include_events= */
+	if (name != NULL && name[0] != '\0' && (h = hosts_get(o->hosts, name)) == NULL) {
+		snprintf(err, sizeof(err), "host '%.*s' not found in config", REQUEST_ERR_MAX, name);
+		respond_error(req, 404, err);
+		return;
+	}
+	r = heartbeat_stream_open(o->hbstream, req, h,
+				  events == NULL || jsonx_parse_bool_str(events, strlen(events)));
+	if (r == -EBUSY)
+		respond_error(req, 503, o->stopping ? "Shutting down"
+						    : "Too many heartbeat stream readers");
+	else if (r == 0)
+		count(req, 200);
+}
+
+/* ---- GET /metrics, GET /openapi.json ------------------------------------------------------ */
+
+static void h_metrics(struct http_request *req)
+{
+	struct opsd *o = opsd_of(req);
+	struct buf out;
+
+	buf_init(&out, METRICS_TEXT_MAX);
+	if (o->metrics == NULL || opsd_metrics_render(o->metrics, &out) < 0) {
+		log_error("the metrics text exceeds %u bytes; not served", METRICS_TEXT_MAX);
+		respond_error(req, 500, "Metrics unavailable");
+	} else {
+		count(req, 200);
+		http_respond(req, 200, METRICS_CONTENT_TYPE, out.data, out.len);
+	}
+	buf_free(&out);
+}
+
+static void h_openapi(struct http_request *req)
+{
+	count(req, 200);
+	http_respond(req, 200, "application/json", openapi_json, strlen(openapi_json));
+}
+
 /* ---- the table ---------------------------------------------------------------------------- */
 
 const struct http_route api_routes[] = {
@@ -461,5 +545,8 @@ const struct http_route api_routes[] = {
 	{ .method = "POST", .path = "/api/reservations/end", .handler = h_resv_end,
 	  .body = HTTP_BODY_BUFFER },
 	{ .method = "GET", .path = "/api/reservations/timeline", .handler = h_timeline },
+	{ .method = "GET", .path = "/api/heartbeat/stream", .handler = h_stream },
+	{ .method = "GET", .path = "/metrics", .handler = h_metrics },
+	{ .method = "GET", .path = "/openapi.json", .handler = h_openapi },
 };
 const size_t api_n_routes = sizeof(api_routes) / sizeof(api_routes[0]);

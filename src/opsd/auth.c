@@ -140,8 +140,9 @@ unsigned auth_check(const struct auth *a, const char *path, const char *header_t
 {
 	unsigned i;
 
-	/* Same effective order as the OpenResty front: token (401) before network (403). */
-	if (a->token != NULL && strcmp(path, "/health") != 0) {
+	/* Same effective order as the OpenResty front: token (401) before network (403).
+	 * Health checks and Prometheus scrapers need no token (neither carries secrets). */
+	if (a->token != NULL && strcmp(path, "/health") != 0 && strcmp(path, "/metrics") != 0) {
 		const char *given = (header_token && header_token[0]) ? header_token : cookie_token;
 
 		if (given == NULL || !str_equal_ct(given, a->token))

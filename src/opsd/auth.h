@@ -32,7 +32,7 @@ int auth_init(struct auth *a, const char *token, const char *networks, char *err
 void auth_clear(struct auth *a);
 
 /* 0 when the request may go on, 401 (token) or 403 (network). The token is required on
- * every path except /health; the network list applies to every path. The token comes
+ * every path except /health and /metrics; the network list applies to every path. The token comes
  * from the X-Lab-Manager-Token header, or the lab_manager_token cookie when the header is
  * absent or empty. Compared in constant time. */
 unsigned auth_check(const struct auth *a, const char *path, const char *header_token,

@@ -86,6 +86,54 @@ long config_max_batch(void)
 	return (long)x;
 }
 
+/* The HTTP layer's connection limits. The per-address limit defaults to a quarter of the
+ * total (at least 1) and must not exceed it; the request deadline defaults to 60 s but never
+ * more than the idle timeout, and an explicit one above the idle timeout is an error (the
+ * layer would cut it silently). */
+static int load_connections(struct opsd_config *c, char *err, size_t errlen)
+{
+	const char *v;
+	long total, per, req, idle;
+	int r;
+
+	r = env_long("OPS_MAX_CONNECTIONS", CONFIG_DEFAULT_MAX_CONNECTIONS, 4, 1000000, &total, err,
+		     errlen);
+	if (r < 0)
+		return r;
+	r = env_long("OPS_MAX_CONNECTIONS_PER_ADDRESS", 0, 0, 1000000, &per, err, errlen);
+	if (r < 0)
+		return r;
+	if (per > total) {
+		snprintf(err, errlen,
+			 "OPS_MAX_CONNECTIONS_PER_ADDRESS (%ld) must not exceed OPS_MAX_CONNECTIONS (%ld)",
+			 per, total);
+		return -EINVAL;
+	}
+	r = env_long("OPS_IDLE_CONNECTION_TIMEOUT", CONFIG_DEFAULT_IDLE_TIMEOUT, 1, 86400, &idle,
+		     err, errlen);
+	if (r < 0)
+		return r;
+	v = env("OPS_REQUEST_TIMEOUT");
+	r = env_long("OPS_REQUEST_TIMEOUT", CONFIG_DEFAULT_REQUEST_TIMEOUT, 1, 86400, &req, err,
+		     errlen);
+	if (r < 0)
+		return r;
+	if (req > idle) {
+		if (v != NULL && v[0] != '\0') {
+			snprintf(err, errlen,
+				 "OPS_REQUEST_TIMEOUT (%ld) must not exceed OPS_IDLE_CONNECTION_TIMEOUT (%ld)",
+				 req, idle);
+			return -EINVAL;
+		}
+		req = idle;
+	}
+	c->max_connections = (unsigned)total;
+	c->max_per_address = per ? (unsigned)per : (unsigned)(total / 4 > 0 ? total / 4 : 1);
+	c->request_timeout = (unsigned)req;
+	c->idle_timeout = (unsigned)idle;
+	return 0;
+}
+
 static int parse_commands(struct opsd_config *c, const char *list, char *err, size_t errlen)
 {
 	const char *item;
@@ -144,6 +192,9 @@ int config_load(struct opsd_config *c, char *err, size_t errlen)
 			return r;
 		c->body_max = (size_t)body;
 	}
+	r = load_connections(c, err, errlen);
+	if (r < 0)
+		return r;
 	c->hosts_path = env_dup("OPS_CONFIG", "/etc/ops-worker/hosts.json");
 
 	/* database */
@@ -250,6 +301,14 @@ int config_load(struct opsd_config *c, char *err, size_t errlen)
 	r = env_double("OPS_POLL_INTERVAL", 60, 0.05, 86400, &c->poll_interval, err, errlen);
 	if (r < 0)
 		return r;
+	r = env_double("OPS_HEARTBEAT_SSE_INTERVAL_SECONDS", 10, 0, 86400, &c->stream_interval,
+		       err, errlen);
+	if (r < 0)
+		return r;
+	if (c->stream_interval > 0 && c->stream_interval < 0.05) {
+		snprintf(err, errlen, "OPS_HEARTBEAT_SSE_INTERVAL_SECONDS must be 0 or at least 0.05");
+		return -EINVAL;
+	}
 
 	/* reservation automation */
 	c->automation = config_parse_bool(env("OPS_RESERVATION_AUTOMATION"), false);

@@ -10,6 +10,9 @@
 	"prepare-session,release-session,power,session,energy,status-json,recovery,account,service,wol,status"
 #define CONFIG_DEFAULT_ALLOWED_NETWORKS "127.0.0.0/8,::1/128,172.16.0.0/12"
 #define CONFIG_MAX_COMMANDS 64
+#define CONFIG_DEFAULT_MAX_CONNECTIONS 512
+#define CONFIG_DEFAULT_REQUEST_TIMEOUT 60
+#define CONFIG_DEFAULT_IDLE_TIMEOUT 300
 
 enum config_db {
 	CONFIG_DB_NONE,
@@ -27,6 +30,10 @@ struct opsd_config {
 	char *bind;                    /* OPS_BIND */
 	unsigned port;                 /* OPS_PORT */
 	size_t body_max;               /* OPS_MAX_BODY */
+	unsigned max_connections;      /* OPS_MAX_CONNECTIONS */
+	unsigned max_per_address;      /* OPS_MAX_CONNECTIONS_PER_ADDRESS (resolved: never 0) */
+	unsigned request_timeout;      /* OPS_REQUEST_TIMEOUT, s (at most idle_timeout) */
+	unsigned idle_timeout;         /* OPS_IDLE_CONNECTION_TIMEOUT, s */
 	/* hosts */
 	char *hosts_path;              /* OPS_CONFIG */
 	/* database */
@@ -52,6 +59,7 @@ struct opsd_config {
 	/* heartbeat poller */
 	bool poll_enabled;             /* OPS_POLL_ENABLED (only "true") */
 	double poll_interval;          /* OPS_POLL_INTERVAL */
+	double stream_interval;        /* OPS_HEARTBEAT_SSE_INTERVAL_SECONDS (0: no polls of its own) */
 	/* reservation automation */
 	bool automation;               /* OPS_RESERVATION_AUTOMATION (parse_bool) */
 	double scan_interval;          /* OPS_RESERVATION_SCAN_INTERVAL */

@@ -26,7 +26,8 @@ struct dbq {
 	/* loop state */
 	bool connected;
 	bool was_connected;
-	uint64_t errors;
+	uint64_t unavailable;     /* jobs failed for want of a connection */
+	uint64_t failed;          /* jobs the database refused */
 };
 
 struct dbq_job {
@@ -109,7 +110,10 @@ static void dbq_done(void *arg)
 		log_warn("database (%s): cannot create tables (%s); using the existing ones",
 			 q->backend, job->schema_note);
 	if (job->r < 0) {
-		q->errors++;
+		if (job->r == -ENOTCONN)
+			q->unavailable++;
+		else
+			q->failed++;
 		if (job->r == -ENOTCONN) {
 			if (q->connected || !q->was_connected)
 				log_error("database (%s) unavailable: %s", q->backend, job->errmsg);
@@ -169,7 +173,13 @@ bool dbq_connected(const struct dbq *q)
 
 uint64_t dbq_errors(const struct dbq *q)
 {
-	return q ? q->errors : 0;
+	return q ? q->unavailable + q->failed : 0;
+}
+
+void dbq_error_counts(const struct dbq *q, uint64_t *ret_unavailable, uint64_t *ret_failed)
+{
+	*ret_unavailable = q ? q->unavailable : 0;
+	*ret_failed = q ? q->failed : 0;
 }
 
 size_t dbq_pending(const struct dbq *q)

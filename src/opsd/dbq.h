@@ -26,6 +26,8 @@ int dbq_submit(struct dbq *q, dbq_fn fn, dbq_done_fn done, void *arg);
 bool dbq_connected(const struct dbq *q);
 /* Jobs that failed (any error), for /health. */
 uint64_t dbq_errors(const struct dbq *q);
+/* The same, split: no connection (-ENOTCONN) and refused by the database (the rest). */
+void dbq_error_counts(const struct dbq *q, uint64_t *ret_unavailable, uint64_t *ret_failed);
 size_t dbq_pending(const struct dbq *q);
 const char *dbq_backend(const struct dbq *q);
 /* Finish queued jobs (running their done callbacks), close the connection. NULL ok. */

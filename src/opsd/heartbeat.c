@@ -13,10 +13,12 @@
 #include "common/xmalloc.h"
 #include "db.h"
 #include "dbq.h"
+#include "heartbeat_stream.h"
 #include "hosts.h"
 #include "isotime.h"
 #include "jsonx.h"
 #include "opsd.h"
+#include "opsd_metrics.h"
 #include "remote.h"
 
 struct hb_poll {
@@ -24,6 +26,7 @@ struct hb_poll {
 	char *name, *address, *mac;
 	heartbeat_done_fn done;
 	void *userdata;
+	bool store;
 	uint64_t start_usec;
 	json_t *heartbeat;
 	json_t *last_event;
@@ -131,6 +134,8 @@ static void hb_finish(struct hb_poll *p, unsigned status, const char *error)
 	res.heartbeat = p->heartbeat;
 	res.last_event = p->last_event;
 	res.duration_ms = (loop_now(o->event) - p->start_usec) / 1000;
+	opsd_metrics_heartbeat(o->metrics, p->name, status == 200);
+	heartbeat_stream_publish(o->hbstream, p->name, &res);
 	p->done(p->userdata, &res);
 	json_decref(p->heartbeat);
 	json_decref(p->last_event);
@@ -220,7 +225,7 @@ static void hb_read_done(struct remote_call *c, void *userdata)
 			p->last_event = last_event(c->events, c->events_len, p->name);
 	}
 	remote_call_free(c);
-	if (o->dbq == NULL) {
+	if (o->dbq == NULL || !p->store) {
 		hb_finish(p, 200, NULL);
 		return;
 	}
@@ -232,7 +237,7 @@ static void hb_read_done(struct remote_call *c, void *userdata)
 	}
 }
 
-void heartbeat_poll(struct opsd *o, const struct host *h, bool include_events,
+void heartbeat_poll(struct opsd *o, const struct host *h, bool include_events, bool store,
 		    heartbeat_done_fn done, void *userdata)
 {
 	struct hb_poll *p = xcalloc(1, sizeof(*p));
@@ -244,6 +249,7 @@ void heartbeat_poll(struct opsd *o, const struct host *h, bool include_events,
 	p->mac = h->mac ? xstrdup(h->mac) : NULL;
 	p->done = done;
 	p->userdata = userdata;
+	p->store = store;
 	p->start_usec = loop_now(o->event);
 	opsd_busy_inc(o);
 

@@ -23,8 +23,10 @@ struct heartbeat_result {
 
 typedef void (*heartbeat_done_fn)(void *userdata, const struct heartbeat_result *res);
 
-/* Poll one host (fields copied; the host may go away). done runs once on the loop. */
-void heartbeat_poll(struct opsd *o, const struct host *h, bool include_events,
+/* Poll one host (fields copied; the host may go away); with store, a successful result is
+ * written to the database (when there is one). The result goes to the metrics, the
+ * heartbeat stream's readers and then done, once, on the loop. */
+void heartbeat_poll(struct opsd *o, const struct host *h, bool include_events, bool store,
 		    heartbeat_done_fn done, void *userdata);
 
 /* Build the row from a parsed heartbeat (and event); now_usec is the fallback time. */

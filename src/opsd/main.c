@@ -19,9 +19,11 @@
 #include "common/xmalloc.h"
 #include "db.h"
 #include "dbq.h"
+#include "heartbeat_stream.h"
 #include "poller.h"
 #include "journal.h"
 #include "opsd.h"
+#include "opsd_metrics.h"
 #include "reach.h"
 #include "scheduler.h"
 #include "wake.h"
@@ -57,9 +59,20 @@ static const char usage[] =
 	"  OPS_TIMELINE_MAX_OPS [500]  OPS_TIMELINE_DEFAULT_LIMIT [100]\n"
 	"  OPS_TIMELINE_PHASE_LOOKBACK [500]  OPS_JOURNAL_SPOOL_MAX [10000]\n"
 	"  OPS_JOURNAL_SPOOL_RETRY [5]  OPS_MAX_BODY [65536]\n"
-	"  LAB_MANAGER_TOKEN [unset]  OPS_ALLOWED_NETWORKS [127.0.0.0/8,::1/128,172.16.0.0/12]\n"
+	"  OPS_MAX_CONNECTIONS [512]: open HTTP connections in all; more are closed at once\n"
+	"  OPS_MAX_CONNECTIONS_PER_ADDRESS [a quarter of OPS_MAX_CONNECTIONS]: the same, from\n"
+	"                        one client address (at most OPS_MAX_CONNECTIONS)\n"
+	"  OPS_REQUEST_TIMEOUT [60]: seconds a client has to send a complete request (header\n"
+	"                        and body) after connecting or its previous answer; idle\n"
+	"                        keep-alive connections last this long (at most the next)\n"
+	"  OPS_IDLE_CONNECTION_TIMEOUT [300]: close a connection without traffic this long\n"
+	"  OPS_HEARTBEAT_SSE_INTERVAL_SECONDS [10]: polls of the hosts that\n"
+	"                        /api/heartbeat/stream readers watch (0: none of its own)\n"
+	"  LAB_MANAGER_TOKEN [unset]: when set, needed on every route but /health, /metrics\n"
+	"  OPS_ALLOWED_NETWORKS [127.0.0.0/8,::1/128,172.16.0.0/12]\n"
 	"  OPS_LOG_LEVEL [INFO]  OPS_LOG_FORMAT [text|json|journal]\n"
 	"\n"
+	"Prometheus metrics: GET /metrics; the API's OpenAPI 3.1 document: GET /openapi.json.\n"
 	"See docs/ops-worker.md.\n";
 
 static bool opsd_idle(const struct opsd *o)
@@ -100,6 +113,7 @@ static int on_term(sd_event_source *s, const struct signalfd_siginfo *si, void *
 	http_server_quiesce(o->http);
 	poller_stop(o->poller);
 	scheduler_stop(o->sched);
+	heartbeat_stream_stop(o->hbstream);
 	wake_cancel_all(o);
 	journal_stop_waiting(o->journal);
 	on_shutdown_tick(NULL, 0, o);
@@ -258,6 +272,8 @@ int main(int argc, char **argv)
 	if (open_database(&o) < 0)
 		goto out;
 	journal_new(&o, &o.journal);
+	o.metrics = opsd_metrics_new(&o);
+	o.hbstream = heartbeat_stream_new(&o);
 	if (o.cfg.reach == CONFIG_REACH_ICMP && reach_icmp_available() < 0)
 		log_warn("ICMP reachability checks need CAP_NET_RAW or net.ipv4.ping_group_range; "
 			 "wake-and-wait will report hosts as down (or set OPS_REACH_METHOD=tcp:<port>)");
@@ -268,8 +284,10 @@ int main(int argc, char **argv)
 	hc.n_routes = api_n_routes;
 	hc.head_as_get = true;
 	hc.default_body_max = o.cfg.body_max;
-	hc.connection_limit = 512;
-	hc.connection_timeout = 300;
+	hc.connection_limit = o.cfg.max_connections;
+	hc.per_ip_connection_limit = o.cfg.max_per_address;
+	hc.request_timeout = o.cfg.request_timeout;
+	hc.connection_timeout = o.cfg.idle_timeout;
 	hc.before = api_before;
 	hc.error = api_error;
 	hc.userdata = &o;
@@ -294,11 +312,16 @@ int main(int argc, char **argv)
 		 RL_VERSION, o.cfg.bind, http_server_port(o.http), dbq_backend(o.dbq),
 		 o.poller ? "on" : "off", o.sched ? "on" : "off",
 		 o.auth.token ? "token" : "none");
+	log_info("connections: at most %u, %u per address; a request within %u s, idle %u s",
+		 o.cfg.max_connections, o.cfg.max_per_address, o.cfg.request_timeout,
+		 o.cfg.idle_timeout);
 	loop_notify("READY=1\nSTATUS=serving");
 	r = sd_event_loop(o.event);
 	ret = r < 0 ? 1 : 0;
 out:
 	http_server_free(o.http, 503);
+	o.http = NULL;
+	heartbeat_stream_free(o.hbstream);
 	poller_free(o.poller);
 	scheduler_free(o.sched);
 	workq_free(o.netq);
@@ -306,6 +329,7 @@ out:
 	dbq_free(o.dbq);
 	o.dbq = NULL;
 	journal_free(o.journal);
+	opsd_metrics_free(o.metrics);
 	sd_event_source_disable_unref(o.grace_timer);
 	hosts_unref(o.hosts);
 	auth_clear(&o.auth);

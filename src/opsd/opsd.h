@@ -12,8 +12,10 @@
 #include "hosts.h"
 
 struct dbq;
+struct heartbeat_stream;
 struct http_server;
 struct journal;
+struct opsd_metrics;
 struct poller;
 struct scheduler;
 struct workq;
@@ -29,6 +31,8 @@ struct opsd {
 	struct journal *journal;      /* reservation_operations writer + spool */
 	struct poller *poller;        /* heartbeat poller; NULL when disabled */
 	struct scheduler *sched;      /* reservation automation; NULL when disabled */
+	struct opsd_metrics *metrics; /* GET /metrics; NULL in unit tests */
+	struct heartbeat_stream *hbstream; /* GET /api/heartbeat/stream readers */
 	bool icmp_warned;
 	bool stopping;
 	unsigned busy;                /* asynchronous operations in flight */

@@ -51,7 +51,7 @@ static void poller_next(struct poller *p)
 		return;
 	}
 	p->next++;
-	heartbeat_poll(p->o, &p->reg->hosts[p->next - 1], true, poller_host_done, p);
+	heartbeat_poll(p->o, &p->reg->hosts[p->next - 1], true, true, poller_host_done, p);
 }
 
 int poller_new(struct opsd *o, struct poller **ret)

@@ -11,6 +11,7 @@
 #include "common/xmalloc.h"
 #include "hosts.h"
 #include "opsd.h"
+#include "opsd_metrics.h"
 
 static char *dup_or_null(const char *s)
 {
@@ -144,6 +145,8 @@ static void remote_done(void *arg)
 	struct remote_call *c = arg;
 	struct opsd *o = c->o;
 
+	opsd_metrics_winrm(o->metrics, c->kind == REMOTE_COMMAND ? "command" : "heartbeat", c->r,
+			   c->duration_ms);
 	c->done(c, c->userdata);
 	opsd_busy_dec(o);
 }
@@ -161,36 +164,54 @@ int remote_submit(struct opsd *o, struct remote_call *c)
 	return r;
 }
 
+/* Each WinRM error: its metric label and the text API callers and the journal get. */
+static const struct {
+	int r;
+	const char *label;
+	const char *message;
+} remote_errors[] = {
+	{ -EINVAL, "invalid", "WinRM request is invalid (check credentials and endpoint)" },
+	{ -ENOTSUP, "unsupported", "WinRM transport is not supported" },
+	{ -EACCES, "auth_failed", "WinRM authentication failed" },
+	{ -ECONNREFUSED, "refused", "WinRM connection refused" },
+	{ -EHOSTUNREACH, "unresolved", "WinRM host could not be resolved" },
+	{ -ETIMEDOUT, "timeout", "WinRM request timed out" },
+	{ -ECONNRESET, "reset", "WinRM connection closed unexpectedly" },
+	{ -ECONNABORTED, "cut_off",
+	  "WinRM connection closed after the command was sent; it was not sent again "
+	  "(it may have run)" },
+	{ -EPROTO, "protocol", "WinRM protocol or TLS error" },
+	{ -EREMOTEIO, "remote_error", "WinRM request failed on the remote host" },
+	{ -EMSGSIZE, "too_large", "WinRM output too large" },
+	{ -E2BIG, "too_large", "WinRM output too large" },
+	{ -EAGAIN, "busy", "Worker is busy, try again later" },
+};
+
+#define REMOTE_N_ERRORS (sizeof(remote_errors) / sizeof(remote_errors[0]))
+
+/* The entry of r, or REMOTE_N_ERRORS. */
+static size_t remote_error_index(int r)
+{
+	size_t i;
+
+	for (i = 0; i < REMOTE_N_ERRORS; i++)
+		if (remote_errors[i].r == r)
+			return i;
+	return REMOTE_N_ERRORS;
+}
+
+const char *remote_result_label(int r)
+{
+	size_t i = remote_error_index(r);
+
+	if (r == 0)
+		return "ok";
+	return i < REMOTE_N_ERRORS ? remote_errors[i].label : "error";
+}
+
 const char *remote_error_message(int r)
 {
-	switch (r) {
-	case -EINVAL:
-		return "WinRM request is invalid (check credentials and endpoint)";
-	case -ENOTSUP:
-		return "WinRM transport is not supported";
-	case -EACCES:
-		return "WinRM authentication failed";
-	case -ECONNREFUSED:
-		return "WinRM connection refused";
-	case -EHOSTUNREACH:
-		return "WinRM host could not be resolved";
-	case -ETIMEDOUT:
-		return "WinRM request timed out";
-	case -ECONNRESET:
-		return "WinRM connection closed unexpectedly";
-	case -ECONNABORTED:
-		return "WinRM connection closed after the command was sent; it was not sent again "
-		       "(it may have run)";
-	case -EPROTO:
-		return "WinRM protocol or TLS error";
-	case -EREMOTEIO:
-		return "WinRM request failed on the remote host";
-	case -EMSGSIZE:
-	case -E2BIG:
-		return "WinRM output too large";
-	case -EAGAIN:
-		return "Worker is busy, try again later";
-	default:
-		return "WinRM request failed";
-	}
+	size_t i = remote_error_index(r);
+
+	return i < REMOTE_N_ERRORS ? remote_errors[i].message : "WinRM request failed";
 }

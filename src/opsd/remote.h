@@ -80,6 +80,9 @@ void remote_target_clear(struct remote_target *t);
  * is full (c untouched, done not called). */
 int remote_submit(struct opsd *o, struct remote_call *c);
 void remote_call_free(struct remote_call *c);
+/* The result of a call as a metric label: "ok", or one word per error of
+ * remote_error_message ("auth_failed", "timeout", "cut_off", ..., "error"): a fixed set. */
+const char *remote_result_label(int r);
 /* A message for API callers and the journal: never library text or secrets. */
 const char *remote_error_message(int r);
 

@@ -16,6 +16,7 @@
 #include "isotime.h"
 #include "journal.h"
 #include "opsd.h"
+#include "opsd_metrics.h"
 #include "periodic.h"
 #include "request.h"
 #include "reservations.h"
@@ -225,6 +226,7 @@ static void flow_done(void *userdata, unsigned status, json_t *response)
 			  : s->cur_start ? "Reservation start failed" : "Reservation end failed";
 	char *m = msg ? xstrdup(msg) : NULL;
 
+	opsd_metrics_scheduler_step(s->o->metrics, s->cur_start, ok ? "ok" : "failed");
 	record_summary(s, s->host, ok, status, response, m);
 	free(m);
 }
@@ -238,6 +240,9 @@ static void claim_done(void *arg, int r)
 	char *msg;
 
 	if (r < 0 || j->attempt == 0 || s->o->stopping) {
+		if (r < 0 || j->attempt == 0)
+			opsd_metrics_scheduler_step(s->o->metrics, j->start,
+						    r < 0 ? "claim_failed" : "skipped");
 		if (r < 0)
 			log_warn("could not claim %s/%s, skipping", j->id, j->start ? "start" : "end");
 		job_free(j);
@@ -253,6 +258,7 @@ static void claim_done(void *arg, int r)
 		log_warn("No host mapping for lab %s (reservation %s)", s->cur->lab_id, s->cur->id);
 		s->host = xstrdup("unmapped");
 		msg = xasprintf("No host mapping for lab %s", s->cur->lab_id);
+		opsd_metrics_scheduler_step(s->o->metrics, s->cur_start, "unmapped");
 		record_summary(s, "unmapped", false, 0, NULL, msg);
 		free(msg);
 		return;
@@ -329,6 +335,7 @@ static void scan_done(void *arg, int r)
 	struct sched_job *j = arg;
 	struct scheduler *s = j->s;
 
+	opsd_metrics_scheduler_scan(s->o->metrics, r >= 0);
 	if (r < 0) {
 		log_warn("reservation scan failed, trying again in %gs", s->o->cfg.scan_interval);
 		job_free(j);

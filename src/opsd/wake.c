@@ -13,6 +13,7 @@
 #include "common/workq.h"
 #include "common/xmalloc.h"
 #include "opsd.h"
+#include "opsd_metrics.h"
 #include "reach.h"
 #include "wol.h"
 
@@ -42,6 +43,7 @@ static void wake_finish(struct wake_op *w, bool success, int error, const char *
 	out.duration_ms = (loop_now(o->event) - w->start_usec) / 1000;
 	out.error = error;
 	snprintf(out.message, sizeof(out.message), "%s", message);
+	opsd_metrics_wake(o->metrics, success ? "reachable" : error < 0 ? "failed" : "unreachable");
 	LIST_REMOVE(w, link);
 	sd_event_source_disable_unref(w->timer);
 	w->done(w->userdata, &out);
@@ -107,6 +109,7 @@ static void wake_send_done(void *arg)
 	int r;
 
 	wol_format_mac(w->req.mac, mac);
+	opsd_metrics_wake_packet(w->o->metrics, w->r >= 0);
 	if (w->r < 0) {
 		log_warn("failed to send magic packet for %s to %s:%u: %s", mac,
 			 w->req.broadcast ? w->req.broadcast : "255.255.255.255", w->req.port,

@@ -264,22 +264,6 @@ def test_claim_of_a_dead_worker_expires(make_worker, winrm, udp, tmp_path, reque
     assert "reservation 0xk1: scheduler start on lab-ws-01 (attempt 2)" in b.log()
 
 
-def test_restarted_worker_takes_over_its_claims(make_worker, winrm, udp, tmp_path, request):
-    """A worker killed mid-step and restarted with the same OPS_WORKER_ID takes its own claim
-    over at once (with the default claim TTL, which would otherwise hold it for minutes)."""
-    db = make_db("sqlite", tmp_path, request)
-    env = {"OPS_RESERVATION_SCAN_INTERVAL": "0.2", "OPS_WORKER_ID": "station-a"}
-    kill_mid_prepare(make_worker, winrm, udp, db, env, "0xt1", "a")
-    until = db.query("SELECT claimed_until FROM ops_reservation_claims")[0][0]
-    assert until > db_time(300)  # the default TTL outlives any wait below
-    a2 = start_worker(make_worker, winrm, udp, db, env=env, name="a2")
-    db.wait_for("SELECT status FROM lab_reservations WHERE transaction_hash = '0xt1'",
-                lambda rows: rows[0][0] == "ACTIVE", timeout=60)
-    assert actions(db, "0xt1") == ["wake", "wake", "prepare", "scheduler:start"]
-    assert db.query("SELECT owner, attempts FROM ops_reservation_claims") == [("station-a", "2")]
-    assert "took over 1 claim(s) of an earlier run of worker station-a" in a2.log()
-
-
 def test_automation_needs_a_database(make_worker, winrm, udp):
     w = make_worker([station(winrm.port)], env=dict(FAST, OPS_DB="none"))
     w.wait_log("no database: disabled")

@@ -83,6 +83,14 @@ static void test_auth_check(void **state)
 	assert_int_equal(auth_check(&a, "/api/wol", NULL, NULL, (struct sockaddr *)&out), 401);
 	assert_int_equal(auth_check(&a, "/health", NULL, NULL, (struct sockaddr *)&out), 403);
 	assert_int_equal(auth_check(&a, "/health", NULL, NULL, NULL), 403);
+	/* Prometheus scrapers need no token, but the network list holds for them too */
+	assert_int_equal(auth_check(&a, "/metrics", NULL, NULL, (struct sockaddr *)&lo), 0);
+	assert_int_equal(auth_check(&a, "/metrics", NULL, NULL, (struct sockaddr *)&out), 403);
+	assert_int_equal(auth_check(&a, "/metrics/x", NULL, NULL, (struct sockaddr *)&lo), 401);
+	/* the document and the stream are API routes */
+	assert_int_equal(auth_check(&a, "/openapi.json", NULL, NULL, (struct sockaddr *)&lo), 401);
+	assert_int_equal(auth_check(&a, "/api/heartbeat/stream", NULL, NULL,
+				    (struct sockaddr *)&lo), 401);
 	auth_clear(&a);
 	assert_int_equal(auth_init(&a, "", "any", err, sizeof(err)), 0);
 	assert_int_equal(auth_check(&a, "/api/wol", NULL, NULL, (struct sockaddr *)&out), 0);
