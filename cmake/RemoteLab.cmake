@@ -89,7 +89,8 @@ endfunction()
 
 # rl_embed(<out.c> SYMBOLS <sym>... FILES <file>...)
 # Generates <out.c> (in the build tree) with `const char <sym>[]` / `const size_t <sym>_len`
-# holding each file's bytes; add it to a target's sources.
+# holding each file's bytes and `const char <sym>_sha256[]` its SHA-256 in hex; add it to a
+# target's sources.
 function(rl_embed out)
   cmake_parse_arguments(E "" "" "SYMBOLS;FILES" ${ARGN})
   add_custom_command(
@@ -97,5 +98,5 @@ function(rl_embed out)
     COMMAND ${CMAKE_COMMAND} -DOUT=${out} "-DSYMBOLS=${E_SYMBOLS}" "-DFILES=${E_FILES}"
             -P ${PROJECT_SOURCE_DIR}/cmake/embed.cmake
     DEPENDS ${E_FILES} ${PROJECT_SOURCE_DIR}/cmake/embed.cmake
-    COMMENT "Embedding ${E_SYMBOLS}")
+    COMMENT "Embedding ${E_SYMBOLS}" VERBATIM)
 endfunction()

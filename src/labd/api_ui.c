@@ -5,6 +5,7 @@
  * here) gets the original's answer, 404 {"detail": "Not Found"}. */
 #define LOG_COMPONENT LABD_LOGGER
 #include <stdbool.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "api_int.h"
@@ -30,7 +31,10 @@ static const struct ui_asset *api_ui_find(const char *name)
  * has this version), never content-sniffed. vary: the answer depended on Accept. */
 static void api_ui_send(struct http_request *req, const struct ui_asset *a, bool vary)
 {
-	http_response_header(req, "ETag", a->etag);
+	char etag[20];
+
+	snprintf(etag, sizeof(etag), "\"%.16s\"", a->sha256);
+	http_response_header(req, "ETag", etag);
 	http_response_header(req, "Cache-Control", "no-cache");
 	http_response_header(req, "X-Content-Type-Options", "nosniff");
 	if (vary)
@@ -39,10 +43,10 @@ static void api_ui_send(struct http_request *req, const struct ui_asset *a, bool
 		http_response_header(req, "Content-Security-Policy", API_UI_CSP);
 		http_response_header(req, "Referrer-Policy", "no-referrer");
 	}
-	if (ui_neg_etag_match(http_request_header(req, "If-None-Match"), a->etag))
+	if (ui_neg_etag_match(http_request_header(req, "If-None-Match"), etag))
 		http_respond_empty(req, 304);
 	else
-		http_respond(req, 200, a->content_type, a->data, a->len);
+		http_respond(req, 200, a->content_type, a->data, *a->len);
 }
 
 void api_ui_page(struct http_request *req)

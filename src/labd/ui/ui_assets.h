@@ -1,5 +1,5 @@
-/* The status page's files, embedded in the binary at build time (embed.cmake generates the
- * table from the files in this folder). */
+/* The status page's files, embedded in the binary at build time (rl_embed in
+ * src/labd/CMakeLists.txt; the table is ui_assets.c). */
 #ifndef RL_LABD_UI_ASSETS_H
 #define RL_LABD_UI_ASSETS_H
 
@@ -8,9 +8,9 @@
 struct ui_asset {
 	const char *name;         /* "index.html", "app.js": its file name here */
 	const char *content_type;
-	const unsigned char *data; /* len bytes, then a NUL */
-	size_t len;
-	const char *etag;         /* quoted: "\"0123456789abcdef\"" (SHA-256 prefix) */
+	const char *data;         /* *len bytes, then a NUL */
+	const size_t *len;
+	const char *sha256;       /* hex; the ETag is its first 16 digits, quoted */
 };
 
 extern const struct ui_asset ui_assets[];
