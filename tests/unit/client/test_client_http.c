@@ -29,6 +29,7 @@ struct script {
 	int mode;
 	int polls;
 	size_t hb_at_lab; /* heartbeats seen when POST /lab arrived */
+	size_t pad;       /* mode 22: spaces after the devices list */
 	struct fake_http *f;
 };
 
@@ -86,6 +87,9 @@ handler(const struct fake_req *req, size_t n, struct fake_resp *resp, void *ud)
 			resp->content_type = "text/plain";
 		} else if (sc.mode == 5) {
 			REPLY(404, "{\"detail\":\"No lab running\"}");
+		} else if (sc.mode == 22) {
+			REPLY(200, "[]");
+			resp->pad = sc.pad;
 		} else if (sc.mode == 15) {
 			REPLY(200, "%s", devices_body);
 			resp->delay = 3;
@@ -647,6 +651,29 @@ test_validation_detail(void **state)
 	assert_int_equal(rl_client_error(cl)->http_status, 422);
 }
 
+/* The body limit (RL_MAX_RESPONSE, 16 MiB): at it a response is read; one byte over, the
+ * transfer stops with the public -EMSGSIZE (rl_buf says -E2BIG) and is not retried. */
+static void
+test_response_limit(void **state)
+{
+	const size_t max = 16u * 1024 * 1024;
+	struct rl_devices *d = NULL;
+
+	sc.mode = 22;
+	rl_session_attach(cl, "sid-1");
+	sc.pad = max - 2;
+	assert_int_equal(rl_lab_devices(cl, &d), 0);
+	assert_int_equal(d->n, 0);
+	rl_devices_free(d);
+	d = NULL;
+	sc.pad = max - 1;
+	assert_int_equal(rl_lab_devices(cl, &d), -EMSGSIZE);
+	assert_null(d);
+	assert_int_equal(fake_http_count(srv), 2);
+	assert_string_equal(rl_client_errmsg(cl),
+			    "GET /lab/devices: response larger than 16777216 bytes");
+}
+
 static void
 test_connect_refused(void **state)
 {
@@ -742,6 +769,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_session_end, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_destroy_and_status, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_validation_detail, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_response_limit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_connect_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_threads, setup, teardown),
 	};
