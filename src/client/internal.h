@@ -161,6 +161,8 @@ enum call_flags {
 	CALL_SESSION = 1u << 1,    /* send X-Session-ID (requires a session) */
 	CALL_ADMIN = 1u << 2,      /* send the admin token instead of the access token */
 	CALL_NO_RIDE = 1u << 3,    /* no restart ride-out (pool probes: a dead host is news) */
+	CALL_FULL_ATTEMPT = 1u << 4, /* an attempt sent before the deadline gets at least
+				      * RL_PARAM_REQUEST_TIMEOUT, even past it (the 423 loop) */
 };
 
 struct call {
@@ -171,7 +173,9 @@ struct call {
 	curl_mime *mime;
 	const char *json;     /* JSON body (POST), or NULL */
 	double timeout;       /* per attempt; 0 = RL_PARAM_REQUEST_TIMEOUT */
-	double deadline;      /* absolute clock_now() value; 0 = none */
+	double deadline;      /* absolute clock_now() value; 0 = none: no back-off is started
+			       * that would end past it, and an attempt's timeout is cut to it
+			       * (but see CALL_FULL_ATTEMPT) */
 };
 
 void client_clear_error(struct rl_client *c);
