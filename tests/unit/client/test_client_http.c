@@ -446,27 +446,35 @@ test_acquire_423_deadline(void **state)
 	rl_lab_request_free(req);
 }
 
-/* A retry sent before the deadline and answered after it (the lab came free and is being
- * started): the caller gets the lab, not a timeout. */
+/* POST /lab in mode 23/24 with an acquire deadline of `deadline` s, the 200 coming 0.2 s
+ * after it: the caller gets the lab, not a timeout, after `requests` uploads in all. */
 static void
-test_acquire_retry_answered_after_deadline(void **state)
+acquire_answered_after_deadline(int mode, double deadline, size_t requests)
 {
 	struct rl_lab_request *req;
 	struct rl_devices *d = NULL;
 
-	sc.mode = 23;
+	sc.mode = mode;
 	rl_session_attach(cl, "sid-1");
-	rl_client_set(cl, RL_PARAM_ACQUIRE_TIMEOUT, 2);
+	rl_client_set(cl, RL_PARAM_ACQUIRE_TIMEOUT, deadline);
 	req = make_request(false);
-	sc.answer_at = clock_now_s() + 2 + 0.2;
+	sc.answer_at = clock_now_s() + deadline + 0.2;
 	assert_int_equal(rl_lab_acquire(cl, req, &d), 0);
 	assert_true(clock_now_s() >= sc.answer_at);
 	assert_non_null(d);
 	assert_int_equal(d->n, 2);
-	assert_int_equal(fake_http_count(srv), 2);
-	check_multipart(1, "false");
+	assert_int_equal(fake_http_count(srv), requests);
+	check_multipart(requests - 1, "false");
 	rl_devices_free(d);
 	rl_lab_request_free(req);
+}
+
+/* A retry sent before the deadline and answered after it (the lab came free and is being
+ * started). */
+static void
+test_acquire_retry_answered_after_deadline(void **state)
+{
+	acquire_answered_after_deadline(23, 2, 2);
 }
 
 /* The first POST /lab has at least RL_PARAM_REQUEST_TIMEOUT too, even with a shorter
@@ -474,19 +482,7 @@ test_acquire_retry_answered_after_deadline(void **state)
 static void
 test_acquire_first_answer_after_deadline(void **state)
 {
-	struct rl_lab_request *req;
-	struct rl_devices *d = NULL;
-
-	sc.mode = 24;
-	rl_session_attach(cl, "sid-1");
-	rl_client_set(cl, RL_PARAM_ACQUIRE_TIMEOUT, 0.3);
-	req = make_request(false);
-	sc.answer_at = clock_now_s() + 0.3 + 0.2;
-	assert_int_equal(rl_lab_acquire(cl, req, &d), 0);
-	assert_non_null(d);
-	assert_int_equal(fake_http_count(srv), 1);
-	rl_devices_free(d);
-	rl_lab_request_free(req);
+	acquire_answered_after_deadline(24, 0.3, 1);
 }
 
 static void
