@@ -60,7 +60,8 @@ extern "C" {
  *   ENOENT     also: a session the server ended; rl_client_end_reason() tells why when
  *              the server said so ("max_wait", "reaped", "max_hold", "admin", ...)
  *   ENODEV     pool: no server of the pool matches the requirements or answers
- *   ETIMEDOUT  also: a wait or acquire deadline expired
+ *   ETIMEDOUT  also: a wait deadline expired, or a POST /lab went unanswered past the
+ *              acquire deadline (see rl_lab_acquire)
  *   ECANCELED  the cancel hook or the progress callback asked to stop
  */
 
