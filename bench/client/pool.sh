@@ -34,7 +34,8 @@ nodes: [r1, r2]
 links: [r1-r2]
 TOPO
 
-# start_host N: a server with its own TMPDIR/HOME and netlab-sim; prints its URL
+# start_host N: a server with its own TMPDIR/HOME and netlab-sim; sets HOST_URL. Called in
+# this shell (not in a command substitution), so that its pid reaches PIDS and cleanup.
 start_host() {
 	local d=$WORK/host$1 port
 	mkdir -p "$d/tmp" "$d/home" "$d/bin"
@@ -48,7 +49,7 @@ start_host() {
 	PIDS+=($!)
 	for _ in $(seq 200); do
 		/usr/bin/python3 -c "import urllib.request as u; u.urlopen('http://127.0.0.1:$port/host', timeout=1)" \
-			2>/dev/null && { echo "http://127.0.0.1:$port"; return; }
+			2>/dev/null && { HOST_URL="http://127.0.0.1:$port"; return; }
 		sleep 0.05
 	done
 	echo "pool.sh: host $1 did not start (does it have GET /host?)" >&2
@@ -56,7 +57,9 @@ start_host() {
 	exit 1
 }
 
-U1=$(start_host 1); U2=$(start_host 2); U3=$(start_host 3)
+start_host 1; U1=$HOST_URL
+start_host 2; U2=$HOST_URL
+start_host 3; U3=$HOST_URL
 
 # batch URLS: JOBS concurrent runs against REMOTE_LAB_URLS=URLS; fails if any job fails
 batch() {
