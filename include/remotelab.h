@@ -60,7 +60,8 @@ extern "C" {
  *   ENOENT     also: a session the server ended; rl_client_end_reason() tells why when
  *              the server said so ("max_wait", "reaped", "max_hold", "admin", ...)
  *   ENODEV     pool: no server of the pool matches the requirements or answers
- *   ETIMEDOUT  also: a wait or acquire deadline expired
+ *   ETIMEDOUT  also: a wait deadline expired, or a POST /lab went unanswered past the
+ *              acquire deadline (see rl_lab_acquire)
  *   ECANCELED  the cancel hook or the progress callback asked to stop
  */
 
@@ -71,7 +72,8 @@ struct rl_lab_request;  /* opaque: topology + extra files, loaded into memory */
 enum rl_param {
 	RL_PARAM_REQUEST_TIMEOUT,  /* per-request timeout; default 30 or $REMOTE_LAB_REQUEST_TIMEOUT */
 	RL_PARAM_SESSION_TIMEOUT,  /* wait-until-active deadline; 600 or $REMOTE_LAB_SESSION_TIMEOUT */
-	RL_PARAM_ACQUIRE_TIMEOUT,  /* overall acquire deadline incl. 423 retries; 600 or
+	RL_PARAM_ACQUIRE_TIMEOUT,  /* acquire deadline: how long 423s are retried (each POST
+	                              /lab has until it, at least REQUEST_TIMEOUT); 600 or
 	                              $REMOTE_LAB_ACQUISITION_TIMEOUT */
 	RL_PARAM_CONNECT_TIMEOUT,  /* TCP connect timeout; default 10 */
 	RL_PARAM_POLL_INTERVAL,    /* status poll period while waiting; default 5 */
@@ -487,8 +489,13 @@ RL_EXPORT void rl_lab_request_free(struct rl_lab_request *req);
 
 /*
  * POST /lab with the request's files. On 423 (lab busy / session not yet active)
- * it retries with back-off, re-sending the full content each time, until
- * RL_PARAM_ACQUIRE_TIMEOUT has passed (then -EAGAIN with the server's detail).
+ * it retries with back-off, re-sending the full content each time, as long as the
+ * back-off ends before the RL_PARAM_ACQUIRE_TIMEOUT deadline; a lab still busy then is
+ * -EAGAIN with the server's detail. Every POST /lab sent has until the deadline, but at
+ * least RL_PARAM_REQUEST_TIMEOUT, to be answered (a retry sent just before the deadline
+ * still gets its answer: the lab, or 423 and -EAGAIN), so the call returns at most
+ * RL_PARAM_REQUEST_TIMEOUT after the deadline; -ETIMEDOUT means a POST /lab went
+ * unanswered that long (e.g. a `netlab up` slower than the time left).
  * Other errors are not retried once the upload may have been processed.
  */
 RL_EXPORT int rl_lab_acquire(struct rl_client *c, const struct rl_lab_request *req,

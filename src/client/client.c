@@ -776,8 +776,10 @@ client_easy(struct rl_client *c, CURL **ret)
  * idempotent calls are retried, on transport errors and 5xx. A refused or reset
  * connection (a server restarting) is retried for up to RL_PARAM_RESTART_WAIT
  * instead of RL_PARAM_MAX_RETRIES times, under the same rule. Retries back off
- * and never run past the call's deadline. Returns 0 with any HTTP response in
- * resp (the caller judges the status), or a negative code with the error set.
+ * and no back-off runs past the call's deadline; an attempt's timeout is cut to the
+ * deadline, or with CALL_FULL_ATTEMPT to no less than RL_PARAM_REQUEST_TIMEOUT.
+ * Returns 0 with any HTTP response in resp (the caller judges the status), or a
+ * negative code with the error set.
  */
 int
 client_call(struct rl_client *c, const struct call *call, struct xfer_resp *resp)
@@ -806,6 +808,11 @@ client_call(struct rl_client *c, const struct call *call, struct xfer_resp *resp
 		t = call->timeout > 0 ? call->timeout : c->params[RL_PARAM_REQUEST_TIMEOUT];
 		if (call->deadline > 0) {
 			left = call->deadline - clock_now();
+			/* the decision to send was taken before the deadline: the answer gets
+			 * its time, however late the back-off woke up */
+			if ((call->flags & CALL_FULL_ATTEMPT) &&
+			    left < c->params[RL_PARAM_REQUEST_TIMEOUT])
+				left = c->params[RL_PARAM_REQUEST_TIMEOUT];
 			if (left <= 0)
 				return client_set_error(c, -ETIMEDOUT, 0, call->op,
 							"deadline passed");

@@ -41,13 +41,13 @@ form_check_name(const char *name)
 int
 form_read_file(const char *path, size_t max, char **ret_data, size_t *ret_len)
 {
-	struct sbuf b;
+	struct buf b;
 	struct stat st;
 	char chunk[65536];
 	ssize_t n;
 	int fd, r;
 
-	sbuf_init(&b, max);
+	buf_init(&b, max);
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0)
 		return -errno;
@@ -67,7 +67,7 @@ form_read_file(const char *path, size_t max, char **ret_data, size_t *ret_len)
 		r = -EFBIG;
 		goto out;
 	}
-	r = sbuf_append(&b, "", 0); /* allocate, so that empty files have data too */
+	r = 0;
 	while (r == 0) {
 		n = read(fd, chunk, sizeof(chunk));
 		if (n < 0 && errno == EINTR)
@@ -78,18 +78,15 @@ form_read_file(const char *path, size_t max, char **ret_data, size_t *ret_len)
 		}
 		if (n == 0)
 			break;
-		r = sbuf_append(&b, chunk, (size_t)n);
-		if (r == -EMSGSIZE)
+		r = buf_try_append(&b, chunk, (size_t)n);
+		if (r == -E2BIG) /* the file grew past max after fstat */
 			r = -EFBIG;
 	}
-	if (r == 0) {
-		*ret_data = b.data;
-		*ret_len = b.len;
-		b.data = NULL;
-	}
+	if (r == 0) /* allocates for an empty file: *ret_data is never NULL */
+		r = buf_try_steal(&b, ret_data, ret_len);
 out:
 	close(fd);
-	sbuf_free(&b);
+	buf_free(&b);
 	return r;
 }
 

@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "common/buf.h" /* rl_buf: the bounded buffer (0, -E2BIG or -ENOMEM; libc only) */
 #include "remotelab.h"
 
 #define RL_PARAM_COUNT (RL_PARAM_RESERVATION + 1)
@@ -20,19 +21,6 @@
 #define RL_MAX_RESPONSE (16u * 1024 * 1024) /* largest response body accepted */
 #define RL_MAX_UPLOAD_DEFAULT (64.0 * 1024 * 1024)
 #define RL_MAX_EXTRA_FILES 1024
-
-/* sbuf.c: a growable byte buffer with a hard maximum, always NUL-terminated. */
-struct sbuf {
-	char *data;
-	size_t len;
-	size_t cap;
-	size_t max;
-};
-
-void sbuf_init(struct sbuf *b, size_t max);
-int sbuf_append(struct sbuf *b, const void *p, size_t n);
-void sbuf_reset(struct sbuf *b);
-void sbuf_free(struct sbuf *b);
 
 /* clock.c: monotonic time and cancellable sleeps. */
 double clock_now(void);
@@ -57,8 +45,8 @@ int reply_session_body(const struct rl_session_opts *o, char **ret);
 
 /* sse.c: text/event-stream parsing (pure; no I/O). Feed bytes, get complete events. */
 struct sse {
-	struct sbuf line;   /* the current, incomplete line */
-	struct sbuf data;   /* data lines of the current event */
+	struct buf line;    /* the current, incomplete line */
+	struct buf data;    /* data lines of the current event */
 	char id[128], kind[128];
 	bool skip;          /* the current event is over RL_MAX_EVENT: dropped */
 	bool cr;            /* the last byte was a CR (a following LF is the same line end) */
@@ -88,7 +76,7 @@ struct xfer_conf {
 struct xfer_resp {
 	long status;       /* 0 when no response arrived */
 	bool sent;         /* false when the request surely never reached the server */
-	struct sbuf body;
+	struct buf body; /* capped at RL_MAX_RESPONSE */
 };
 
 /* The request body of a call: a mime form, a JSON text, or nothing. */
@@ -173,6 +161,8 @@ enum call_flags {
 	CALL_SESSION = 1u << 1,    /* send X-Session-ID (requires a session) */
 	CALL_ADMIN = 1u << 2,      /* send the admin token instead of the access token */
 	CALL_NO_RIDE = 1u << 3,    /* no restart ride-out (pool probes: a dead host is news) */
+	CALL_FULL_ATTEMPT = 1u << 4, /* an attempt sent before the deadline gets at least
+				      * RL_PARAM_REQUEST_TIMEOUT, even past it (the 423 loop) */
 };
 
 struct call {
@@ -183,7 +173,9 @@ struct call {
 	curl_mime *mime;
 	const char *json;     /* JSON body (POST), or NULL */
 	double timeout;       /* per attempt; 0 = RL_PARAM_REQUEST_TIMEOUT */
-	double deadline;      /* absolute clock_now() value; 0 = none */
+	double deadline;      /* absolute clock_now() value; 0 = none: no back-off is started
+			       * that would end past it, and an attempt's timeout is cut to it
+			       * (but see CALL_FULL_ATTEMPT) */
 };
 
 void client_clear_error(struct rl_client *c);

@@ -11,7 +11,8 @@
 int
 rl_lab_acquire(struct rl_client *c, const struct rl_lab_request *req, struct rl_devices **ret)
 {
-	struct call call = { "POST", "/lab", "POST /lab", CALL_SESSION, NULL, NULL, 0, 0 };
+	struct call call = { "POST", "/lab", "POST /lab", CALL_SESSION | CALL_FULL_ATTEMPT, NULL,
+			     NULL, 0, 0 };
 	struct xfer_resp resp;
 	struct rl_devices *d = NULL;
 	double start = clock_now(), pause;
@@ -25,8 +26,18 @@ rl_lab_acquire(struct rl_client *c, const struct rl_lab_request *req, struct rl_
 	r = client_easy(c, &easy);
 	if (r < 0)
 		return client_set_error(c, r, 0, call.op, "out of memory");
-	call.timeout = c->params[RL_PARAM_ACQUIRE_TIMEOUT];
+	/*
+	 * The deadline ends the retrying, not an attempt: a 423 is retried only while the
+	 * back-off ends before it, and every POST /lab sent has until the deadline but at
+	 * least RL_PARAM_REQUEST_TIMEOUT to be answered. So a lab busy until the deadline is
+	 * always -EAGAIN (never a timeout of a retry cut to the milliseconds left, which
+	 * could also start a lab on the server for an answer nobody waits for), and the call
+	 * returns at most RL_PARAM_REQUEST_TIMEOUT after the deadline.
+	 */
 	call.deadline = start + c->params[RL_PARAM_ACQUIRE_TIMEOUT];
+	call.timeout = c->params[RL_PARAM_ACQUIRE_TIMEOUT];
+	if (call.timeout < c->params[RL_PARAM_REQUEST_TIMEOUT])
+		call.timeout = c->params[RL_PARAM_REQUEST_TIMEOUT];
 	xfer_resp_init(&resp);
 	for (;;) {
 		/* a fresh form each attempt: every 423 retry sends the full files again */

@@ -9,22 +9,22 @@ void
 sse_init(struct sse *s)
 {
 	memset(s, 0, sizeof(*s));
-	sbuf_init(&s->line, RL_MAX_EVENT);
-	sbuf_init(&s->data, RL_MAX_EVENT);
+	buf_init(&s->line, RL_MAX_EVENT);
+	buf_init(&s->data, RL_MAX_EVENT);
 }
 
 void
 sse_free(struct sse *s)
 {
-	sbuf_free(&s->line);
-	sbuf_free(&s->data);
+	buf_free(&s->line);
+	buf_free(&s->data);
 }
 
 /* Start a new event: forget the fields of the last one. */
 static void
 sse_reset_event(struct sse *s)
 {
-	sbuf_reset(&s->data);
+	buf_reset(&s->data);
 	s->kind[0] = '\0';
 	s->skip = false;
 }
@@ -75,12 +75,12 @@ sse_line(struct sse *s, const char *line, size_t n, rl_event_fn fn, void *ud)
 	if (fl == 4 && memcmp(line, "data", 4) == 0) {
 		if (s->skip)
 			return 0;
-		r = sbuf_append(&s->data, v, vl);
+		r = buf_try_append(&s->data, v, vl);
 		if (r == 0)
-			r = sbuf_append(&s->data, "\n", 1);
-		if (r == -EMSGSIZE) { /* over the event limit: drop this event */
+			r = buf_try_append(&s->data, "\n", 1);
+		if (r == -E2BIG) { /* over the event limit: drop this event */
 			s->skip = true;
-			sbuf_reset(&s->data);
+			buf_reset(&s->data);
 			return 0;
 		}
 		return r;
@@ -103,11 +103,11 @@ sse_feed(struct sse *s, const char *p, size_t n, rl_event_fn fn, void *ud)
 
 		if (!s->started) { /* one leading UTF-8 BOM is ignored */
 			if (s->line.len < 3 && (unsigned char)ch == "\xef\xbb\xbf"[s->line.len]) {
-				r = sbuf_append(&s->line, &ch, 1);
+				r = buf_try_append(&s->line, &ch, 1);
 				if (r < 0)
 					return r;
 				if (s->line.len == 3) {
-					sbuf_reset(&s->line);
+					buf_reset(&s->line);
 					s->started = true;
 				}
 				continue;
@@ -121,16 +121,16 @@ sse_feed(struct sse *s, const char *p, size_t n, rl_event_fn fn, void *ud)
 		s->cr = ch == '\r';
 		if (ch == '\r' || ch == '\n') {
 			r = sse_line(s, s->line.data, s->line.len, fn, ud);
-			sbuf_reset(&s->line);
+			buf_reset(&s->line);
 			if (r != 0)
 				return r;
 			continue;
 		}
-		r = sbuf_append(&s->line, &ch, 1);
-		if (r == -EMSGSIZE) { /* a line over the limit: drop the event it belongs to */
+		r = buf_try_append(&s->line, &ch, 1);
+		if (r == -E2BIG) { /* a line over the limit: drop the event it belongs to */
 			s->skip = true;
-			sbuf_reset(&s->line);
-			sbuf_reset(&s->data);
+			buf_reset(&s->line);
+			buf_reset(&s->data);
 			continue;
 		}
 		if (r < 0)

@@ -40,7 +40,7 @@ xfer_resp_init(struct xfer_resp *r)
 {
 	r->status = 0;
 	r->sent = false;
-	sbuf_init(&r->body, RL_MAX_RESPONSE);
+	buf_init(&r->body, RL_MAX_RESPONSE);
 }
 
 void
@@ -48,11 +48,11 @@ xfer_resp_free(struct xfer_resp *r)
 {
 	if (r == NULL)
 		return;
-	sbuf_free(&r->body);
+	buf_free(&r->body);
 }
 
 struct sink {
-	struct sbuf *body;
+	struct buf *body;
 	const struct xfer_conf *conf;
 	CURL *easy;
 	int err; /* why the write callback refused */
@@ -77,9 +77,9 @@ on_write(char *p, size_t size, size_t nmemb, void *ud)
 			return n;
 		}
 	}
-	r = sbuf_append(s->body, p, n);
+	r = buf_try_append(s->body, p, n);
 	if (r < 0) {
-		s->err = r;
+		s->err = r == -E2BIG ? -EMSGSIZE : r; /* the public code for "response too large" */
 		return 0;
 	}
 	return n;
@@ -192,7 +192,7 @@ xfer_once(CURL *easy, const struct xfer_conf *conf, const char *method, const ch
 
 	resp->status = 0;
 	resp->sent = false;
-	sbuf_reset(&resp->body);
+	buf_reset(&resp->body);
 	errbuf[0] = '\0';
 	cerr[0] = '\0';
 

@@ -109,19 +109,6 @@ def server(make_server):
     return make_server()
 
 
-# --- server features that are not on this branch yet ------------------------------------------
-# The tests of pools, restarts, tokens/TLS, queue controls and the operators' view need server
-# features of /work/notes/contracts.md (GET /host, --tag, --prewarm, POST /session JSON body,
-# GET /sessions, /labs, /events, admin routes, --token-file, --tls-*, --keep-labs). They are
-# skipped until the server lands; RL_E2E_NEW_SERVER=1 runs them now. TEMPORARY: the lead
-# removes this marker (and the skip) when the server side is merged.
-def needs_server(*features):
-    return pytest.mark.skipif(
-        os.environ.get("RL_E2E_NEW_SERVER") != "1",
-        reason="waiting for server feature(s): " + ", ".join(features) +
-               " (contracts.md; set RL_E2E_NEW_SERVER=1 to run)")
-
-
 def free_port():
     import socket
     with socket.socket() as s:

@@ -7,9 +7,7 @@ import time
 import pytest
 import requests
 
-from conftest import Labctl, Server, check_sanitizer, needs_server
-
-pytestmark = needs_server("--token-file", "--tls-cert/--tls-key")
+from conftest import Labctl, Server, check_sanitizer
 
 TOKEN = "e2e-t0ken-5c1d9f"
 

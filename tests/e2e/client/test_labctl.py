@@ -41,8 +41,11 @@ def test_unreachable_server_exit_code(tmp_path):
     p = lc("server", "health", "--request-timeout", "2")
     assert p.returncode == EXIT_UNREACHABLE, p.stderr
     assert "GET /healthz" in p.stderr
-    p = lc("session", "new", "--request-timeout", "2")
+    # a refused POST /session is ridden out like a restart; 1 s instead of the default 30
+    # keeps the suite short (test_restart.py covers the ride-out and its bound)
+    p = lc("session", "new", "--request-timeout", "2", "--restart-wait", "1")
     assert p.returncode == EXIT_UNREACHABLE, p.stderr
+    assert "POST /session" in p.stderr and "gave up" in p.stderr
 
 
 def test_usage_errors(labctl, topo):

@@ -6,12 +6,9 @@ import time
 
 import pytest
 
-from conftest import Labctl, check_sanitizer, needs_server, wait_for, TOPOLOGY
+from conftest import Labctl, check_sanitizer, wait_for, TOPOLOGY
 
 EXIT_UNREACHABLE = 3
-
-pytestmark = needs_server("GET /host", "--tag", "--prewarm", "POST /session JSON body",
-                          "GET /sessions")
 
 # COMMAND: write which server serves it, then wait until `count` jobs hold a lab at once
 BARRIER = (

@@ -2,7 +2,7 @@
 import signal
 import time
 
-from conftest import Labctl, check_sanitizer, free_port, needs_server, wait_for
+from conftest import Labctl, check_sanitizer, free_port, wait_for
 
 
 
@@ -14,7 +14,6 @@ def restart(server, sig=signal.SIGTERM, down_for=0.0):
     server.start(timeout=60)
 
 
-@needs_server("--keep-labs")
 def test_run_keeps_its_child_through_a_restart(make_server, tmp_path, topo):
     port = free_port()  # the restarted server must listen where the client looks
     server = make_server("--keep-labs", port=port)
@@ -38,7 +37,6 @@ def test_run_keeps_its_child_through_a_restart(make_server, tmp_path, topo):
     assert [a[0] for a in server.netlab_calls()].count("up") == 1  # the lab was kept, not re-made
 
 
-@needs_server("--keep-labs")
 def test_waiting_run_rides_out_a_restart(make_server, tmp_path, topo):
     port = free_port()
     server = make_server("--keep-labs", port=port)

@@ -104,6 +104,23 @@ send_all(int fd, const char *buf, size_t len)
 	return 0;
 }
 
+/* Send n spaces. */
+static int
+send_pad(int fd, size_t n)
+{
+	char chunk[65536];
+	size_t k;
+
+	memset(chunk, ' ', sizeof(chunk));
+	while (n > 0) {
+		k = n < sizeof(chunk) ? n : sizeof(chunk);
+		if (send_all(fd, chunk, k) < 0)
+			return -1;
+		n -= k;
+	}
+	return 0;
+}
+
 static void *
 conn_main(void *arg)
 {
@@ -166,10 +183,12 @@ conn_main(void *arg)
 		snprintf(head, sizeof(head),
 			 "HTTP/1.1 %d X\r\nContent-Type: %s\r\nContent-Length: %zu\r\n\r\n",
 			 resp.status, resp.content_type ? resp.content_type : "application/json",
-			 resp.status == 204 ? (size_t)0 : strlen(resp.body));
+			 resp.status == 204 ? (size_t)0 : strlen(resp.body) + resp.pad);
 		if (send_all(cn->fd, head, strlen(head)) < 0)
 			break;
 		if (resp.status != 204 && send_all(cn->fd, resp.body, strlen(resp.body)) < 0)
+			break;
+		if (resp.status != 204 && send_pad(cn->fd, resp.pad) < 0)
 			break;
 	}
 done:

@@ -18,6 +18,7 @@ struct fake_resp {
 	char body[4096];
 	double delay;             /* seconds to wait before answering */
 	int close;                /* close the connection instead of answering (a reset) */
+	size_t pad;               /* this many spaces after body (a large answer; JSON still) */
 };
 
 /* Called with the server lock held; n is the 0-based index of this request. */

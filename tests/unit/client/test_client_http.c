@@ -29,10 +29,22 @@ struct script {
 	int mode;
 	int polls;
 	size_t hb_at_lab; /* heartbeats seen when POST /lab arrived */
+	size_t pad;       /* mode 22: spaces after the devices list */
+	double answer_at; /* modes 23, 24: when (clock_now_s()) POST /lab gets its 200 */
 	struct fake_http *f;
 };
 
 static struct script sc;
+
+/* CLOCK_MONOTONIC seconds, the library's clock */
+static double
+clock_now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
 static struct fake_http *srv;
 static struct rl_client *cl;
 
@@ -86,6 +98,9 @@ handler(const struct fake_req *req, size_t n, struct fake_resp *resp, void *ud)
 			resp->content_type = "text/plain";
 		} else if (sc.mode == 5) {
 			REPLY(404, "{\"detail\":\"No lab running\"}");
+		} else if (sc.mode == 22) {
+			REPLY(200, "[]");
+			resp->pad = sc.pad;
 		} else if (sc.mode == 15) {
 			REPLY(200, "%s", devices_body);
 			resp->delay = 3;
@@ -102,6 +117,12 @@ handler(const struct fake_req *req, size_t n, struct fake_resp *resp, void *ud)
 		if (sc.mode == 7 && n < 2)
 			REPLY(423, "{\"detail\":\"Lab currently busy\"}");
 		else if (sc.mode == 8)
+			REPLY(423, "{\"detail\":\"Lab currently busy\"}");
+		else if ((sc.mode == 23 && n >= 1) || sc.mode == 24) {
+			/* answered only after the acquire deadline */
+			REPLY(200, "{\"reused\":false,\"devices\":%s}", devices_body);
+			resp->delay = sc.answer_at - clock_now_s();
+		} else if (sc.mode == 23)
 			REPLY(423, "{\"detail\":\"Lab currently busy\"}");
 		else if (sc.mode == 9) {
 			REPLY(500, "Internal Server Error");
@@ -393,23 +414,75 @@ test_acquire_423_resends_everything(void **state)
 	rl_lab_request_free(req);
 }
 
+/*
+ * A lab busy until the deadline is -EAGAIN with the server's detail, however slow the
+ * machine: the retrying stops only when the next back-off (at most RETRY_MAX, 0.05 s) would
+ * end past the deadline, every retry announced was sent in full, and no attempt is cut to
+ * the time left (that made this test fail under load: -ETIMEDOUT from a retry sent with a
+ * few milliseconds to live, or "deadline passed" after a back-off that woke up late).
+ */
 static void
 test_acquire_423_deadline(void **state)
 {
 	struct rl_lab_request *req;
 	struct rl_devices *d = NULL;
+	double t0;
 
 	sc.mode = 8;
+	nretry = 0;
 	rl_session_attach(cl, "sid-1");
+	rl_client_set_retry_notify(cl, on_retry, NULL);
 	rl_client_set(cl, RL_PARAM_ACQUIRE_TIMEOUT, 0.4);
 	req = make_request(false);
+	t0 = clock_now_s();
 	assert_int_equal(rl_lab_acquire(cl, req, &d), -EAGAIN);
+	assert_true(clock_now_s() - t0 >= 0.4 - 0.05);
 	assert_null(d);
-	assert_true(fake_http_count(srv) >= 2);
+	assert_true(fake_http_count(srv) >= 1);
+	assert_int_equal((size_t)nretry, fake_http_count(srv) - 1);
 	check_multipart(fake_http_count(srv) - 1, "false");
 	assert_int_equal(rl_client_error(cl)->http_status, 423);
 	assert_non_null(strstr(rl_client_errmsg(cl), "POST /lab: HTTP 423: Lab currently busy (gave up"));
 	rl_lab_request_free(req);
+}
+
+/* POST /lab in mode 23/24 with an acquire deadline of `deadline` s, the 200 coming 0.2 s
+ * after it: the caller gets the lab, not a timeout, after `requests` uploads in all. */
+static void
+acquire_answered_after_deadline(int mode, double deadline, size_t requests)
+{
+	struct rl_lab_request *req;
+	struct rl_devices *d = NULL;
+
+	sc.mode = mode;
+	rl_session_attach(cl, "sid-1");
+	rl_client_set(cl, RL_PARAM_ACQUIRE_TIMEOUT, deadline);
+	req = make_request(false);
+	sc.answer_at = clock_now_s() + deadline + 0.2;
+	assert_int_equal(rl_lab_acquire(cl, req, &d), 0);
+	assert_true(clock_now_s() >= sc.answer_at);
+	assert_non_null(d);
+	assert_int_equal(d->n, 2);
+	assert_int_equal(fake_http_count(srv), requests);
+	check_multipart(requests - 1, "false");
+	rl_devices_free(d);
+	rl_lab_request_free(req);
+}
+
+/* A retry sent before the deadline and answered after it (the lab came free and is being
+ * started). */
+static void
+test_acquire_retry_answered_after_deadline(void **state)
+{
+	acquire_answered_after_deadline(23, 2, 2);
+}
+
+/* The first POST /lab has at least RL_PARAM_REQUEST_TIMEOUT too, even with a shorter
+ * acquire deadline; it is not sent again. */
+static void
+test_acquire_first_answer_after_deadline(void **state)
+{
+	acquire_answered_after_deadline(24, 0.3, 1);
 }
 
 static void
@@ -647,6 +720,29 @@ test_validation_detail(void **state)
 	assert_int_equal(rl_client_error(cl)->http_status, 422);
 }
 
+/* The body limit (RL_MAX_RESPONSE, 16 MiB): at it a response is read; one byte over, the
+ * transfer stops with the public -EMSGSIZE (rl_buf says -E2BIG) and is not retried. */
+static void
+test_response_limit(void **state)
+{
+	const size_t max = 16u * 1024 * 1024;
+	struct rl_devices *d = NULL;
+
+	sc.mode = 22;
+	rl_session_attach(cl, "sid-1");
+	sc.pad = max - 2;
+	assert_int_equal(rl_lab_devices(cl, &d), 0);
+	assert_int_equal(d->n, 0);
+	rl_devices_free(d);
+	d = NULL;
+	sc.pad = max - 1;
+	assert_int_equal(rl_lab_devices(cl, &d), -EMSGSIZE);
+	assert_null(d);
+	assert_int_equal(fake_http_count(srv), 2);
+	assert_string_equal(rl_client_errmsg(cl),
+			    "GET /lab/devices: response larger than 16777216 bytes");
+}
+
 static void
 test_connect_refused(void **state)
 {
@@ -730,6 +826,10 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_post_not_retried, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_acquire_423_resends_everything, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_acquire_423_deadline, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_acquire_retry_answered_after_deadline, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_acquire_first_answer_after_deadline, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_acquire_500_not_retried, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_wait_progress, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_wait_404_is_immediate, setup, teardown),
@@ -742,6 +842,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_session_end, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_destroy_and_status, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_validation_detail, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_response_limit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_connect_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_threads, setup, teardown),
 	};

@@ -1,5 +1,6 @@
 /* Allocation-failure ("torture") tests: every library allocation that fails must give -ENOMEM
- * and leak nothing. Linked with --wrap for malloc, calloc, realloc, strdup, strndup. */
+ * and leak nothing. Linked with --wrap for malloc, calloc, realloc, strdup, strndup; only the
+ * test's own thread is failed (the in-process fake server's threads allocate normally). */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -13,6 +14,7 @@
 #include <cmocka.h>
 
 #include "internal.h"
+#include "fake_http.h"
 #include "form.h"
 
 void *__real_malloc(size_t n);
@@ -26,7 +28,7 @@ void *__wrap_realloc(void *p, size_t n);
 char *__wrap_strdup(const char *s);
 char *__wrap_strndup(const char *s, size_t n);
 
-static long fail_at = -1, count;
+static _Thread_local long fail_at = -1, count;
 
 /* True when this allocation is the one to fail. */
 static int
@@ -230,6 +232,40 @@ op_lab_request(void)
 	return r;
 }
 
+static const char devices_body[] =
+	"[{\"name\":\"r1\",\"raw\":{\"mgmt\":{\"ipv4\":\"192.0.2.1\"}}},{\"name\":\"r2\"}]";
+
+/* GET /lab/devices: the devices list followed by 6000 spaces, so that the response body
+ * buffer (rl_buf) grows several times */
+static void
+devices_handler(const struct fake_req *req, size_t n, struct fake_resp *resp, void *ud)
+{
+	resp->status = 200;
+	snprintf(resp->body, sizeof(resp->body), "%s", devices_body);
+	resp->pad = 6000;
+}
+
+static struct fake_http *gsrv;
+
+static int
+op_http(void)
+{
+	struct rl_client *c = NULL;
+	struct rl_devices *d = NULL;
+	int r;
+
+	r = rl_client_new(&c, fake_http_url(gsrv), NULL, 0);
+	if (r == 0)
+		r = rl_session_attach(c, "sid-1");
+	if (r == 0)
+		r = rl_lab_devices(c, &d);
+	if (r == 0 && d->n != 2)
+		r = -EBADMSG;
+	rl_devices_free(d);
+	rl_client_free(c);
+	return r;
+}
+
 static void
 test_parsers(void **state)
 {
@@ -249,6 +285,18 @@ test_client_handle(void **state)
 	assert_true(torture(op_client) >= 4);
 	assert_true(torture(op_pool_client) >= 5);
 	unsetenv("REMOTE_LAB_TOKEN");
+}
+
+/* A whole call: the handle, the request, the response body buffer and the parser. */
+static void
+test_http_call(void **state)
+{
+	unsetenv("REMOTE_LAB_TOKEN");
+	gsrv = fake_http_start(devices_handler, NULL);
+	assert_non_null(gsrv);
+	assert_true(torture(op_http) >= 10);
+	fake_http_stop(gsrv);
+	gsrv = NULL;
 }
 
 static void
@@ -285,6 +333,7 @@ main(void)
 		cmocka_unit_test(test_parsers),
 		cmocka_unit_test(test_client_handle),
 		cmocka_unit_test(test_lab_request),
+		cmocka_unit_test(test_http_call),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -232,24 +232,6 @@ test_backoff(void **state)
 }
 
 static void
-test_sbuf(void **state)
-{
-	struct sbuf b;
-
-	sbuf_init(&b, 8);
-	assert_int_equal(sbuf_append(&b, "abcd", 4), 0);
-	assert_int_equal(sbuf_append(&b, "efgh", 4), 0);
-	assert_string_equal(b.data, "abcdefgh");
-	assert_int_equal(sbuf_append(&b, "i", 1), -EMSGSIZE);
-	assert_int_equal(b.len, 8);
-	sbuf_reset(&b);
-	assert_int_equal(b.len, 0);
-	assert_string_equal(b.data, "");
-	sbuf_free(&b);
-	sbuf_free(&b);
-}
-
-static void
 test_read_file(void **state)
 {
 	char path[] = "/tmp/rl-unit-XXXXXX", *data = NULL;
@@ -268,6 +250,35 @@ test_read_file(void **state)
 	assert_int_equal(form_read_file("/tmp", 100, &data, &len), -EISDIR);
 	assert_int_equal(form_read_file("/nonexistent/x.yml", 100, &data, &len), -ENOENT);
 	unlink(path);
+
+	/* several read chunks, exactly at the limit */
+	{
+		static char big[200000];
+		size_t i;
+
+		for (i = 0; i < sizeof(big); i++)
+			big[i] = (char)('a' + i % 26);
+		memcpy(path + strlen(path) - 6, "XXXXXX", 6);
+		fd = mkstemp(path);
+		assert_true(fd >= 0);
+		assert_int_equal(write(fd, big, sizeof(big)), (ssize_t)sizeof(big));
+		close(fd);
+		assert_int_equal(form_read_file(path, sizeof(big), &data, &len), 0);
+		assert_int_equal(len, sizeof(big));
+		assert_memory_equal(data, big, sizeof(big));
+		assert_int_equal(data[len], '\0');
+		free(data);
+		assert_int_equal(form_read_file(path, sizeof(big) - 1, &data, &len), -EFBIG);
+		unlink(path);
+	}
+
+	/* a file longer than its size said (procfs: st_size 0) stops at the buffer's limit,
+	 * reported as the public -EFBIG (rl_buf says -E2BIG) */
+	assert_int_equal(form_read_file("/proc/self/status", 8, &data, &len), -EFBIG);
+	assert_int_equal(form_read_file("/proc/self/status", 1 << 20, &data, &len), 0);
+	assert_true(len > 8);
+	assert_non_null(strstr(data, "Name:"));
+	free(data);
 
 	/* an empty file is fine and has a (NUL-only) buffer */
 	memcpy(path + strlen(path) - 6, "XXXXXX", 6);
@@ -418,7 +429,6 @@ main(void)
 		cmocka_unit_test(test_status_errno),
 		cmocka_unit_test(test_check_name),
 		cmocka_unit_test(test_backoff),
-		cmocka_unit_test(test_sbuf),
 		cmocka_unit_test(test_read_file),
 		cmocka_unit_test(test_client_config),
 		cmocka_unit_test(test_lab_request_local_checks),
