@@ -168,7 +168,9 @@ enum http_stream_reason {
 typedef void (*http_stream_closed_fn)(struct http_stream *st, int reason, void *userdata);
 /* Answer req (from its handler, or later) with a streaming 200 of content_type, plus the
  * headers set with http_response_header and Cache-Control: no-cache. buffer_max 0 means
- * HTTP_DEFAULT_STREAM_BUFFER. NULL if req was answered already. */
+ * HTTP_DEFAULT_STREAM_BUFFER. The connection's kernel send buffer is capped near buffer_max
+ * too (no autotuning to megabytes), so a client that stops reading is dropped after a few
+ * times buffer_max, not after what the kernel would hold. NULL if req was answered already. */
 struct http_stream *http_stream_open(struct http_request *req, const char *content_type,
 				     size_t buffer_max, http_stream_closed_fn on_close,
 				     void *userdata);

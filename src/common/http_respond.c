@@ -2,9 +2,12 @@
  * screened request, written by the layer itself) or streaming (a bounded buffer the daemon
  * appends to; a client that does not keep up is dropped). */
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <sys/socket.h>
 
 #include <microhttpd.h>
 
@@ -107,6 +110,18 @@ static void http_set_response(struct http_request *req, struct MHD_Response *res
 	}
 }
 
+/* A long-lived stream keeps at most about `max` bytes in the kernel too (Linux doubles the
+ * value for its bookkeeping); best effort. */
+static void http_stream_cap_sndbuf(struct http_request *req, size_t max)
+{
+	const union MHD_ConnectionInfo *ci;
+	int v = max > INT_MAX / 2 ? INT_MAX / 2 : (int)max;
+
+	ci = MHD_get_connection_info(req->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+	if (ci != NULL && ci->connect_fd >= 0)
+		(void)setsockopt(ci->connect_fd, SOL_SOCKET, SO_SNDBUF, &v, sizeof(v));
+}
+
 struct http_stream *http_stream_open(struct http_request *req, const char *content_type,
 				     size_t buffer_max, http_stream_closed_fn on_close,
 				     void *userdata)
@@ -132,6 +147,7 @@ struct http_stream *http_stream_open(struct http_request *req, const char *conte
 		fprintf(stderr, "fatal: cannot allocate HTTP response\n");
 		abort();
 	}
+	http_stream_cap_sndbuf(req, st->out.max);
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache");
 	for (i = 0; i < req->n_headers; i++)
