@@ -3,11 +3,12 @@ parser after exercising the worker, asserting that each metric moved as it shoul
 label sets (route patterns, never raw paths); access control like /health."""
 import json
 import os
+import subprocess
 import sys
 import time
 
-from conftest import (HEARTBEAT_PATH, MAC, db_time, free_port, heartbeat_doc, seed_reservation,
-                      station, wait_db_ready)
+from conftest import (HEARTBEAT_PATH, MAC, WORKER, db_time, free_port, heartbeat_doc,
+                      seed_reservation, station, wait_db_ready)
 from promtext import scrape
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
@@ -48,7 +49,9 @@ def test_metrics_move_with_the_work(make_worker, winrm, udp):
                       "files": {HEARTBEAT_PATH: json.dumps(heartbeat_doc())}})
     before = scrape(w)
     assert {n: f.type for n, f in before.families.items()} == FAMILIES
-    assert before.value("ops_worker_build_info", version="2.0.0") == 1
+    version = subprocess.run([WORKER, "--version"], capture_output=True, text=True,
+                             timeout=60).stdout.split()[-1]
+    assert before.value("ops_worker_build_info", version=version) == 1
     assert before.value("ops_worker_hosts_loaded") == 1
 
     # WinRM: one command that runs, one refused by the station, one request refused by us

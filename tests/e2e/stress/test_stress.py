@@ -30,12 +30,13 @@ ROUNDS = int(os.environ.get("STRESS_ROUNDS", "1"))
 SLOTS = os.environ.get("STRESS_SLOTS")
 # (slots, clients): one slot (the original's exclusive lab: never two ACTIVE sessions) and
 # a pool of four.
-FORMS = [(int(SLOTS or 4), int(CLIENTS or 200))] if CLIENTS or SLOTS else [(1, 40), (4, 200)]
+FORMS = [(int(SLOTS or 4), int(CLIENTS or 200))] if CLIENTS or SLOTS else [(1, 30), (4, 200)]
 DEATH_RATE = float(os.environ.get("STRESS_DEATH_RATE", "0.15"))
-# A live client talks at least every second; these leave it a wide margin on a loaded
-# machine (200 Python threads share one interpreter), and still reap the dead quickly.
-ACTIVE_TIMEOUT = 8.0
-WAITING_TIMEOUT = 12.0
+# A live client is never silent for more than about 0.3 s (its poll interval or its hold);
+# these leave it a wide margin on a loaded machine (200 Python threads share one
+# interpreter), and still reap the dead quickly.
+ACTIVE_TIMEOUT = 5.0
+WAITING_TIMEOUT = 8.0
 SEED = int(os.environ.get("STRESS_SEED", str(int(time.time()))))
 
 
