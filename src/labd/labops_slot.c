@@ -211,6 +211,7 @@ void labops_start(struct labops *ops, struct lab *lab, const struct upload *u)
 	int r;
 
 	lab->state = LAB_STARTING;
+	lab->starting_since = now_usec(ops);
 	memcpy(lab->hash, u->hash, LAB_HASH_LEN + 1);
 	free(lab->name);
 	lab->name = xstrdup(u->topology_name);

@@ -69,19 +69,39 @@ struct lab *slots_find_idle(const struct slots *sl, const char *hash)
 	return NULL;
 }
 
-/* The idle lab to replace: least recently used, prewarmed ones last. */
+/* Another slot has a lab (up or coming up) with lab's topology. */
+static bool slots_has_copy(const struct slots *sl, const struct lab *lab)
+{
+	unsigned i;
+
+	for (i = 0; i < sl->n; i++)
+		if (&sl->labs[i] != lab && sl->labs[i].state != LAB_EMPTY &&
+		    sl->labs[i].state != LAB_STOPPING && strcmp(sl->labs[i].hash, lab->hash) == 0)
+			return true;
+	return false;
+}
+
+/* The idle lab to replace: a second copy of a topology before the only one (so the pool
+ * keeps as many topologies warm as it can), then prewarmed ones last, then least recently
+ * used. */
 static struct lab *slots_lru_idle(const struct slots *sl)
 {
 	struct lab *best = NULL, *lab;
+	bool best_copy = false, copy;
 	unsigned i;
 
 	for (i = 0; i < sl->n; i++) {
 		lab = &sl->labs[i];
 		if (!lab_is_idle(lab))
 			continue;
-		if (best == NULL || (best->pinned && !lab->pinned) ||
-		    (best->pinned == lab->pinned && lab->idle_since < best->idle_since))
+		copy = slots_has_copy(sl, lab);
+		if (best == NULL || (copy && !best_copy) ||
+		    (copy == best_copy && best->pinned && !lab->pinned) ||
+		    (copy == best_copy && best->pinned == lab->pinned &&
+		     lab->idle_since < best->idle_since)) {
 			best = lab;
+			best_copy = copy;
+		}
 	}
 	return best;
 }
@@ -100,19 +120,24 @@ static const struct lab *slots_worth_waiting(const struct slots *sl, const char 
 					     const struct slot_hints *h, uint64_t *until_out)
 {
 	const struct lab *lab, *best = NULL;
-	uint64_t held, until;
+	uint64_t back, until;
 	unsigned i;
 
 	if (h == NULL || h->up_cost == 0 || h->mean_hold == 0)
 		return NULL;
 	for (i = 0; i < sl->n; i++) {
 		lab = &sl->labs[i];
-		if (lab->state != LAB_UP || lab->holder == NULL || strcmp(lab->hash, hash) != 0 ||
-		    lab->held_since == 0 || lab->held_since > h->now)
+		if (lab->holder == NULL || strcmp(lab->hash, hash) != 0)
 			continue;
-		held = h->now - lab->held_since;
-		until = lab->held_since + h->mean_hold + h->up_cost;
-		if (held + h->up_cost > h->mean_hold && h->now < until &&
+		if (lab->state == LAB_UP && lab->held_since != 0 && lab->held_since <= h->now)
+			back = lab->held_since + h->mean_hold;
+		else if (lab->state == LAB_STARTING && lab->starting_since != 0 &&
+			 lab->starting_since <= h->now)
+			back = lab->starting_since + h->up_cost + h->mean_hold;
+		else
+			continue;
+		until = back + h->up_cost;
+		if (back < h->now + h->up_cost && h->now < until &&
 		    (best == NULL || until < *until_out)) {
 			best = lab;
 			*until_out = until;

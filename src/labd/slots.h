@@ -41,6 +41,7 @@ struct lab {
 	bool pinned;               /* a --prewarm topology: kept idle without expiry */
 	uint64_t up_since;         /* monotonic usec */
 	uint64_t held_since;       /* monotonic usec its holder got it (0: not held) */
+	uint64_t starting_since;   /* monotonic usec its current start began (LAB_STARTING) */
 	uint64_t idle_since;       /* monotonic usec it lost its holder (LRU order) */
 	uint64_t idle_until;       /* idle-keep expiry (monotonic usec); 0: none */
 };
@@ -66,10 +67,12 @@ struct slot_plan {
 };
 
 /* What the pool has observed, for one choice: a session that would replace an idle lab may
- * instead wait for a lab with its topology that another session holds, when that holder is
- * expected to let go sooner than a new lab would come up (then no `netlab up` runs and no
- * warm lab is lost). It waits at most until the holder is overdue (held_since + mean_hold +
- * up_cost), then the tree decides as without hints. Zeros: nothing observed, never wait. */
+ * instead wait for a lab with its topology that another session holds (or is starting for
+ * another session), when that holder is expected to let go sooner than a new lab would come
+ * up (then no `netlab up` runs and no warm lab is lost). Expected back: held_since +
+ * mean_hold, or starting_since + up_cost + mean_hold. It waits at most until that plus
+ * up_cost (overdue), then the tree decides as without hints. Zeros: nothing observed, never
+ * wait. */
 struct slot_hints {
 	uint64_t now;              /* monotonic usec */
 	uint64_t up_cost;          /* mean time a lab took to come up (usec) */

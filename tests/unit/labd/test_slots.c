@@ -17,6 +17,7 @@
 
 static const char H1[] = "1111111111111111111111111111111111111111111111111111111111111111";
 static const char H2[] = "2222222222222222222222222222222222222222222222222222222222222222";
+static const char H3[] = "3333333333333333333333333333333333333333333333333333333333333333";
 
 static struct session sa, sb;
 
@@ -85,11 +86,15 @@ static void test_pool_decisions(void **state)
 	p = slots_decide(&sl, NULL, H1, true, NULL);
 	assert_int_equal(p.decision, SLOT_TAKE);
 	assert_ptr_equal(p.lab, &sl.labs[2]);
-	/* reuse=false never takes a warm lab: replace the least recently used idle one */
+	/* reuse=false never takes a warm lab: it replaces an idle one, here the second copy of
+	 * H1 (slot 2) before the only H2, although that one is less recently used */
 	p = slots_decide(&sl, NULL, H1, false, NULL);
 	assert_int_equal(p.decision, SLOT_REPLACE);
+	assert_ptr_equal(p.lab, &sl.labs[2]);
+	/* without copies, the least recently used; prewarmed labs last */
+	memcpy(sl.labs[0].hash, H3, sizeof(H3));
+	p = slots_decide(&sl, NULL, H1, false, NULL);
 	assert_ptr_equal(p.lab, &sl.labs[1]);
-	/* prewarmed labs are replaced last */
 	sl.labs[1].pinned = true;
 	p = slots_decide(&sl, NULL, H1, false, NULL);
 	assert_ptr_equal(p.lab, &sl.labs[2]);
@@ -147,6 +152,43 @@ static void test_wait_for_a_held_lab(void **state)
 	assert_int_equal(slots_decide(&sl, NULL, H1, false, &h).decision, SLOT_REPLACE);
 	sl.labs[1].state = LAB_EMPTY; /* a free slot is used at once, no waiting */
 	assert_int_equal(slots_decide(&sl, NULL, H1, true, &h).decision, SLOT_START);
+	/* a lab of the topology still starting for another session: back at start + up + hold
+	 * (100 + 2 + 10); worth it once that is less than a new lab away */
+	up(&sl.labs[1], H2, NULL, 0);
+	lab_set_idle(&sl.labs[1], 0, 0);
+	sl.labs[0].state = LAB_STARTING;
+	sl.labs[0].held_since = 0;
+	sl.labs[0].starting_since = 100 * s;
+	h.now = 101 * s;
+	assert_int_equal(slots_decide(&sl, NULL, H1, true, &h).decision, SLOT_REPLACE);
+	h.now = 111 * s;
+	p = slots_decide(&sl, NULL, H1, true, &h);
+	assert_int_equal(p.decision, SLOT_WAIT);
+	assert_true(p.recheck_at == 114 * s);
+	slots_free(&sl);
+}
+
+/* A replacement takes a second copy of a topology before the only one, even if the only
+ * one has been idle longer. */
+static void test_replace_a_copy_first(void **state)
+{
+	static const int mlids[] = { 1, 2, 3 };
+	struct slots sl;
+	struct slot_plan p;
+
+	slots_init(&sl, 3, mlids);
+	up(&sl.labs[0], H1, NULL, 0);
+	up(&sl.labs[1], H2, NULL, 0);
+	up(&sl.labs[2], H2, &sa, 0);
+	lab_set_idle(&sl.labs[0], 10, 0); /* idle longest: LRU alone would take it */
+	lab_set_idle(&sl.labs[1], 20, 0); /* a copy of slot 2's topology */
+	p = slots_decide(&sl, NULL, H3, true, NULL);
+	assert_int_equal(p.decision, SLOT_REPLACE);
+	assert_ptr_equal(p.lab, &sl.labs[1]);
+	/* without copies, least recently used */
+	sl.labs[2].hash[0] = '3';
+	p = slots_decide(&sl, NULL, H3, true, NULL);
+	assert_ptr_equal(p.lab, &sl.labs[0]);
 	slots_free(&sl);
 }
 
@@ -156,6 +198,7 @@ int main(void)
 		cmocka_unit_test(test_own_lab_tree),
 		cmocka_unit_test(test_pool_decisions),
 		cmocka_unit_test(test_wait_for_a_held_lab),
+		cmocka_unit_test(test_replace_a_copy_first),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
