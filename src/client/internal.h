@@ -27,7 +27,17 @@ double clock_now(void);
 int clock_sleep(double seconds, rl_cancel_fn cancel, void *userdata);
 double clock_backoff(double initial, double max, unsigned attempt);
 
-/* reply.c: parsing of response bodies (pure; no I/O). */
+/* reply.c: the JSON helpers of the reply_*.c parsers (pure; no I/O). */
+int reply_load(const char *body, size_t len, json_t **ret);  /* 0, -ENOMEM or -EBADMSG */
+int reply_get_int(json_t *v, int *ret);                      /* int-range integer */
+int reply_dup_opt_string(json_t *obj, const char *key, char **ret); /* absent/non-string: NULL */
+char *reply_dump(json_t *j);                                 /* compact; NULL: out of memory */
+int reply_get_num(json_t *obj, const char *key, double def, double *ret);
+int reply_get_long(json_t *obj, const char *key, long def, long *ret);
+int reply_dup_string_or_empty(json_t *obj, const char *key, char **ret);
+
+/* reply_session.c, reply_lab.c, reply_error.c, reply_server.c: parsing of response bodies
+ * (pure; no I/O). */
 int reply_session_created(const char *body, size_t len, char **ret_id, int *ret_position);
 int reply_session_status(const char *body, size_t len, enum rl_session_state *ret_state,
 			 int *ret_position);
@@ -124,7 +134,7 @@ int pool_pick(const struct pool_host *hosts, size_t n, const struct pool_req *re
 	      const char *hash, double jitter, double now, double (*rnd)(void *), void *rnd_ud,
 	      bool only_now, size_t skip);
 
-/* client.c: the handle and the per-call plumbing the operation files use. */
+/* client*.c: the handle and the per-call plumbing the operation files use. */
 struct orphan {          /* a session left on a server that stopped answering */
 	char *url, *id;
 };
@@ -178,22 +188,32 @@ struct call {
 			       * (but see CALL_FULL_ATTEMPT) */
 };
 
+/* client_error.c */
 void client_clear_error(struct rl_client *c);
 int client_set_error(struct rl_client *c, int code, long http_status, const char *op,
 		     const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 int client_http_error(struct rl_client *c, const char *op, const struct xfer_resp *resp);
+int client_body_error(struct rl_client *c, int r, const char *op, long status);
+
+/* client_call.c */
 int client_call(struct rl_client *c, const struct call *call, struct xfer_resp *resp);
 int client_easy(struct rl_client *c, CURL **ret);
 void client_notify_retry(struct rl_client *c, double delay);
 void client_conf(struct rl_client *c, struct xfer_conf *conf, bool session, bool admin);
 int client_get_json(struct rl_client *c, const struct call *call, struct xfer_resp *resp);
-int client_body_error(struct rl_client *c, int r, const char *op, long status);
 int client_session_path(struct rl_client *c, const char *op, char *buf, size_t len);
+
+/* client.c */
 int client_switch_url(struct rl_client *c, size_t i);
+double client_random(void *ud);
+
+/* client_auth.c */
+void client_wipe_free(char *s);
+
+/* client_orphan.c */
 void client_forget_session(struct rl_client *c);
 void client_add_orphan(struct rl_client *c);
 void client_end_orphans(struct rl_client *c, double timeout);
-double client_random(void *ud);
 
 /* session.c and server.c, used by pool.c */
 int session_create(struct rl_client *c, const char *json, unsigned flags, int *ret_position);

@@ -54,15 +54,28 @@ struct opts {
 	char **argv;
 };
 
+/* cmdline.c: the command line (options, which command takes which, the commands, --help) */
+struct command {
+	const char *noun, *verb;
+	unsigned bit;      /* for the options a command takes */
+	int (*fn)(const struct opts *o);
+	int max_args;      /* positional arguments allowed (-1: any, for run) */
+};
+const struct command *cmdline_command(const char *noun, const char *verb);
+int cmdline_parse(int argc, char **argv, const struct command *cmd, struct opts *o, bool *done);
+void cmdline_help(void);
+
 /* main.c */
 extern const char *labctl_prog;
 int labctl_exit_for(int r);
 int labctl_fail(struct rl_client *c, int r, const char *what);
+int labctl_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void labctl_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* client_setup.c */
 int labctl_client(const struct opts *o, bool need_session, struct rl_client **ret);
 int labctl_pool_client(const struct opts *o, struct rl_client **ret);
 bool labctl_session_opts(const struct opts *o, struct rl_session_opts *ret);
-int labctl_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-void labctl_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* output.c */
 void output_devices(const struct rl_devices *d);
