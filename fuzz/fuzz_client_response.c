@@ -9,8 +9,7 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 /* Touch every byte of an event, so that the sanitizers see any overrun. */
-static int
-on_event(const struct rl_event *ev, void *ud)
+static int on_event(const struct rl_event *ev, void *ud)
 {
 	volatile size_t n = strlen(ev->id) + strlen(ev->kind) + strlen(ev->data);
 
@@ -18,8 +17,7 @@ on_event(const struct rl_event *ev, void *ud)
 	return 0;
 }
 
-int
-LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct rl_devices *d = NULL;
 	struct rl_lab_status *s = NULL;

@@ -6,7 +6,10 @@
 #include "common/http.h"
 #include "common/router.h"
 
-static void h(struct http_request *req) { (void)req; }
+static void h(struct http_request *req)
+{
+	(void)req;
+}
 
 static const struct http_route routes[] = {
 	{ .method = "POST", .path = "/session", .handler = h },

@@ -52,7 +52,8 @@ static void timeline(const char *data, size_t size)
 		*nl = '\0';
 		p = nl + 1;
 	}
-	if (request_timeline(parts[0], parts[1], parts[2], parts[3], &cfg, &t, err, sizeof(err)) == 0)
+	if (request_timeline(parts[0], parts[1], parts[2], parts[3], &cfg, &t, err, sizeof(err)) ==
+	    0)
 		req_timeline_clear(&t);
 	free(copy);
 }

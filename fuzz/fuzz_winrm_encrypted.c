@@ -16,7 +16,7 @@
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static struct buf ctx_token;  /* the saved client context, imported afresh for every input */
+static struct buf ctx_token; /* the saved client context, imported afresh for every input */
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
@@ -79,7 +79,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (plain.len != p.plain_len)
 			abort();
 		(void)winrm_soap_parse(plain.data, plain.len, NULL, &out, &err, &rep, errbuf,
-		                       sizeof(errbuf));
+				       sizeof(errbuf));
 	}
 	winrm_auth_gss_free(g);
 	buf_free(&plain);

@@ -33,7 +33,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (strlen(rep.shell_id) >= WINRM_ID_MAX || strlen(rep.command_id) >= WINRM_ID_MAX)
 			abort();
 	} else if (strlen(errbuf) == 0) {
-		abort();  /* every failure explains itself */
+		abort(); /* every failure explains itself */
 	}
 	if (out.len > cap || err.len > cap)
 		abort();

@@ -29,14 +29,14 @@
 
 #include "winrm/winrm_int.h"
 
-#define USER     "seeduser"
-#define DOMAIN   "WORKGROUP"
+#define USER "seeduser"
+#define DOMAIN "WORKGROUP"
 #define PASSWORD "Seed-Passw0rd!"
 
 static void die(const char *what, OM_uint32 major, OM_uint32 minor)
 {
 	fprintf(stderr, "seed_winrm_encrypted: %s failed (major 0x%x, minor %u)\n", what, major,
-	        minor);
+		minor);
 	exit(1);
 }
 
@@ -68,13 +68,13 @@ static void read_file(const char *path, struct buf *out)
 
 /* One acceptor leg: in -> out (replaced). */
 static OM_uint32 accept_step(gss_cred_id_t cred, gss_ctx_id_t *ctx, const struct buf *in,
-                             struct buf *out)
+			     struct buf *out)
 {
 	OM_uint32 major, minor;
 	gss_buffer_desc itok = { in->len, in->data }, otok = GSS_C_EMPTY_BUFFER;
 
 	major = gss_accept_sec_context(&minor, ctx, cred, &itok, GSS_C_NO_CHANNEL_BINDINGS, NULL,
-	                               NULL, &otok, NULL, NULL, NULL);
+				       NULL, &otok, NULL, NULL, NULL);
 	if (GSS_ERROR(major))
 		die("gss_accept_sec_context", major, minor);
 	buf_reset(out);
@@ -110,11 +110,11 @@ int main(int argc, char **argv)
 	setenv("NTLM_USER_FILE", users, 1);
 
 	major = gss_acquire_cred(&minor, GSS_C_NO_NAME, GSS_C_INDEFINITE, &mechs, GSS_C_ACCEPT,
-	                         &cred, NULL, NULL);
+				 &cred, NULL, NULL);
 	if (GSS_ERROR(major))
 		die("gss_acquire_cred", major, minor);
-	if (winrm_auth_gss_new(DOMAIN "\\" USER, PASSWORD, "lab-ws-01", &client, err,
-	                       sizeof(err)) < 0) {
+	if (winrm_auth_gss_new(DOMAIN "\\" USER, PASSWORD, "lab-ws-01", &client, err, sizeof(err)) <
+	    0) {
 		fprintf(stderr, "seed_winrm_encrypted: %s\n", err);
 		return 1;
 	}
@@ -158,8 +158,8 @@ int main(int argc, char **argv)
 			die("gss_wrap", major, minor);
 		/* gss-ntlmssp >= 0.5 returns signature || sealed, the MS-WSMV order. */
 		if (winrm_crypt_build(plain.len, out.value, WINRM_NTLM_SIG_LEN,
-		                      (const uint8_t *)out.value + WINRM_NTLM_SIG_LEN, plain.len,
-		                      &framed) < 0)
+				      (const uint8_t *)out.value + WINRM_NTLM_SIG_LEN, plain.len,
+				      &framed) < 0)
 			return 1;
 		name = basename(copy);
 		dot = strrchr(name, '.');

@@ -65,13 +65,13 @@ extern "C" {
  *   ECANCELED  the cancel hook or the progress callback asked to stop
  */
 
-struct rl_client;       /* opaque: one connection to one server, at most one session */
-struct rl_lab_request;  /* opaque: topology + extra files, loaded into memory */
+struct rl_client;      /* opaque: one connection to one server, at most one session */
+struct rl_lab_request; /* opaque: topology + extra files, loaded into memory */
 
 /* Tunables, all numbers; see rl_client_set(). Times are in seconds (fractions allowed). */
 enum rl_param {
-	RL_PARAM_REQUEST_TIMEOUT,  /* per-request timeout; default 30 or $REMOTE_LAB_REQUEST_TIMEOUT */
-	RL_PARAM_SESSION_TIMEOUT,  /* wait-until-active deadline; 600 or $REMOTE_LAB_SESSION_TIMEOUT */
+	RL_PARAM_REQUEST_TIMEOUT, /* per-request timeout; default 30 or $REMOTE_LAB_REQUEST_TIMEOUT */
+	RL_PARAM_SESSION_TIMEOUT, /* wait-until-active deadline; 600 or $REMOTE_LAB_SESSION_TIMEOUT */
 	RL_PARAM_ACQUIRE_TIMEOUT,  /* acquire deadline: how long 423s are retried (each POST
 	                              /lab has until it, at least REQUEST_TIMEOUT); 600 or
 	                              $REMOTE_LAB_ACQUISITION_TIMEOUT */
@@ -81,13 +81,13 @@ enum rl_param {
 	RL_PARAM_RETRY_INITIAL,    /* first back-off after a 423 or a transient error; default 1 */
 	RL_PARAM_RETRY_MAX,        /* back-off cap (doubles up to this); default 10 */
 	RL_PARAM_MAX_RETRIES,      /* transient-error retries for idempotent calls; default 2 */
-	RL_PARAM_MAX_UPLOAD,       /* bytes: cap on topology + extra files together; default 64 MiB */
-	RL_PARAM_RESTART_WAIT,     /* ride-out: how long a refused or reset connection is retried
+	RL_PARAM_MAX_UPLOAD,   /* bytes: cap on topology + extra files together; default 64 MiB */
+	RL_PARAM_RESTART_WAIT, /* ride-out: how long a refused or reset connection is retried
 	                              for an idempotent call (a server restarting); default 30 or
 	                              $REMOTE_LAB_RESTART_WAIT; 0 = no ride-out */
-	RL_PARAM_POOL_JITTER,      /* pool: random spread added to estimated waits and delay before
+	RL_PARAM_POOL_JITTER,  /* pool: random spread added to estimated waits and delay before
 	                              a switch; default 1 (0 = none) */
-	RL_PARAM_RESERVATION,      /* pool: reservation window after taking a host or losing a
+	RL_PARAM_RESERVATION,  /* pool: reservation window after taking a host or losing a
 	                              try-lock on one; default 3 (0 = none) */
 };
 
@@ -107,19 +107,22 @@ struct rl_error {
 /* Options of a new session (POST /session with a JSON body; needs a server with queue
  * controls). Initialise with RL_SESSION_OPTS_INIT: `size` lets later versions add fields. */
 struct rl_session_opts {
-	size_t size;          /* sizeof(struct rl_session_opts) */
-	int priority;         /* -1000..1000, higher first (FIFO within a priority); 0 = default */
-	const char *label;    /* free text <= 128 bytes (e.g. the CI job URL), or NULL */
-	double max_wait;      /* seconds: the server ends the session if still WAITING then; 0 = no limit */
-	bool no_wait;         /* try-lock: -ENOLCK unless the session can be ACTIVE at once */
+	size_t size;       /* sizeof(struct rl_session_opts) */
+	int priority;      /* -1000..1000, higher first (FIFO within a priority); 0 = default */
+	const char *label; /* free text <= 128 bytes (e.g. the CI job URL), or NULL */
+	double max_wait; /* seconds: the server ends the session if still WAITING then; 0 = no limit */
+	bool no_wait;    /* try-lock: -ENOLCK unless the session can be ACTIVE at once */
 };
-#define RL_SESSION_OPTS_INIT { sizeof(struct rl_session_opts), 0, NULL, 0, false }
+#define RL_SESSION_OPTS_INIT                                      \
+	{                                                         \
+		sizeof(struct rl_session_opts), 0, NULL, 0, false \
+	}
 
 /* Passed to the progress callback while waiting in the queue. */
 struct rl_progress {
 	enum rl_session_state state;
-	int position;      /* queue position: 0 = active, N = N sessions ahead */
-	double elapsed;    /* seconds since the wait started */
+	int position;   /* queue position: 0 = active, N = N sessions ahead */
+	double elapsed; /* seconds since the wait started */
 };
 
 /* Return non-zero to stop waiting: the wait then fails with -ECANCELED. */
@@ -144,32 +147,32 @@ struct rl_device {
 };
 
 struct rl_devices {
-	size_t n;                 /* number of items */
-	struct rl_device *items;  /* array of n devices, in server order */
-	bool reused;              /* acquire only: the server reported "reused" */
-	char *json;               /* the device list as the server sent it, as JSON text */
+	size_t n;                /* number of items */
+	struct rl_device *items; /* array of n devices, in server order */
+	bool reused;             /* acquire only: the server reported "reused" */
+	char *json;              /* the device list as the server sent it, as JSON text */
 };
 
 struct rl_lab_status {
 	bool running;
-	char *topology;           /* server-side topology path, or NULL */
+	char *topology; /* server-side topology path, or NULL */
 	long ref_count;
 	struct rl_devices *devices; /* never NULL (may hold 0 items) */
-	char *json;               /* the whole response as JSON text */
+	char *json;                 /* the whole response as JSON text */
 };
 
 /* GET /host: what a server advertises to client-side pools. */
 struct rl_host_info {
-	char *name;               /* host name, never NULL */
-	char *version;            /* server version, or NULL */
+	char *name;    /* host name, never NULL */
+	char *version; /* server version, or NULL */
 	long slots, free_slots, active, waiting, queue_length;
-	double estimated_wait;    /* seconds a new session would wait; < 0 = unknown */
+	double estimated_wait; /* seconds a new session would wait; < 0 = unknown */
 	size_t n_warm;
-	char **warm;              /* SHA-256 hex of topologies up and idle */
+	char **warm; /* SHA-256 hex of topologies up and idle */
 	bool draining;
 	size_t n_tags;
 	char **tag_keys, **tag_values; /* operator-set tags, e.g. provider=clab */
-	char *json;               /* the whole response as JSON text */
+	char *json;                    /* the whole response as JSON text */
 };
 
 /* GET /sessions: the queue and the holders (public handles, never session ids). */
@@ -177,11 +180,11 @@ struct rl_queue_entry {
 	char *handle;
 	enum rl_session_state state;
 	long position, priority;
-	char *label;              /* or NULL */
+	char *label; /* or NULL */
 	double age, last_seen_age;
-	long slot;                /* < 0 when none */
-	char *lab_hash;           /* or NULL */
-	double estimated_wait;    /* WAITING only; < 0 = unknown or not waiting */
+	long slot;             /* < 0 when none */
+	char *lab_hash;        /* or NULL */
+	double estimated_wait; /* WAITING only; < 0 = unknown or not waiting */
 };
 
 struct rl_queue {
@@ -194,13 +197,13 @@ struct rl_queue {
 /* GET /labs: every lab slot's lab. */
 struct rl_lab_device_brief {
 	char *name;
-	char *mgmt_ipv4;          /* or NULL */
+	char *mgmt_ipv4; /* or NULL */
 };
 
 struct rl_lab_info {
 	long slot;
 	char *instance, *state, *topology, *hash; /* never NULL ("" when the server sent none) */
-	char *holder;             /* public handle, or NULL */
+	char *holder;                             /* public handle, or NULL */
 	long ref_count;
 	double uptime;
 	bool idle;
@@ -216,20 +219,20 @@ struct rl_labs {
 
 /* One server-sent event from GET /events. */
 struct rl_event {
-	const char *id;           /* "" when the event had no id */
-	const char *kind;         /* e.g. "session.created"; "message" when the event had none */
-	const char *data;         /* the data lines joined with "\n" (JSON for this server) */
+	const char *id;   /* "" when the event had no id */
+	const char *kind; /* e.g. "session.created"; "message" when the event had none */
+	const char *data; /* the data lines joined with "\n" (JSON for this server) */
 };
 
 /* Called for every event; return non-zero to stop watching (rl_events_watch returns 0). */
 typedef int (*rl_event_fn)(const struct rl_event *event, void *userdata);
 
 struct rl_heartbeat_info {
-	bool running;             /* the thread is alive and beating */
-	unsigned long sent;       /* heartbeats answered with 204 */
-	unsigned long failed;     /* heartbeats that failed */
-	int last_error;           /* code of the most recent failure, 0 if none */
-	long last_http_status;    /* HTTP status of the most recent failure, 0 if none */
+	bool running;          /* the thread is alive and beating */
+	unsigned long sent;    /* heartbeats answered with 204 */
+	unsigned long failed;  /* heartbeats that failed */
+	int last_error;        /* code of the most recent failure, 0 if none */
+	long last_http_status; /* HTTP status of the most recent failure, 0 if none */
 };
 
 /* --- library --- */
@@ -249,8 +252,8 @@ RL_EXPORT const char *rl_strerror(int code);
  * here. On failure a short reason is written to errbuf (if not NULL).
  * -EINVAL: no URL, a URL that is not http(s), or a malformed timeout variable.
  */
-RL_EXPORT int rl_client_new(struct rl_client **ret, const char *base_url,
-			    char *errbuf, size_t errlen);
+RL_EXPORT int rl_client_new(struct rl_client **ret, const char *base_url, char *errbuf,
+			    size_t errlen);
 
 /* Stop the heartbeat thread (if any) and free the client. Does NOT end the session:
  * call rl_session_end() first. NULL is a no-op. */
@@ -426,8 +429,8 @@ RL_EXPORT int rl_session_status(struct rl_client *c, enum rl_session_state *ret_
  * server ended the session for its max_wait; -ECANCELED when progress or the cancel
  * hook says stop.
  */
-RL_EXPORT int rl_session_wait_active(struct rl_client *c, double poll_interval,
-				     double deadline, rl_progress_fn progress, void *userdata);
+RL_EXPORT int rl_session_wait_active(struct rl_client *c, double poll_interval, double deadline,
+				     rl_progress_fn progress, void *userdata);
 
 /* POST /session/heartbeat once, from the calling thread. */
 RL_EXPORT int rl_session_heartbeat(struct rl_client *c);

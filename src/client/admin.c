@@ -7,8 +7,8 @@
 #include "internal.h"
 
 /* An admin call whose success is status ok. */
-static int
-admin_call(struct rl_client *c, const char *method, const char *path, const char *op, long ok)
+static int admin_call(struct rl_client *c, const char *method, const char *path, const char *op,
+		      long ok)
 {
 	struct call call = { method, path, op, CALL_ADMIN, NULL, NULL, 0, 0 };
 	struct xfer_resp resp;
@@ -24,16 +24,14 @@ admin_call(struct rl_client *c, const char *method, const char *path, const char
 	return r;
 }
 
-int
-rl_admin_drain(struct rl_client *c, bool on)
+int rl_admin_drain(struct rl_client *c, bool on)
 {
 	client_clear_error(c);
 	return on ? admin_call(c, "POST", "/admin/drain", "POST /admin/drain", 204)
 		  : admin_call(c, "POST", "/admin/undrain", "POST /admin/undrain", 204);
 }
 
-int
-rl_admin_end_session(struct rl_client *c, const char *handle)
+int rl_admin_end_session(struct rl_client *c, const char *handle)
 {
 	char path[256], *esc;
 	int n;
@@ -51,14 +49,14 @@ rl_admin_end_session(struct rl_client *c, const char *handle)
 	return admin_call(c, "DELETE", path, "DELETE /admin/sessions", 204);
 }
 
-int
-rl_admin_destroy_lab(struct rl_client *c, long slot)
+int rl_admin_destroy_lab(struct rl_client *c, long slot)
 {
 	char path[64];
 
 	client_clear_error(c);
 	if (slot < 0)
-		return client_set_error(c, -EINVAL, 0, "DELETE /admin/labs", "invalid slot %ld", slot);
+		return client_set_error(c, -EINVAL, 0, "DELETE /admin/labs", "invalid slot %ld",
+					slot);
 	snprintf(path, sizeof(path), "/admin/labs/%ld", slot);
 	return admin_call(c, "DELETE", path, "DELETE /admin/labs", 202);
 }

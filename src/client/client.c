@@ -30,23 +30,19 @@ static const struct {
 };
 
 /* Params that may be 0 (the others must be > 0). */
-static bool
-param_may_be_zero(int p)
+static bool param_may_be_zero(int p)
 {
 	return p == RL_PARAM_MAX_RETRIES || p == RL_PARAM_RETRY_INITIAL ||
-	       p == RL_PARAM_RESTART_WAIT || p == RL_PARAM_POOL_JITTER ||
-	       p == RL_PARAM_RESERVATION;
+	       p == RL_PARAM_RESTART_WAIT || p == RL_PARAM_POOL_JITTER || p == RL_PARAM_RESERVATION;
 }
 
-const char *
-rl_version(void)
+const char *rl_version(void)
 {
 	return REMOTELAB_VERSION;
 }
 
 /* Parse a positive (or, with zero_ok, non-negative) decimal number of seconds. */
-static int
-parse_seconds(const char *s, bool zero_ok, double *ret)
+static int parse_seconds(const char *s, bool zero_ok, double *ret)
 {
 	char *end;
 	double v;
@@ -60,8 +56,7 @@ parse_seconds(const char *s, bool zero_ok, double *ret)
 }
 
 /* A normalised copy of url: http(s) only, trailing slashes removed. */
-static int
-norm_url(const char *url, size_t len, char **ret)
+static int norm_url(const char *url, size_t len, char **ret)
 {
 	char *u;
 	size_t n;
@@ -84,8 +79,7 @@ norm_url(const char *url, size_t len, char **ret)
 }
 
 /* Append a server to the pool. */
-static int
-add_url(struct rl_client *c, const char *url, size_t len)
+static int add_url(struct rl_client *c, const char *url, size_t len)
 {
 	char *u;
 	size_t i;
@@ -108,8 +102,7 @@ add_url(struct rl_client *c, const char *url, size_t len)
 }
 
 /* $REMOTE_LAB_URLS: comma-separated, blanks around items ignored. */
-static int
-add_url_list(struct rl_client *c, const char *list, char *errbuf, size_t errlen)
+static int add_url_list(struct rl_client *c, const char *list, char *errbuf, size_t errlen)
 {
 	const char *p = list, *e, *a, *b;
 	int r;
@@ -128,11 +121,15 @@ add_url_list(struct rl_client *c, const char *list, char *errbuf, size_t errlen)
 			r = add_url(c, a, (size_t)(b - a));
 			if (r < 0) {
 				if (errbuf != NULL)
-					snprintf(errbuf, errlen, r == -ENOMEM ? "out of memory" :
-						 r == -EEXIST ? "REMOTE_LAB_URLS: '%.*s' is listed twice" :
-						 r == -E2BIG ? "REMOTE_LAB_URLS: more than 64 servers (at '%.*s')" :
-						 "REMOTE_LAB_URLS: invalid server URL '%.*s' (need http:// or https://)",
-						 (int)(b - a), a);
+					snprintf(
+						errbuf, errlen,
+						r == -ENOMEM ? "out of memory"
+						: r == -EEXIST
+							? "REMOTE_LAB_URLS: '%.*s' is listed twice"
+						: r == -E2BIG
+							? "REMOTE_LAB_URLS: more than 64 servers (at '%.*s')"
+							: "REMOTE_LAB_URLS: invalid server URL '%.*s' (need http:// or https://)",
+						(int)(b - a), a);
 				return r == -EEXIST || r == -E2BIG ? -EINVAL : r;
 			}
 		}
@@ -141,8 +138,7 @@ add_url_list(struct rl_client *c, const char *list, char *errbuf, size_t errlen)
 	return 0;
 }
 
-int
-rl_client_new(struct rl_client **ret, const char *base_url, char *errbuf, size_t errlen)
+int rl_client_new(struct rl_client **ret, const char *base_url, char *errbuf, size_t errlen)
 {
 	struct rl_client *c;
 	const char *v;
@@ -175,17 +171,21 @@ rl_client_new(struct rl_client **ret, const char *base_url, char *errbuf, size_t
 	if (c->n_urls == 0 && (base_url == NULL || base_url[0] == '\0')) {
 		r = -EINVAL;
 		if (errbuf != NULL)
-			snprintf(errbuf, errlen,
-				 "no server URL: pass one or set REMOTE_LAB_URL (or REMOTE_LAB_URLS)");
+			snprintf(
+				errbuf, errlen,
+				"no server URL: pass one or set REMOTE_LAB_URL (or REMOTE_LAB_URLS)");
 		goto fail;
 	}
 	if (c->n_urls == 0) {
 		r = add_url(c, base_url, strlen(base_url));
 		if (r < 0) {
 			if (errbuf != NULL)
-				snprintf(errbuf, errlen, r == -ENOMEM ? "out of memory"
-								       : "invalid server URL '%s' (need http:// or https://)",
-					 base_url);
+				snprintf(
+					errbuf, errlen,
+					r == -ENOMEM
+						? "out of memory"
+						: "invalid server URL '%s' (need http:// or https://)",
+					base_url);
 			goto fail;
 		}
 	}
@@ -197,7 +197,8 @@ rl_client_new(struct rl_client **ret, const char *base_url, char *errbuf, size_t
 		r = parse_seconds(v, param_may_be_zero(i), &c->params[i]);
 		if (r < 0) {
 			if (errbuf != NULL)
-				snprintf(errbuf, errlen, "%s='%s' is not a positive number of seconds",
+				snprintf(errbuf, errlen,
+					 "%s='%s' is not a positive number of seconds",
 					 param_info[i].env, v);
 			goto fail;
 		}
@@ -215,8 +216,10 @@ rl_client_new(struct rl_client **ret, const char *base_url, char *errbuf, size_t
 		r = rl_client_set_ca_file(c, v);
 		if (r < 0) {
 			if (errbuf != NULL)
-				snprintf(errbuf, errlen, r == -ENOMEM ? "out of memory" :
-					 "REMOTE_LAB_CA_FILE='%s': %s", v, strerror(-r));
+				snprintf(errbuf, errlen,
+					 r == -ENOMEM ? "out of memory"
+						      : "REMOTE_LAB_CA_FILE='%s': %s",
+					 v, strerror(-r));
 			goto fail;
 		}
 	}
@@ -227,8 +230,7 @@ fail:
 	return r;
 }
 
-void
-rl_client_free(struct rl_client *c)
+void rl_client_free(struct rl_client *c)
 {
 	size_t i;
 
@@ -256,8 +258,7 @@ rl_client_free(struct rl_client *c)
 	free(c);
 }
 
-int
-rl_client_set(struct rl_client *c, enum rl_param param, double value)
+int rl_client_set(struct rl_client *c, enum rl_param param, double value)
 {
 	if (c == NULL || (int)param < 0 || (int)param >= RL_PARAM_COUNT || !isfinite(value) ||
 	    value < 0)
@@ -268,8 +269,7 @@ rl_client_set(struct rl_client *c, enum rl_param param, double value)
 	return 0;
 }
 
-int
-rl_client_get(const struct rl_client *c, enum rl_param param, double *ret)
+int rl_client_get(const struct rl_client *c, enum rl_param param, double *ret)
 {
 	if (c == NULL || ret == NULL || (int)param < 0 || (int)param >= RL_PARAM_COUNT)
 		return -EINVAL;
@@ -277,8 +277,7 @@ rl_client_get(const struct rl_client *c, enum rl_param param, double *ret)
 	return 0;
 }
 
-int
-rl_client_add_url(struct rl_client *c, const char *url)
+int rl_client_add_url(struct rl_client *c, const char *url)
 {
 	int r;
 
@@ -290,20 +289,17 @@ rl_client_add_url(struct rl_client *c, const char *url)
 	return r == -E2BIG ? -EINVAL : r;
 }
 
-size_t
-rl_client_url_count(const struct rl_client *c)
+size_t rl_client_url_count(const struct rl_client *c)
 {
 	return c != NULL ? c->n_urls : 0;
 }
 
-const char *
-rl_client_url_at(const struct rl_client *c, size_t i)
+const char *rl_client_url_at(const struct rl_client *c, size_t i)
 {
 	return c != NULL && i < c->n_urls ? c->urls[i] : NULL;
 }
 
-int
-rl_client_require(struct rl_client *c, const char *key, const char *value)
+int rl_client_require(struct rl_client *c, const char *key, const char *value)
 {
 	char *k, *v;
 
@@ -323,21 +319,18 @@ rl_client_require(struct rl_client *c, const char *key, const char *value)
 	return 0;
 }
 
-const char *
-rl_client_host_name(const struct rl_client *c)
+const char *rl_client_host_name(const struct rl_client *c)
 {
 	return c != NULL ? c->host_name : NULL;
 }
 
-const char *
-rl_client_end_reason(const struct rl_client *c)
+const char *rl_client_end_reason(const struct rl_client *c)
 {
 	return c != NULL && c->end_reason[0] != '\0' ? c->end_reason : NULL;
 }
 
 /* Make server i the current one (no session may be held). */
-int
-client_switch_url(struct rl_client *c, size_t i)
+int client_switch_url(struct rl_client *c, size_t i)
 {
 	if (i >= c->n_urls)
 		return -EINVAL;
@@ -351,30 +344,26 @@ client_switch_url(struct rl_client *c, size_t i)
 }
 
 /* A uniform random number in [0, 1) from the client's own state (no global state). */
-double
-client_random(void *ud)
+double client_random(void *ud)
 {
 	struct rl_client *c = ud;
 
 	return (double)rand_r(&c->rnd_state) / ((double)RAND_MAX + 1.0);
 }
 
-void
-rl_client_set_cancel(struct rl_client *c, rl_cancel_fn fn, void *userdata)
+void rl_client_set_cancel(struct rl_client *c, rl_cancel_fn fn, void *userdata)
 {
 	c->cancel = fn;
 	c->cancel_ud = userdata;
 }
 
-void
-rl_client_set_retry_notify(struct rl_client *c, rl_retry_fn fn, void *userdata)
+void rl_client_set_retry_notify(struct rl_client *c, rl_retry_fn fn, void *userdata)
 {
 	c->retry = fn;
 	c->retry_ud = userdata;
 }
 
-const char *
-rl_client_url(const struct rl_client *c)
+const char *rl_client_url(const struct rl_client *c)
 {
 	return c->url;
 }

@@ -9,16 +9,14 @@
 #include "internal.h"
 
 /* Wipe a secret string and free it (NULL is fine). */
-void
-client_wipe_free(char *s)
+void client_wipe_free(char *s)
 {
 	if (s != NULL)
 		explicit_bzero(s, strlen(s));
 	free(s);
 }
 
-int
-rl_client_set_token(struct rl_client *c, const char *token)
+int rl_client_set_token(struct rl_client *c, const char *token)
 {
 	char *t = NULL;
 
@@ -34,8 +32,7 @@ rl_client_set_token(struct rl_client *c, const char *token)
 	return 0;
 }
 
-int
-rl_client_set_admin_token(struct rl_client *c, const char *token)
+int rl_client_set_admin_token(struct rl_client *c, const char *token)
 {
 	char *t = NULL;
 
@@ -53,8 +50,8 @@ rl_client_set_admin_token(struct rl_client *c, const char *token)
 
 /* Read a token file (one line, trimmed) into a stack buffer that is wiped afterwards, and
  * set it with set(): no copy of the token is left in freed memory. */
-static int
-token_file(struct rl_client *c, const char *path, int (*set)(struct rl_client *, const char *))
+static int token_file(struct rl_client *c, const char *path,
+		      int (*set)(struct rl_client *, const char *))
 {
 	const char *op = "token file";
 	char data[RL_MAX_TOKEN + 2], *a, *b;
@@ -87,7 +84,8 @@ token_file(struct rl_client *c, const char *path, int (*set)(struct rl_client *,
 		goto out;
 	}
 	if (len > RL_MAX_TOKEN) {
-		r = client_set_error(c, -EFBIG, 0, op, "%s: larger than %d bytes", path, RL_MAX_TOKEN);
+		r = client_set_error(c, -EFBIG, 0, op, "%s: larger than %d bytes", path,
+				     RL_MAX_TOKEN);
 		goto out;
 	}
 	a = data;
@@ -111,20 +109,17 @@ out:
 	return r;
 }
 
-int
-rl_client_set_token_file(struct rl_client *c, const char *path)
+int rl_client_set_token_file(struct rl_client *c, const char *path)
 {
 	return token_file(c, path, rl_client_set_token);
 }
 
-int
-rl_client_set_admin_token_file(struct rl_client *c, const char *path)
+int rl_client_set_admin_token_file(struct rl_client *c, const char *path)
 {
 	return token_file(c, path, rl_client_set_admin_token);
 }
 
-int
-rl_client_set_ca_file(struct rl_client *c, const char *path)
+int rl_client_set_ca_file(struct rl_client *c, const char *path)
 {
 	char *p = NULL;
 

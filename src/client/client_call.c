@@ -8,8 +8,7 @@
 #include "internal.h"
 
 /* The transfer settings of this client for its current server. */
-void
-client_conf(struct rl_client *c, struct xfer_conf *conf, bool session, bool admin)
+void client_conf(struct rl_client *c, struct xfer_conf *conf, bool session, bool admin)
 {
 	memset(conf, 0, sizeof(*conf));
 	conf->url = c->url;
@@ -22,16 +21,14 @@ client_conf(struct rl_client *c, struct xfer_conf *conf, bool session, bool admi
 }
 
 /* Tell the application about a coming back-off pause (the error is in c->err). */
-void
-client_notify_retry(struct rl_client *c, double delay)
+void client_notify_retry(struct rl_client *c, double delay)
 {
 	if (c->retry != NULL)
 		c->retry(&c->err, delay, c->retry_ud);
 }
 
 /* Call and accept only a 200 (a JSON body). */
-int
-client_get_json(struct rl_client *c, const struct call *call, struct xfer_resp *resp)
+int client_get_json(struct rl_client *c, const struct call *call, struct xfer_resp *resp)
 {
 	int r;
 
@@ -42,8 +39,7 @@ client_get_json(struct rl_client *c, const struct call *call, struct xfer_resp *
 }
 
 /* "/session/<escaped id>" into buf. */
-int
-client_session_path(struct rl_client *c, const char *op, char *buf, size_t len)
+int client_session_path(struct rl_client *c, const char *op, char *buf, size_t len)
 {
 	char *esc;
 	int n;
@@ -61,8 +57,7 @@ client_session_path(struct rl_client *c, const char *op, char *buf, size_t len)
 }
 
 /* The client's easy handle, created on first use. */
-int
-client_easy(struct rl_client *c, CURL **ret)
+int client_easy(struct rl_client *c, CURL **ret)
 {
 	if (c->easy == NULL) {
 		c->easy = curl_easy_init();
@@ -84,8 +79,7 @@ client_easy(struct rl_client *c, CURL **ret)
  * Returns 0 with any HTTP response in resp (the caller judges the status), or a
  * negative code with the error set.
  */
-int
-client_call(struct rl_client *c, const struct call *call, struct xfer_resp *resp)
+int client_call(struct rl_client *c, const struct call *call, struct xfer_resp *resp)
 {
 	struct xfer_conf conf;
 	struct xfer_body body = { call->mime, call->json };

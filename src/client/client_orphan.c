@@ -8,8 +8,7 @@
 #include "internal.h"
 
 /* Drop the session id and handle (no request). */
-void
-client_forget_session(struct rl_client *c)
+void client_forget_session(struct rl_client *c)
 {
 	free(c->session_id);
 	c->session_id = NULL;
@@ -19,8 +18,7 @@ client_forget_session(struct rl_client *c)
 
 /* Remember the held session as left on a server that stopped answering, then forget it.
  * If the list is full the oldest is dropped (its server reaps it after its timeout). */
-void
-client_add_orphan(struct rl_client *c)
+void client_add_orphan(struct rl_client *c)
 {
 	char *u = strdup(c->url);
 
@@ -31,7 +29,8 @@ client_add_orphan(struct rl_client *c)
 	if (c->n_orphans == RL_MAX_ORPHANS) {
 		free(c->orphans[0].url);
 		free(c->orphans[0].id);
-		memmove(&c->orphans[0], &c->orphans[1], (RL_MAX_ORPHANS - 1) * sizeof(c->orphans[0]));
+		memmove(&c->orphans[0], &c->orphans[1],
+			(RL_MAX_ORPHANS - 1) * sizeof(c->orphans[0]));
 		c->n_orphans--;
 	}
 	c->orphans[c->n_orphans].url = u;
@@ -44,8 +43,7 @@ client_add_orphan(struct rl_client *c)
 
 /* Try once to end every orphan (DELETE /session/{id}, short timeout); forget those whose
  * server answered anything but a 5xx. Errors are not reported (best effort). */
-void
-client_end_orphans(struct rl_client *c, double timeout)
+void client_end_orphans(struct rl_client *c, double timeout)
 {
 	struct xfer_conf conf;
 	struct xfer_resp resp;

@@ -6,8 +6,7 @@
 #include "internal.h"
 
 /* Seconds on CLOCK_MONOTONIC. */
-double
-clock_now(void)
+double clock_now(void)
 {
 	struct timespec ts;
 
@@ -16,8 +15,7 @@ clock_now(void)
 }
 
 /* Sleep for seconds, checking cancel every 100 ms. 0, or -ECANCELED. */
-int
-clock_sleep(double seconds, rl_cancel_fn cancel, void *userdata)
+int clock_sleep(double seconds, rl_cancel_fn cancel, void *userdata)
 {
 	double end = clock_now() + seconds, left;
 	struct timespec ts;
@@ -37,8 +35,7 @@ clock_sleep(double seconds, rl_cancel_fn cancel, void *userdata)
 }
 
 /* Delay before retry number attempt (0-based): initial * 2^attempt, capped at max. */
-double
-clock_backoff(double initial, double max, unsigned attempt)
+double clock_backoff(double initial, double max, unsigned attempt)
 {
 	double d = initial;
 

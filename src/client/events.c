@@ -10,13 +10,12 @@ struct watch {
 	struct sse sse;
 	rl_event_fn fn;
 	void *ud;
-	int stop;   /* fn's non-zero value, or a parser error */
-	bool got;   /* bytes arrived on this connection */
+	int stop; /* fn's non-zero value, or a parser error */
+	bool got; /* bytes arrived on this connection */
 };
 
 /* Stream sink: feed the parser; returning short stops the transfer. */
-static size_t
-on_stream(const char *p, size_t n, void *ud)
+static size_t on_stream(const char *p, size_t n, void *ud)
 {
 	struct watch *w = ud;
 	int r;
@@ -30,8 +29,7 @@ on_stream(const char *p, size_t n, void *ud)
 	return n;
 }
 
-int
-rl_events_watch(struct rl_client *c, rl_event_fn fn, void *userdata)
+int rl_events_watch(struct rl_client *c, rl_event_fn fn, void *userdata)
 {
 	const char *op = "GET /events";
 	struct xfer_conf conf;
@@ -59,7 +57,8 @@ rl_events_watch(struct rl_client *c, rl_event_fn fn, void *userdata)
 		sse_init(&w.sse);
 		w.fn = fn;
 		w.ud = userdata;
-		r = xfer_once(easy, &conf, "GET", "/events", NULL, 0, &resp, errbuf, sizeof(errbuf));
+		r = xfer_once(easy, &conf, "GET", "/events", NULL, 0, &resp, errbuf,
+			      sizeof(errbuf));
 		sse_free(&w.sse);
 		if (w.stop > 0 || (w.stop < 0 && w.stop != -ENOMEM)) {
 			r = 0; /* the callback said stop */
@@ -87,19 +86,20 @@ rl_events_watch(struct rl_client *c, rl_event_fn fn, void *userdata)
 		if (outage == 0)
 			outage = clock_now();
 		if (clock_now() - outage >= ride) {
-			r = r < 0 ? client_set_error(c, r, 0, op, "%s (gave up after %.0f s)", errbuf,
-						     ride)
+			r = r < 0 ? client_set_error(c, r, 0, op, "%s (gave up after %.0f s)",
+						     errbuf, ride)
 				  : client_set_error(c, -ECONNRESET, 0, op,
 						     "the server closed the event stream");
 			break;
 		}
-		pause = clock_backoff(c->params[RL_PARAM_RETRY_INITIAL], c->params[RL_PARAM_RETRY_MAX],
-				      attempt++);
+		pause = clock_backoff(c->params[RL_PARAM_RETRY_INITIAL],
+				      c->params[RL_PARAM_RETRY_MAX], attempt++);
 		if (c->retry != NULL) {
 			if (r < 0)
 				client_set_error(c, r, 0, op, "%s", errbuf);
 			else
-				client_set_error(c, -ECONNRESET, 0, op, "the server closed the stream");
+				client_set_error(c, -ECONNRESET, 0, op,
+						 "the server closed the stream");
 			client_notify_retry(c, pause);
 			client_clear_error(c);
 		}

@@ -14,8 +14,7 @@
 
 /* Check an upload name: a non-empty relative path without "", "." or ".." components
  * and without control characters or quotes. 0 or -EINVAL. */
-int
-form_check_name(const char *name)
+int form_check_name(const char *name)
 {
 	const char *p, *seg;
 	size_t n;
@@ -29,7 +28,8 @@ form_check_name(const char *name)
 	for (;;) {
 		p = strchr(seg, '/');
 		n = p != NULL ? (size_t)(p - seg) : strlen(seg);
-		if (n == 0 || (n == 1 && seg[0] == '.') || (n == 2 && seg[0] == '.' && seg[1] == '.'))
+		if (n == 0 || (n == 1 && seg[0] == '.') ||
+		    (n == 2 && seg[0] == '.' && seg[1] == '.'))
 			return -EINVAL;
 		if (p == NULL)
 			return 0;
@@ -38,8 +38,7 @@ form_check_name(const char *name)
 }
 
 /* Read a regular file completely, at most max bytes. */
-int
-form_read_file(const char *path, size_t max, char **ret_data, size_t *ret_len)
+int form_read_file(const char *path, size_t max, char **ret_data, size_t *ret_len)
 {
 	struct buf b;
 	struct stat st;
@@ -91,8 +90,7 @@ out:
 }
 
 /* Last path component, for the topology's upload name. */
-static const char *
-base_name(const char *path)
+static const char *base_name(const char *path)
 {
 	const char *s = strrchr(path, '/');
 
@@ -100,8 +98,7 @@ base_name(const char *path)
 }
 
 /* Describe a file error in the client. */
-static int
-file_error(struct rl_client *c, int r, const char *path, size_t max)
+static int file_error(struct rl_client *c, int r, const char *path, size_t max)
 {
 	if (r == -EFBIG)
 		return client_set_error(c, r, 0, "read", "%s: uploads together exceed %zu bytes",
@@ -110,16 +107,14 @@ file_error(struct rl_client *c, int r, const char *path, size_t max)
 }
 
 /* What may still be read: RL_PARAM_MAX_UPLOAD minus what the request holds. */
-static size_t
-budget(const struct rl_client *c, const struct rl_lab_request *req)
+static size_t budget(const struct rl_client *c, const struct rl_lab_request *req)
 {
 	size_t max = (size_t)c->params[RL_PARAM_MAX_UPLOAD];
 
 	return req->total >= max ? 0 : max - req->total;
 }
 
-int
-rl_lab_request_new(struct rl_client *c, const char *topology_path, struct rl_lab_request **ret)
+int rl_lab_request_new(struct rl_client *c, const char *topology_path, struct rl_lab_request **ret)
 {
 	struct rl_lab_request *req;
 	int r;
@@ -148,9 +143,8 @@ rl_lab_request_new(struct rl_client *c, const char *topology_path, struct rl_lab
 	return 0;
 }
 
-int
-rl_lab_request_add_file(struct rl_client *c, struct rl_lab_request *req, const char *path,
-			const char *name)
+int rl_lab_request_add_file(struct rl_client *c, struct rl_lab_request *req, const char *path,
+			    const char *name)
 {
 	struct form_file *n, f = { NULL, NULL, 0 };
 	int r;
@@ -186,14 +180,12 @@ rl_lab_request_add_file(struct rl_client *c, struct rl_lab_request *req, const c
 	return 0;
 }
 
-void
-rl_lab_request_set_reuse(struct rl_lab_request *req, bool reuse)
+void rl_lab_request_set_reuse(struct rl_lab_request *req, bool reuse)
 {
 	req->reuse = reuse;
 }
 
-void
-rl_lab_request_free(struct rl_lab_request *req)
+void rl_lab_request_free(struct rl_lab_request *req)
 {
 	size_t i;
 
@@ -215,8 +207,7 @@ struct cursor {
 };
 
 /* Mime read callback over an in-memory file. */
-static size_t
-cursor_read(char *buf, size_t size, size_t nitems, void *arg)
+static size_t cursor_read(char *buf, size_t size, size_t nitems, void *arg)
 {
 	struct cursor *cur = arg;
 	size_t n = size * nitems;
@@ -229,12 +220,12 @@ cursor_read(char *buf, size_t size, size_t nitems, void *arg)
 }
 
 /* Mime seek callback: curl rewinds when it has to send the body again. */
-static int
-cursor_seek(void *arg, curl_off_t offset, int origin)
+static int cursor_seek(void *arg, curl_off_t offset, int origin)
 {
 	struct cursor *cur = arg;
-	curl_off_t base = origin == SEEK_CUR ? (curl_off_t)cur->pos
-			  : origin == SEEK_END ? (curl_off_t)cur->len : 0;
+	curl_off_t base = origin == SEEK_CUR   ? (curl_off_t)cur->pos
+			  : origin == SEEK_END ? (curl_off_t)cur->len
+					       : 0;
 
 	if (base + offset < 0 || base + offset > (curl_off_t)cur->len)
 		return CURL_SEEKFUNC_FAIL;
@@ -243,8 +234,8 @@ cursor_seek(void *arg, curl_off_t offset, int origin)
 }
 
 /* One file part, read from memory from its first byte. */
-static int
-add_file_part(curl_mime *mime, const char *field, const struct form_file *f, const char *type)
+static int add_file_part(curl_mime *mime, const char *field, const struct form_file *f,
+			 const char *type)
 {
 	curl_mimepart *part;
 	struct cursor *cur;
@@ -263,8 +254,8 @@ add_file_part(curl_mime *mime, const char *field, const struct form_file *f, con
 		free(cur);
 		return -ENOMEM;
 	}
-	if (curl_mime_name(part, field) != CURLE_OK || curl_mime_filename(part, f->name) != CURLE_OK ||
-	    curl_mime_type(part, type) != CURLE_OK)
+	if (curl_mime_name(part, field) != CURLE_OK ||
+	    curl_mime_filename(part, f->name) != CURLE_OK || curl_mime_type(part, type) != CURLE_OK)
 		return -ENOMEM;
 	return 0;
 }
@@ -274,8 +265,7 @@ add_file_part(curl_mime *mime, const char *field, const struct form_file *f, con
  * field "reuse" ("true"/"false"), one "extra_files" part per extra file named by
  * its relative path. Every call starts every file from its first byte.
  */
-int
-form_build(CURL *easy, const struct rl_lab_request *req, curl_mime **ret)
+int form_build(CURL *easy, const struct rl_lab_request *req, curl_mime **ret)
 {
 	curl_mimepart *part;
 	curl_mime *mime;
@@ -306,8 +296,7 @@ fail:
 	return r;
 }
 
-int
-rl_client_prefer_warm(struct rl_client *c, const struct rl_lab_request *req)
+int rl_client_prefer_warm(struct rl_client *c, const struct rl_lab_request *req)
 {
 	unsigned char md[SHA256_DIGEST_LENGTH];
 	size_t i;

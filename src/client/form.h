@@ -5,7 +5,7 @@
 #include "internal.h"
 
 struct form_file {
-	char *name;  /* upload name: basename for the topology, relative path for extras */
+	char *name; /* upload name: basename for the topology, relative path for extras */
 	char *data;
 	size_t len;
 };

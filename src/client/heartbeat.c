@@ -13,21 +13,20 @@ struct heartbeat {
 	pthread_t thread;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
-	atomic_bool stop;      /* read by the curl progress callback without the lock */
-	bool running;          /* under mu */
+	atomic_bool stop; /* read by the curl progress callback without the lock */
+	bool running;     /* under mu */
 	double period;
 	CURL *easy;
 	char *url, *token, *session_id, *ca_file;
 	double request_timeout, connect_timeout;
 	double retry_initial, retry_max; /* back-off while the server refuses (a restart) */
-	unsigned long sent, failed; /* under mu */
+	unsigned long sent, failed;      /* under mu */
 	int last_error;
 	long last_http_status;
 };
 
 /* Cancel hook for the thread's transfers: stop was requested. */
-static int
-hb_cancel(void *ud)
+static int hb_cancel(void *ud)
 {
 	struct heartbeat *hb = ud;
 
@@ -35,8 +34,7 @@ hb_cancel(void *ud)
 }
 
 /* One heartbeat; returns 0, or the error code (and the HTTP status in *status). */
-static int
-hb_beat(struct heartbeat *hb, long *status)
+static int hb_beat(struct heartbeat *hb, long *status)
 {
 	struct xfer_conf conf = { 0 };
 	struct xfer_resp resp;
@@ -53,8 +51,8 @@ hb_beat(struct heartbeat *hb, long *status)
 	*status = 0;
 	xfer_resp_init(&resp);
 	/* a slow answer is still a heartbeat: wait the full request timeout (stop aborts it) */
-	r = xfer_once(hb->easy, &conf, "POST", "/session/heartbeat", NULL, hb->request_timeout, &resp, errbuf,
-		      sizeof(errbuf));
+	r = xfer_once(hb->easy, &conf, "POST", "/session/heartbeat", NULL, hb->request_timeout,
+		      &resp, errbuf, sizeof(errbuf));
 	if (r == 0 && resp.status != 204 && resp.status != 200) {
 		*status = resp.status;
 		r = reply_status_errno(resp.status);
@@ -64,8 +62,7 @@ hb_beat(struct heartbeat *hb, long *status)
 }
 
 /* Absolute CLOCK_MONOTONIC time `seconds` from now. */
-static struct timespec
-deadline_in(double seconds)
+static struct timespec deadline_in(double seconds)
 {
 	struct timespec ts;
 	long ns;
@@ -79,8 +76,7 @@ deadline_in(double seconds)
 }
 
 /* Thread body: beat, then wait on the condition variable for period or stop. */
-static void *
-hb_main(void *arg)
+static void *hb_main(void *arg)
 {
 	struct heartbeat *hb = arg;
 	struct timespec until;
@@ -130,8 +126,7 @@ hb_main(void *arg)
 }
 
 /* Stop, join and free a heartbeat (NULL is fine). */
-void
-heartbeat_free(struct heartbeat *hb)
+void heartbeat_free(struct heartbeat *hb)
 {
 	if (hb == NULL)
 		return;
@@ -153,8 +148,7 @@ heartbeat_free(struct heartbeat *hb)
 }
 
 /* Free the parts of a heartbeat that never got a thread. */
-static void
-hb_discard(struct heartbeat *hb, bool sync_init)
+static void hb_discard(struct heartbeat *hb, bool sync_init)
 {
 	if (sync_init) {
 		pthread_cond_destroy(&hb->cv);
@@ -171,8 +165,7 @@ hb_discard(struct heartbeat *hb, bool sync_init)
 	free(hb);
 }
 
-int
-rl_heartbeat_start(struct rl_client *c, double period)
+int rl_heartbeat_start(struct rl_client *c, double period)
 {
 	const char *op = "heartbeat start";
 	struct heartbeat *hb;
@@ -241,8 +234,7 @@ rl_heartbeat_start(struct rl_client *c, double period)
 	return 0;
 }
 
-void
-rl_heartbeat_stop(struct rl_client *c)
+void rl_heartbeat_stop(struct rl_client *c)
 {
 	if (c == NULL)
 		return;
@@ -250,8 +242,7 @@ rl_heartbeat_stop(struct rl_client *c)
 	c->hb = NULL;
 }
 
-void
-rl_heartbeat_get_info(struct rl_client *c, struct rl_heartbeat_info *ret)
+void rl_heartbeat_get_info(struct rl_client *c, struct rl_heartbeat_info *ret)
 {
 	memset(ret, 0, sizeof(*ret));
 	if (c == NULL || c->hb == NULL)

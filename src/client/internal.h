@@ -28,10 +28,10 @@ int clock_sleep(double seconds, rl_cancel_fn cancel, void *userdata);
 double clock_backoff(double initial, double max, unsigned attempt);
 
 /* reply.c: the JSON helpers of the reply_*.c parsers (pure; no I/O). */
-int reply_load(const char *body, size_t len, json_t **ret);  /* 0, -ENOMEM or -EBADMSG */
-int reply_get_int(json_t *v, int *ret);                      /* int-range integer */
+int reply_load(const char *body, size_t len, json_t **ret);         /* 0, -ENOMEM or -EBADMSG */
+int reply_get_int(json_t *v, int *ret);                             /* int-range integer */
 int reply_dup_opt_string(json_t *obj, const char *key, char **ret); /* absent/non-string: NULL */
-char *reply_dump(json_t *j);                                 /* compact; NULL: out of memory */
+char *reply_dump(json_t *j); /* compact; NULL: out of memory */
 int reply_get_num(json_t *obj, const char *key, double def, double *ret);
 int reply_get_long(json_t *obj, const char *key, long def, long *ret);
 int reply_dup_string_or_empty(json_t *obj, const char *key, char **ret);
@@ -55,12 +55,12 @@ int reply_session_body(const struct rl_session_opts *o, char **ret);
 
 /* sse.c: text/event-stream parsing (pure; no I/O). Feed bytes, get complete events. */
 struct sse {
-	struct buf line;    /* the current, incomplete line */
-	struct buf data;    /* data lines of the current event */
+	struct buf line; /* the current, incomplete line */
+	struct buf data; /* data lines of the current event */
 	char id[128], kind[128];
-	bool skip;          /* the current event is over RL_MAX_EVENT: dropped */
-	bool cr;            /* the last byte was a CR (a following LF is the same line end) */
-	bool started;       /* a BOM may only come first */
+	bool skip;    /* the current event is over RL_MAX_EVENT: dropped */
+	bool cr;      /* the last byte was a CR (a following LF is the same line end) */
+	bool started; /* a BOM may only come first */
 };
 void sse_init(struct sse *s);
 void sse_free(struct sse *s);
@@ -79,13 +79,13 @@ struct xfer_conf {
 	/* optional: a streaming sink (GET /events); the body is then not collected */
 	size_t (*stream)(const char *p, size_t n, void *ud);
 	void *stream_ud;
-	const char *accept;     /* Accept header; NULL = application/json */
-	bool fresh;             /* a new connection: libcurl never re-sends the request on it */
+	const char *accept; /* Accept header; NULL = application/json */
+	bool fresh;         /* a new connection: libcurl never re-sends the request on it */
 };
 
 struct xfer_resp {
-	long status;       /* 0 when no response arrived */
-	bool sent;         /* false when the request surely never reached the server */
+	long status;     /* 0 when no response arrived */
+	bool sent;       /* false when the request surely never reached the server */
 	struct buf body; /* capped at RL_MAX_RESPONSE */
 };
 
@@ -121,8 +121,8 @@ struct pool_host {
 
 enum pool_verdict {
 	POOL_OK = 0,
-	POOL_DOWN,      /* no answer */
-	POOL_MISMATCH,  /* a required tag missing or different */
+	POOL_DOWN,     /* no answer */
+	POOL_MISMATCH, /* a required tag missing or different */
 	POOL_DRAINING,
 };
 
@@ -130,31 +130,31 @@ enum pool_verdict pool_judge(const struct rl_host_info *h, const struct pool_req
 bool pool_is_warm(const struct rl_host_info *h, const char *hash);
 bool pool_serves_now(const struct rl_host_info *h);
 double pool_cost(const struct rl_host_info *h, double jitter, double u);
-int pool_pick(const struct pool_host *hosts, size_t n, const struct pool_req *req,
-	      const char *hash, double jitter, double now, double (*rnd)(void *), void *rnd_ud,
-	      bool only_now, size_t skip);
+int pool_pick(const struct pool_host *hosts, size_t n, const struct pool_req *req, const char *hash,
+	      double jitter, double now, double (*rnd)(void *), void *rnd_ud, bool only_now,
+	      size_t skip);
 
 /* client*.c: the handle and the per-call plumbing the operation files use. */
-struct orphan {          /* a session left on a server that stopped answering */
+struct orphan { /* a session left on a server that stopped answering */
 	char *url, *id;
 };
 
 struct rl_client {
-	char *url;               /* the current server: urls[cur] */
+	char *url; /* the current server: urls[cur] */
 	char *urls[RL_MAX_URLS];
 	size_t n_urls, cur;
 	char *token;
 	char *admin_token;
 	char *ca_file;
 	char *session_id;
-	char *handle;            /* public handle of the session, or NULL */
-	char *host_name;         /* pool: GET /host name of the chosen server */
-	char end_reason[32];     /* from the last 404 with a "reason" */
+	char *handle;        /* public handle of the session, or NULL */
+	char *host_name;     /* pool: GET /host name of the chosen server */
+	char end_reason[32]; /* from the last 404 with a "reason" */
 	struct pool_req req;
-	char warm_hash[65];      /* "" when none */
+	char warm_hash[65]; /* "" when none */
 	struct orphan orphans[RL_MAX_ORPHANS];
 	size_t n_orphans;
-	unsigned rnd_state;      /* pool jitter (seeded per client) */
+	unsigned rnd_state; /* pool jitter (seeded per client) */
 	double params[RL_PARAM_COUNT];
 	CURL *easy;
 	rl_cancel_fn cancel;
@@ -162,28 +162,29 @@ struct rl_client {
 	rl_retry_fn retry;
 	void *retry_ud;
 	struct rl_error err;
-	char errmsg[sizeof(((struct rl_error *)0)->op) + sizeof(((struct rl_error *)0)->detail) + 32];
+	char errmsg[sizeof(((struct rl_error *)0)->op) + sizeof(((struct rl_error *)0)->detail) +
+		    32];
 	struct heartbeat *hb;
 };
 
 enum call_flags {
-	CALL_IDEMPOTENT = 1u << 0, /* transient errors and 5xx may be retried */
-	CALL_SESSION = 1u << 1,    /* send X-Session-ID (requires a session) */
-	CALL_ADMIN = 1u << 2,      /* send the admin token instead of the access token */
-	CALL_NO_RIDE = 1u << 3,    /* no restart ride-out (pool probes: a dead host is news) */
+	CALL_IDEMPOTENT = 1u << 0,   /* transient errors and 5xx may be retried */
+	CALL_SESSION = 1u << 1,      /* send X-Session-ID (requires a session) */
+	CALL_ADMIN = 1u << 2,        /* send the admin token instead of the access token */
+	CALL_NO_RIDE = 1u << 3,      /* no restart ride-out (pool probes: a dead host is news) */
 	CALL_FULL_ATTEMPT = 1u << 4, /* an attempt sent before the deadline gets at least
 				      * RL_PARAM_REQUEST_TIMEOUT, even past it (the 423 loop) */
 };
 
 struct call {
 	const char *method;
-	const char *path;     /* already escaped */
-	const char *op;       /* for error messages */
+	const char *path; /* already escaped */
+	const char *op;   /* for error messages */
 	unsigned flags;
 	curl_mime *mime;
-	const char *json;     /* JSON body (POST), or NULL */
-	double timeout;       /* per attempt; 0 = RL_PARAM_REQUEST_TIMEOUT */
-	double deadline;      /* absolute clock_now() value; 0 = none: no back-off is started
+	const char *json; /* JSON body (POST), or NULL */
+	double timeout;   /* per attempt; 0 = RL_PARAM_REQUEST_TIMEOUT */
+	double deadline;  /* absolute clock_now() value; 0 = none: no back-off is started
 			       * that would end past it, and an attempt's timeout is cut to it
 			       * (but see CALL_FULL_ATTEMPT) */
 };

@@ -7,12 +7,10 @@
 #include "internal.h"
 #include "form.h"
 
-
-int
-rl_lab_acquire(struct rl_client *c, const struct rl_lab_request *req, struct rl_devices **ret)
+int rl_lab_acquire(struct rl_client *c, const struct rl_lab_request *req, struct rl_devices **ret)
 {
-	struct call call = { "POST", "/lab", "POST /lab", CALL_SESSION | CALL_FULL_ATTEMPT, NULL,
-			     NULL, 0, 0 };
+	struct call call = { "POST", "/lab", "POST /lab", CALL_SESSION | CALL_FULL_ATTEMPT,
+			     NULL,   NULL,   0,           0 };
 	struct xfer_resp resp;
 	struct rl_devices *d = NULL;
 	double start = clock_now(), pause;
@@ -66,8 +64,9 @@ rl_lab_acquire(struct rl_client *c, const struct rl_lab_request *req, struct rl_
 			char detail[sizeof(c->err.detail)];
 
 			snprintf(detail, sizeof(detail), "%s", c->err.detail);
-			client_set_error(c, -EAGAIN, 423, call.op, "%.900s (gave up after %.0f s, %u attempts)",
-					 detail, clock_now() - start, busy);
+			client_set_error(c, -EAGAIN, 423, call.op,
+					 "%.900s (gave up after %.0f s, %u attempts)", detail,
+					 clock_now() - start, busy);
 			break;
 		}
 		client_notify_retry(c, pause);
@@ -85,8 +84,7 @@ rl_lab_acquire(struct rl_client *c, const struct rl_lab_request *req, struct rl_
 }
 
 /* A call without a body whose success statuses are ok1/ok2. */
-static int
-simple_call(struct rl_client *c, const struct call *call, long ok1, long ok2)
+static int simple_call(struct rl_client *c, const struct call *call, long ok1, long ok2)
 {
 	struct xfer_resp resp;
 	int r;
@@ -99,30 +97,40 @@ simple_call(struct rl_client *c, const struct call *call, long ok1, long ok2)
 	return r;
 }
 
-int
-rl_lab_release(struct rl_client *c)
+int rl_lab_release(struct rl_client *c)
 {
-	struct call call = { "POST", "/lab/release", "POST /lab/release", CALL_SESSION, NULL, NULL, 0, 0 };
+	struct call call = {
+		"POST", "/lab/release", "POST /lab/release", CALL_SESSION, NULL, NULL, 0, 0
+	};
 
 	return simple_call(c, &call, 204, 200);
 }
 
-int
-rl_lab_destroy(struct rl_client *c, bool force)
+int rl_lab_destroy(struct rl_client *c, bool force)
 {
-	struct call call = { "DELETE", force ? "/lab?force=true" : "/lab?force=false", "DELETE /lab",
-			     CALL_SESSION | CALL_IDEMPOTENT, NULL, NULL, 0, 0 };
+	struct call call = { "DELETE",
+			     force ? "/lab?force=true" : "/lab?force=false",
+			     "DELETE /lab",
+			     CALL_SESSION | CALL_IDEMPOTENT,
+			     NULL,
+			     NULL,
+			     0,
+			     0 };
 
 	call.timeout = c->params[RL_PARAM_ACQUIRE_TIMEOUT]; /* answers after the teardown */
 	return simple_call(c, &call, 202, 204);
 }
 
-
-int
-rl_lab_devices(struct rl_client *c, struct rl_devices **ret)
+int rl_lab_devices(struct rl_client *c, struct rl_devices **ret)
 {
-	struct call call = { "GET", "/lab/devices", "GET /lab/devices",
-			     CALL_SESSION | CALL_IDEMPOTENT, NULL, NULL, 0, 0 };
+	struct call call = { "GET",
+			     "/lab/devices",
+			     "GET /lab/devices",
+			     CALL_SESSION | CALL_IDEMPOTENT,
+			     NULL,
+			     NULL,
+			     0,
+			     0 };
 	struct xfer_resp resp;
 	struct rl_devices *d;
 	int r;
@@ -140,10 +148,10 @@ rl_lab_devices(struct rl_client *c, struct rl_devices **ret)
 	return r;
 }
 
-int
-rl_lab_status(struct rl_client *c, struct rl_lab_status **ret)
+int rl_lab_status(struct rl_client *c, struct rl_lab_status **ret)
 {
-	struct call call = { "GET", "/lab", "GET /lab", CALL_SESSION | CALL_IDEMPOTENT, NULL, NULL, 0, 0 };
+	struct call call = { "GET", "/lab", "GET /lab", CALL_SESSION | CALL_IDEMPOTENT,
+			     NULL,  NULL,   0,          0 };
 	struct xfer_resp resp;
 	struct rl_lab_status *s;
 	int r;

@@ -15,8 +15,7 @@
 #include "internal.h"
 
 /* Can this host be used at all under the requirements? */
-enum pool_verdict
-pool_judge(const struct rl_host_info *h, const struct pool_req *req)
+enum pool_verdict pool_judge(const struct rl_host_info *h, const struct pool_req *req)
 {
 	size_t i, k;
 
@@ -33,8 +32,7 @@ pool_judge(const struct rl_host_info *h, const struct pool_req *req)
 }
 
 /* Is the topology with this SHA-256 (hex) up and idle there? */
-bool
-pool_is_warm(const struct rl_host_info *h, const char *hash)
+bool pool_is_warm(const struct rl_host_info *h, const char *hash)
 {
 	size_t i;
 
@@ -47,8 +45,7 @@ pool_is_warm(const struct rl_host_info *h, const char *hash)
 }
 
 /* Would a new session be ACTIVE at once there? */
-bool
-pool_serves_now(const struct rl_host_info *h)
+bool pool_serves_now(const struct rl_host_info *h)
 {
 	return h != NULL && !h->draining && h->free_slots > 0 && h->waiting == 0;
 }
@@ -59,8 +56,7 @@ pool_serves_now(const struct rl_host_info *h)
  * ones roughly so. An unknown estimate (no hold times observed yet) ranks after every
  * known one, by queue length.
  */
-double
-pool_cost(const struct rl_host_info *h, double jitter, double u)
+double pool_cost(const struct rl_host_info *h, double jitter, double u)
 {
 	double w;
 
@@ -77,10 +73,9 @@ pool_cost(const struct rl_host_info *h, double jitter, double u)
  * jittered cost. only_now: only hosts that can serve at once and are outside their
  * reservation window (switch targets). skip: an index never chosen ((size_t)-1: none).
  */
-int
-pool_pick(const struct pool_host *hosts, size_t n, const struct pool_req *req, const char *hash,
-	  double jitter, double now, double (*rnd)(void *), void *rnd_ud, bool only_now,
-	  size_t skip)
+int pool_pick(const struct pool_host *hosts, size_t n, const struct pool_req *req, const char *hash,
+	      double jitter, double now, double (*rnd)(void *), void *rnd_ud, bool only_now,
+	      size_t skip)
 {
 	double cost, best_cost = 0;
 	int best = -1, rank, best_rank = 0;
@@ -116,8 +111,7 @@ struct pool_run {
 };
 
 /* GET /host of server i into run->info[i] (NULL when it does not answer). */
-static void
-probe(struct pool_run *run, size_t i)
+static void probe(struct pool_run *run, size_t i)
 {
 	struct rl_client *c = run->c;
 	struct rl_error keep = c->err;
@@ -134,8 +128,7 @@ probe(struct pool_run *run, size_t i)
 }
 
 /* Probe every server except skip. */
-static void
-probe_all(struct pool_run *run, size_t skip)
+static void probe_all(struct pool_run *run, size_t skip)
 {
 	size_t i;
 
@@ -145,8 +138,7 @@ probe_all(struct pool_run *run, size_t skip)
 }
 
 /* Leave the held session: end it (no ride-out: a dead server is left as an orphan). */
-static void
-leave(struct pool_run *run)
+static void leave(struct pool_run *run)
 {
 	struct rl_client *c = run->c;
 	int r;
@@ -161,8 +153,7 @@ leave(struct pool_run *run)
 }
 
 /* Take server i: create the session there (try-lock when asked), start the heartbeat. */
-static int
-take(struct pool_run *run, size_t i, bool trylock, int *ret_position)
+static int take(struct pool_run *run, size_t i, bool trylock, int *ret_position)
 {
 	struct rl_client *c = run->c;
 	int r;
@@ -188,8 +179,7 @@ take(struct pool_run *run, size_t i, bool trylock, int *ret_position)
 }
 
 /* A one-line summary of why no server could be used, into c's error. */
-static int
-no_server(struct pool_run *run, const char *why)
+static int no_server(struct pool_run *run, const char *why)
 {
 	struct rl_client *c = run->c;
 	char detail[900];
@@ -209,9 +199,8 @@ no_server(struct pool_run *run, const char *why)
 }
 
 /* The pool protocol; see the file comment. */
-static int
-obtain_pool(struct pool_run *run, double end, double start, rl_progress_fn progress,
-	    void *userdata)
+static int obtain_pool(struct pool_run *run, double end, double start, rl_progress_fn progress,
+		       void *userdata)
 {
 	struct rl_client *c = run->c;
 	double poll = c->params[RL_PARAM_POLL_INTERVAL], jitter = c->params[RL_PARAM_POOL_JITTER];
@@ -227,25 +216,32 @@ obtain_pool(struct pool_run *run, double end, double start, rl_progress_fn progr
 		if (c->session_id == NULL) {
 			probe_all(run, (size_t)-1);
 			best = pool_pick(run->hosts, c->n_urls, &c->req, c->warm_hash, jitter,
-					 clock_now(), client_random, c, run->caller_trylock, (size_t)-1);
+					 clock_now(), client_random, c, run->caller_trylock,
+					 (size_t)-1);
 			if (best < 0) {
 				any_up = false;
 				for (i = 0; i < c->n_urls; i++)
 					any_up |= run->info[i] != NULL;
 				if (run->caller_trylock)
-					return client_set_error(c, -ENOLCK, 409, "pool",
-								"no server of the pool has a lab slot free");
+					return client_set_error(
+						c, -ENOLCK, 409, "pool",
+						"no server of the pool has a lab slot free");
 				if (any_up) { /* all answer, none fits: waiting will not change that */
 					for (i = 0; i < c->n_urls; i++)
-						if (pool_judge(run->info[i], &c->req) == POOL_DRAINING)
+						if (pool_judge(run->info[i], &c->req) ==
+						    POOL_DRAINING)
 							break;
 					if (i == c->n_urls)
-						return no_server(run, "no server of the pool matches the requirements");
+						return no_server(
+							run,
+							"no server of the pool matches the requirements");
 				}
 				if (clock_now() + poll >= end)
-					return no_server(run, "no server of the pool could be used");
+					return no_server(run,
+							 "no server of the pool could be used");
 				if (clock_sleep(poll, c->cancel, c->cancel_ud) < 0)
-					return client_set_error(c, -ECANCELED, 0, "pool", "cancelled");
+					return client_set_error(c, -ECANCELED, 0, "pool",
+								"cancelled");
 				continue;
 			}
 			r = take(run, (size_t)best, run->caller_trylock, &pos);
@@ -271,7 +267,8 @@ obtain_pool(struct pool_run *run, double end, double start, rl_progress_fn progr
 		if (r == 0)
 			return 0;
 		if (r != -EAGAIN) {
-			if (xfer_is_outage(r) || r == -EHOSTUNREACH) { /* the server stopped answering */
+			if (xfer_is_outage(r) ||
+			    r == -EHOSTUNREACH) { /* the server stopped answering */
 				heartbeat_free(c->hb);
 				c->hb = NULL;
 				client_add_orphan(c);
@@ -292,25 +289,29 @@ obtain_pool(struct pool_run *run, double end, double start, rl_progress_fn progr
 				/* jitter against a stampede, then look again before moving */
 				d = jitter * client_random(c);
 				if (d > 0 && clock_sleep(d, c->cancel, c->cancel_ud) < 0)
-					return client_set_error(c, -ECANCELED, 0, "pool", "cancelled");
+					return client_set_error(c, -ECANCELED, 0, "pool",
+								"cancelled");
 				probe(run, (size_t)best);
 				if (pool_judge(run->info[best], &c->req) == POOL_OK &&
 				    pool_serves_now(run->info[best])) {
-					r = session_wait(c, -1, end, start, progress, userdata, true);
+					r = session_wait(c, -1, end, start, progress, userdata,
+							 true);
 					if (r == 0)
 						return 0; /* promoted meanwhile: stay */
 					if (r == -EAGAIN || xfer_is_outage(r)) {
 						leave(run); /* first end the waiting session ... */
 						held = (size_t)-1;
-						r = take(run, (size_t)best, true, &pos); /* ... then try-lock */
+						r = take(run, (size_t)best, true,
+							 &pos); /* ... then try-lock */
 						if (r == 0) {
 							held = (size_t)best;
 							taken_at = clock_now();
 							continue; /* ACTIVE: the next poll says so */
 						}
 						run->hosts[best].hold_until = clock_now() + resv;
-						if (r != -ENOLCK && !xfer_is_outage(r) && r != -ETIMEDOUT &&
-						    r != -EHOSTUNREACH && r != -EIO && r != -EREMOTEIO)
+						if (r != -ENOLCK && !xfer_is_outage(r) &&
+						    r != -ETIMEDOUT && r != -EHOSTUNREACH &&
+						    r != -EIO && r != -EREMOTEIO)
 							return r;
 						continue; /* lost the race: queue again on the best */
 					}
@@ -320,18 +321,18 @@ obtain_pool(struct pool_run *run, double end, double start, rl_progress_fn progr
 			}
 		}
 		if (clock_now() >= end)
-			return client_set_error(c, -ETIMEDOUT, 0, "wait",
-						"session not active after %.0f s (pool of %zu servers)",
-						clock_now() - start, c->n_urls);
+			return client_set_error(
+				c, -ETIMEDOUT, 0, "wait",
+				"session not active after %.0f s (pool of %zu servers)",
+				clock_now() - start, c->n_urls);
 		d = end - clock_now() < poll ? end - clock_now() : poll;
 		if (clock_sleep(d, c->cancel, c->cancel_ud) < 0)
 			return client_set_error(c, -ECANCELED, 0, "wait", "cancelled");
 	}
 }
 
-int
-rl_session_obtain(struct rl_client *c, const struct rl_session_opts *opts, bool heartbeat,
-		  double deadline, rl_progress_fn progress, void *userdata)
+int rl_session_obtain(struct rl_client *c, const struct rl_session_opts *opts, bool heartbeat,
+		      double deadline, rl_progress_fn progress, void *userdata)
 {
 	struct rl_session_opts o = RL_SESSION_OPTS_INIT;
 	struct pool_run run;
@@ -345,11 +346,13 @@ rl_session_obtain(struct rl_client *c, const struct rl_session_opts *opts, bool 
 	run.c = c;
 	client_clear_error(c);
 	if (c->session_id != NULL)
-		return client_set_error(c, -EEXIST, 0, "POST /session", "client already holds a session");
+		return client_set_error(c, -EEXIST, 0, "POST /session",
+					"client already holds a session");
 	if (deadline <= 0)
 		deadline = c->params[RL_PARAM_SESSION_TIMEOUT];
 	if (c->n_urls == 1) { /* one server: exactly today's calls */
-		r = opts != NULL ? rl_session_create_opts(c, opts, NULL) : rl_session_create(c, NULL);
+		r = opts != NULL ? rl_session_create_opts(c, opts, NULL)
+				 : rl_session_create(c, NULL);
 		if (r == 0 && heartbeat)
 			r = rl_heartbeat_start(c, 0);
 		if (r == 0)
@@ -374,7 +377,8 @@ rl_session_obtain(struct rl_client *c, const struct rl_session_opts *opts, bool 
 	run.json_trylock = json_trylock;
 	run.caller_trylock = opts != NULL && opts->no_wait;
 	run.heartbeat = heartbeat;
-	run.probe_timeout = c->params[RL_PARAM_REQUEST_TIMEOUT] < 5 ? c->params[RL_PARAM_REQUEST_TIMEOUT] : 5;
+	run.probe_timeout =
+		c->params[RL_PARAM_REQUEST_TIMEOUT] < 5 ? c->params[RL_PARAM_REQUEST_TIMEOUT] : 5;
 	r = obtain_pool(&run, start + deadline, start, progress, userdata);
 	for (i = 0; i < c->n_urls; i++)
 		rl_host_info_free(run.info[i]);

@@ -9,8 +9,7 @@
 #include "internal.h"
 
 /* Parse a JSON document; -ENOMEM or -EBADMSG. */
-int
-reply_load(const char *body, size_t len, json_t **ret)
+int reply_load(const char *body, size_t len, json_t **ret)
 {
 	json_error_t jerr;
 	json_t *j;
@@ -25,8 +24,7 @@ reply_load(const char *body, size_t len, json_t **ret)
 }
 
 /* An int-range JSON integer. */
-int
-reply_get_int(json_t *v, int *ret)
+int reply_get_int(json_t *v, int *ret)
 {
 	json_int_t i;
 
@@ -40,8 +38,7 @@ reply_get_int(json_t *v, int *ret)
 }
 
 /* Copy a JSON string member; absent/null gives NULL, another type is an error. */
-int
-reply_dup_opt_string(json_t *obj, const char *key, char **ret)
+int reply_dup_opt_string(json_t *obj, const char *key, char **ret)
 {
 	json_t *v = json_is_object(obj) ? json_object_get(obj, key) : NULL;
 	char *s;
@@ -62,15 +59,13 @@ reply_dup_opt_string(json_t *obj, const char *key, char **ret)
 }
 
 /* Serialise compactly; NULL means out of memory. */
-char *
-reply_dump(json_t *j)
+char *reply_dump(json_t *j)
 {
 	return json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY);
 }
 
 /* A JSON number (integer or real) as a double; absent or null gives def. */
-int
-reply_get_num(json_t *obj, const char *key, double def, double *ret)
+int reply_get_num(json_t *obj, const char *key, double def, double *ret)
 {
 	json_t *v = json_object_get(obj, key);
 
@@ -85,8 +80,7 @@ reply_get_num(json_t *obj, const char *key, double def, double *ret)
 }
 
 /* A JSON integer as a long; absent or null gives def. */
-int
-reply_get_long(json_t *obj, const char *key, long def, long *ret)
+int reply_get_long(json_t *obj, const char *key, long def, long *ret)
 {
 	json_t *v = json_object_get(obj, key);
 
@@ -102,8 +96,7 @@ reply_get_long(json_t *obj, const char *key, long def, long *ret)
 }
 
 /* A required string member copied (empty string when absent). */
-int
-reply_dup_string_or_empty(json_t *obj, const char *key, char **ret)
+int reply_dup_string_or_empty(json_t *obj, const char *key, char **ret)
 {
 	int r = reply_dup_opt_string(obj, key, ret);
 

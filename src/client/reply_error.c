@@ -9,8 +9,7 @@
 #include "internal.h"
 
 /* Copy text into out, turning control characters into spaces and trimming. */
-static void
-copy_printable(const char *src, size_t n, char *out, size_t outlen)
+static void copy_printable(const char *src, size_t n, char *out, size_t outlen)
 {
 	size_t i, o = 0;
 
@@ -31,8 +30,7 @@ copy_printable(const char *src, size_t n, char *out, size_t outlen)
 }
 
 /* Append s to out at *o (bounded). */
-static void
-put(char *out, size_t outlen, size_t *o, const char *s)
+static void put(char *out, size_t outlen, size_t *o, const char *s)
 {
 	size_t n = strlen(s);
 
@@ -46,20 +44,19 @@ put(char *out, size_t outlen, size_t *o, const char *s)
 }
 
 /* FastAPI validation list: "loc.a.b: msg; ..." */
-static void
-detail_list(json_t *list, char *out, size_t outlen)
+static void detail_list(json_t *list, char *out, size_t outlen)
 {
 	size_t i, o = 0, k;
 	json_t *e, *loc, *msg, *p;
 	char num[32];
 
 	out[0] = '\0';
-	json_array_foreach(list, i, e) {
+	json_array_foreach (list, i, e) {
 		if (i > 0)
 			put(out, outlen, &o, "; ");
 		loc = json_object_get(e, "loc");
 		if (json_is_array(loc) && json_array_size(loc) > 0) {
-			json_array_foreach(loc, k, p) {
+			json_array_foreach (loc, k, p) {
 				if (k > 0)
 					put(out, outlen, &o, ".");
 				if (json_is_string(p)) {
@@ -82,8 +79,7 @@ detail_list(json_t *list, char *out, size_t outlen)
  * other JSON (compact), or the body text (for plain-text 5xx). Empty bodies get
  * the status's reason phrase.
  */
-void
-reply_error_detail(const char *body, size_t len, long status, char *out, size_t outlen)
+void reply_error_detail(const char *body, size_t len, long status, char *out, size_t outlen)
 {
 	json_t *j = NULL, *d;
 	char *txt;
@@ -111,28 +107,55 @@ reply_error_detail(const char *body, size_t len, long status, char *out, size_t 
 		const char *reason;
 
 		switch (status) {
-		case 400: reason = "Bad Request"; break;
-		case 401: reason = "Unauthorized"; break;
-		case 403: reason = "Forbidden"; break;
-		case 404: reason = "Not Found"; break;
-		case 405: reason = "Method Not Allowed"; break;
-		case 409: reason = "Conflict"; break;
-		case 413: reason = "Payload Too Large"; break;
-		case 422: reason = "Unprocessable Entity"; break;
-		case 423: reason = "Locked"; break;
-		case 500: reason = "Internal Server Error"; break;
-		case 502: reason = "Bad Gateway"; break;
-		case 503: reason = "Service Unavailable"; break;
-		case 504: reason = "Gateway Timeout"; break;
-		default: reason = "unexpected response"; break;
+		case 400:
+			reason = "Bad Request";
+			break;
+		case 401:
+			reason = "Unauthorized";
+			break;
+		case 403:
+			reason = "Forbidden";
+			break;
+		case 404:
+			reason = "Not Found";
+			break;
+		case 405:
+			reason = "Method Not Allowed";
+			break;
+		case 409:
+			reason = "Conflict";
+			break;
+		case 413:
+			reason = "Payload Too Large";
+			break;
+		case 422:
+			reason = "Unprocessable Entity";
+			break;
+		case 423:
+			reason = "Locked";
+			break;
+		case 500:
+			reason = "Internal Server Error";
+			break;
+		case 502:
+			reason = "Bad Gateway";
+			break;
+		case 503:
+			reason = "Service Unavailable";
+			break;
+		case 504:
+			reason = "Gateway Timeout";
+			break;
+		default:
+			reason = "unexpected response";
+			break;
 		}
 		snprintf(out, outlen, "%s", reason);
 	}
 }
 
 /* The errno-style code an error status maps to (documented in remotelab.h). */
-int
-reply_status_errno(long status)
+int reply_status_errno(long status)
 {
 	switch (status) {
 	case 400:
@@ -157,8 +180,7 @@ reply_status_errno(long status)
 }
 
 /* The "reason" of a 404 for an ended session, printable, into out; -ENOENT without one. */
-int
-reply_end_reason(const char *body, size_t len, char *out, size_t outlen)
+int reply_end_reason(const char *body, size_t len, char *out, size_t outlen)
 {
 	json_t *j = NULL, *v;
 	int r = -ENOENT;

@@ -7,8 +7,7 @@
 #include "internal.h"
 
 /* Free one device's strings. */
-static void
-device_clear(struct rl_device *d)
+static void device_clear(struct rl_device *d)
 {
 	free(d->name);
 	free(d->mgmt_ipv4);
@@ -19,8 +18,7 @@ device_clear(struct rl_device *d)
 }
 
 /* Free a device list and everything in it. */
-void
-rl_devices_free(struct rl_devices *d)
+void rl_devices_free(struct rl_devices *d)
 {
 	size_t i;
 
@@ -34,8 +32,7 @@ rl_devices_free(struct rl_devices *d)
 }
 
 /* One DeviceInfo {name, raw} into dev. */
-static int
-device_from_json(json_t *o, struct rl_device *dev)
+static int device_from_json(json_t *o, struct rl_device *dev)
 {
 	json_t *name, *raw, *mgmt;
 	int r;
@@ -72,8 +69,7 @@ device_from_json(json_t *o, struct rl_device *dev)
 }
 
 /* A JSON array of DeviceInfo into a new struct rl_devices. */
-static int
-devices_from_json(json_t *arr, struct rl_devices **ret)
+static int devices_from_json(json_t *arr, struct rl_devices **ret)
 {
 	struct rl_devices *d;
 	size_t i, n;
@@ -112,8 +108,7 @@ fail:
 }
 
 /* [DeviceInfo...] from GET /lab/devices. */
-int
-reply_devices(const char *body, size_t len, struct rl_devices **ret)
+int reply_devices(const char *body, size_t len, struct rl_devices **ret)
 {
 	json_t *j = NULL;
 	int r;
@@ -126,8 +121,7 @@ reply_devices(const char *body, size_t len, struct rl_devices **ret)
 }
 
 /* {"reused": bool, "devices": [...]} from POST /lab. */
-int
-reply_acquire(const char *body, size_t len, struct rl_devices **ret)
+int reply_acquire(const char *body, size_t len, struct rl_devices **ret)
 {
 	struct rl_devices *d = NULL;
 	json_t *j = NULL, *reused;
@@ -152,8 +146,7 @@ out:
 }
 
 /* Free a lab status. */
-void
-rl_lab_status_free(struct rl_lab_status *s)
+void rl_lab_status_free(struct rl_lab_status *s)
 {
 	if (s == NULL)
 		return;
@@ -164,8 +157,7 @@ rl_lab_status_free(struct rl_lab_status *s)
 }
 
 /* LabStatus {running, topology, ref_count, devices, netlab_status} from GET /lab. */
-int
-reply_lab_status(const char *body, size_t len, struct rl_lab_status **ret)
+int reply_lab_status(const char *body, size_t len, struct rl_lab_status **ret)
 {
 	struct rl_lab_status *s = NULL;
 	json_t *j = NULL, *running, *topo, *ref, *devs;

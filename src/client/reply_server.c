@@ -7,8 +7,7 @@
 
 #include "internal.h"
 
-void
-rl_host_info_free(struct rl_host_info *h)
+void rl_host_info_free(struct rl_host_info *h)
 {
 	size_t i;
 
@@ -32,8 +31,7 @@ rl_host_info_free(struct rl_host_info *h)
 #define REPLY_MAX_ITEMS 4096 /* warm hashes, tags, sessions, labs, devices: more is garbage */
 
 /* GET /host. */
-int
-reply_host(const char *body, size_t len, struct rl_host_info **ret)
+int reply_host(const char *body, size_t len, struct rl_host_info **ret)
 {
 	struct rl_host_info *h = NULL;
 	json_t *j = NULL, *name, *warm, *tags, *drain, *v;
@@ -88,7 +86,7 @@ reply_host(const char *body, size_t len, struct rl_host_info **ret)
 	if (n > 0 && ((h->tag_keys = calloc(n, sizeof(char *))) == NULL ||
 		      (h->tag_values = calloc(n, sizeof(char *))) == NULL))
 		goto out;
-	json_object_foreach(tags, key, v) {
+	json_object_foreach (tags, key, v) {
 		if (!json_is_string(v))
 			continue; /* tags are strings; anything else can't match a requirement */
 		h->tag_keys[h->n_tags] = strdup(key);
@@ -112,8 +110,7 @@ out:
 	return r;
 }
 
-void
-rl_queue_free(struct rl_queue *q)
+void rl_queue_free(struct rl_queue *q)
 {
 	size_t i;
 
@@ -130,8 +127,7 @@ rl_queue_free(struct rl_queue *q)
 }
 
 /* One entry of GET /sessions. */
-static int
-queue_entry(json_t *o, struct rl_queue_entry *e)
+static int queue_entry(json_t *o, struct rl_queue_entry *e)
 {
 	json_t *st = json_object_get(o, "state");
 	int r;
@@ -159,8 +155,7 @@ queue_entry(json_t *o, struct rl_queue_entry *e)
 }
 
 /* GET /sessions. */
-int
-reply_queue(const char *body, size_t len, struct rl_queue **ret)
+int reply_queue(const char *body, size_t len, struct rl_queue **ret)
 {
 	struct rl_queue *q = NULL;
 	json_t *j = NULL, *list;
@@ -207,8 +202,7 @@ out:
 	return r;
 }
 
-void
-rl_labs_free(struct rl_labs *l)
+void rl_labs_free(struct rl_labs *l)
 {
 	size_t i, k;
 
@@ -234,8 +228,7 @@ rl_labs_free(struct rl_labs *l)
 }
 
 /* One lab of GET /labs. */
-static int
-lab_info(json_t *o, struct rl_lab_info *x)
+static int lab_info(json_t *o, struct rl_lab_info *x)
 {
 	json_t *devs, *d, *idle;
 	size_t i, n;
@@ -275,8 +268,7 @@ lab_info(json_t *o, struct rl_lab_info *x)
 }
 
 /* GET /labs. */
-int
-reply_labs(const char *body, size_t len, struct rl_labs **ret)
+int reply_labs(const char *body, size_t len, struct rl_labs **ret)
 {
 	struct rl_labs *l = NULL;
 	json_t *j = NULL, *list;

@@ -11,8 +11,7 @@
 #include "internal.h"
 
 /* {"session_id": str, "position": int} from POST /session. */
-int
-reply_session_created(const char *body, size_t len, char **ret_id, int *ret_position)
+int reply_session_created(const char *body, size_t len, char **ret_id, int *ret_position)
 {
 	json_t *j = NULL, *id;
 	char *s;
@@ -43,9 +42,8 @@ out:
 }
 
 /* {"status": "waiting"|"active", "position": int} from GET /session/{id}. */
-int
-reply_session_status(const char *body, size_t len, enum rl_session_state *ret_state,
-		     int *ret_position)
+int reply_session_status(const char *body, size_t len, enum rl_session_state *ret_state,
+			 int *ret_position)
 {
 	enum rl_session_state st;
 	json_t *j = NULL, *s;
@@ -77,8 +75,7 @@ out:
 }
 
 /* {"handle": str} of a POST /session answered to a JSON body; absent gives NULL. */
-int
-reply_session_handle(const char *body, size_t len, char **ret_handle)
+int reply_session_handle(const char *body, size_t len, char **ret_handle)
 {
 	json_t *j = NULL;
 	int r;
@@ -91,8 +88,7 @@ reply_session_handle(const char *body, size_t len, char **ret_handle)
 }
 
 /* True when s[0..n) is well-formed UTF-8 without NUL. */
-static bool
-utf8_ok(const char *s, size_t n)
+static bool utf8_ok(const char *s, size_t n)
 {
 	const unsigned char *p = (const unsigned char *)s, *e = p + n;
 	unsigned cp, k, i;
@@ -133,8 +129,7 @@ utf8_ok(const char *s, size_t n)
 
 /* The JSON body of POST /session for opts (NULL: "{}"); only the fields that differ from
  * the server's defaults. -EINVAL for values the server would refuse with a 422. */
-int
-reply_session_body(const struct rl_session_opts *o, char **ret)
+int reply_session_body(const struct rl_session_opts *o, char **ret)
 {
 	json_t *j;
 	char *s;
@@ -144,18 +139,21 @@ reply_session_body(const struct rl_session_opts *o, char **ret)
 		if (o->size < offsetof(struct rl_session_opts, no_wait) + sizeof(o->no_wait) ||
 		    o->priority < -1000 || o->priority > 1000 || !isfinite(o->max_wait) ||
 		    o->max_wait < 0 ||
-		    (o->label != NULL && (strlen(o->label) > 128 || !utf8_ok(o->label, strlen(o->label)))))
+		    (o->label != NULL &&
+		     (strlen(o->label) > 128 || !utf8_ok(o->label, strlen(o->label)))))
 			return -EINVAL;
 	}
 	j = json_object();
 	if (j == NULL)
 		return -ENOMEM;
 	if (o != NULL) {
-		if (o->priority != 0 && json_object_set_new(j, "priority", json_integer(o->priority)) < 0)
+		if (o->priority != 0 &&
+		    json_object_set_new(j, "priority", json_integer(o->priority)) < 0)
 			goto out;
 		if (o->label != NULL && json_object_set_new(j, "label", json_string(o->label)) < 0)
 			goto out;
-		if (o->max_wait > 0 && json_object_set_new(j, "max_wait", json_real(o->max_wait)) < 0)
+		if (o->max_wait > 0 &&
+		    json_object_set_new(j, "max_wait", json_real(o->max_wait)) < 0)
 			goto out;
 		if (o->no_wait && json_object_set_new(j, "wait", json_false()) < 0)
 			goto out;

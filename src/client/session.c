@@ -7,8 +7,7 @@
 #include "internal.h"
 
 /* A call whose answer carries nothing: any 2xx other than 200/204 is an error. */
-static int
-call_no_content(struct rl_client *c, const struct call *call)
+static int call_no_content(struct rl_client *c, const struct call *call)
 {
 	struct xfer_resp resp;
 	int r;
@@ -21,19 +20,18 @@ call_no_content(struct rl_client *c, const struct call *call)
 	return r;
 }
 
-int
-rl_server_health(struct rl_client *c)
+int rl_server_health(struct rl_client *c)
 {
 	/* no restart ride-out: a health check tells how the server is now */
-	struct call call = { "GET", "/healthz", "GET /healthz", CALL_IDEMPOTENT | CALL_NO_RIDE,
-			     NULL, NULL, 0, 0 };
+	struct call call = {
+		"GET", "/healthz", "GET /healthz", CALL_IDEMPOTENT | CALL_NO_RIDE, NULL, NULL, 0, 0
+	};
 
 	return call_no_content(c, &call);
 }
 
 /* POST /session with an optional JSON body (NULL: none, the original's request). */
-int
-session_create(struct rl_client *c, const char *json, unsigned flags, int *ret_position)
+int session_create(struct rl_client *c, const char *json, unsigned flags, int *ret_position)
 {
 	struct call call = { "POST", "/session", "POST /session", flags, NULL, json, 0, 0 };
 	struct xfer_resp resp;
@@ -77,15 +75,13 @@ out:
 	return r;
 }
 
-int
-rl_session_create(struct rl_client *c, int *ret_position)
+int rl_session_create(struct rl_client *c, int *ret_position)
 {
 	return session_create(c, NULL, 0, ret_position);
 }
 
-int
-rl_session_create_opts(struct rl_client *c, const struct rl_session_opts *opts,
-		       int *ret_position)
+int rl_session_create_opts(struct rl_client *c, const struct rl_session_opts *opts,
+			   int *ret_position)
 {
 	char *json = NULL;
 	int r;
@@ -93,23 +89,23 @@ rl_session_create_opts(struct rl_client *c, const struct rl_session_opts *opts,
 	client_clear_error(c);
 	r = reply_session_body(opts, &json);
 	if (r < 0)
-		return client_set_error(c, r, 0, "POST /session", "%s",
-					r == -ENOMEM ? "out of memory"
-					: "invalid session options (priority -1000..1000, label <= 128 "
-					  "bytes of UTF-8, max_wait > 0)");
+		return client_set_error(
+			c, r, 0, "POST /session", "%s",
+			r == -ENOMEM
+				? "out of memory"
+				: "invalid session options (priority -1000..1000, label <= 128 "
+				  "bytes of UTF-8, max_wait > 0)");
 	r = session_create(c, json, 0, ret_position);
 	free(json);
 	return r;
 }
 
-const char *
-rl_session_handle(const struct rl_client *c)
+const char *rl_session_handle(const struct rl_client *c)
 {
 	return c != NULL ? c->handle : NULL;
 }
 
-int
-rl_session_attach(struct rl_client *c, const char *session_id)
+int rl_session_attach(struct rl_client *c, const char *session_id)
 {
 	char *id;
 
@@ -126,27 +122,26 @@ rl_session_attach(struct rl_client *c, const char *session_id)
 	return 0;
 }
 
-void
-rl_session_detach(struct rl_client *c)
+void rl_session_detach(struct rl_client *c)
 {
 	heartbeat_free(c->hb);
 	c->hb = NULL;
 	client_forget_session(c);
 }
 
-const char *
-rl_session_id(const struct rl_client *c)
+const char *rl_session_id(const struct rl_client *c)
 {
 	return c->session_id;
 }
 
 /* One status poll with an optional deadline. */
-static int
-status_once(struct rl_client *c, double deadline, bool pool, enum rl_session_state *ret_state,
-	    int *ret_position)
+static int status_once(struct rl_client *c, double deadline, bool pool,
+		       enum rl_session_state *ret_state, int *ret_position)
 {
-	struct call call = { "GET", NULL, "GET /session", CALL_IDEMPOTENT | (pool ? CALL_NO_RIDE : 0),
-			     NULL, NULL, 0, deadline };
+	struct call call = {
+		"GET", NULL, "GET /session", CALL_IDEMPOTENT | (pool ? CALL_NO_RIDE : 0), NULL,
+		NULL,  0,    deadline
+	};
 	struct xfer_resp resp;
 	char path[1024];
 	int r;
@@ -173,8 +168,7 @@ out:
 	return r;
 }
 
-int
-rl_session_status(struct rl_client *c, enum rl_session_state *ret_state, int *ret_position)
+int rl_session_status(struct rl_client *c, enum rl_session_state *ret_state, int *ret_position)
 {
 	return status_once(c, 0, false, ret_state, ret_position);
 }
@@ -184,9 +178,8 @@ rl_session_status(struct rl_client *c, enum rl_session_state *ret_state, int *re
  * at once (the pool moves on; the caller decides), and one poll is made per call when
  * poll_interval < 0 (the pool's watch loop polls its other servers in between).
  */
-int
-session_wait(struct rl_client *c, double poll_interval, double end, double start,
-	     rl_progress_fn progress, void *userdata, bool pool)
+int session_wait(struct rl_client *c, double poll_interval, double end, double start,
+		 rl_progress_fn progress, void *userdata, bool pool)
 {
 	struct rl_progress p;
 	double pause;
@@ -238,21 +231,18 @@ session_wait(struct rl_client *c, double poll_interval, double end, double start
 			if (clock_sleep(end - clock_now() > 0 ? end - clock_now() : 0, c->cancel,
 					c->cancel_ud) < 0)
 				return client_set_error(c, -ECANCELED, 0, "wait", "cancelled");
-			return client_set_error(c, -ETIMEDOUT, 0, "wait",
-						"session %s not active after %.0f s%s%s",
-						c->handle != NULL ? c->handle : c->session_id,
-						clock_now() - start,
-						r < 0 ? "; last error: " : "",
-						r < 0 ? rl_strerror(r) : "");
+			return client_set_error(
+				c, -ETIMEDOUT, 0, "wait", "session %s not active after %.0f s%s%s",
+				c->handle != NULL ? c->handle : c->session_id, clock_now() - start,
+				r < 0 ? "; last error: " : "", r < 0 ? rl_strerror(r) : "");
 		}
 		if (clock_sleep(pause, c->cancel, c->cancel_ud) < 0)
 			return client_set_error(c, -ECANCELED, 0, "wait", "cancelled");
 	}
 }
 
-int
-rl_session_wait_active(struct rl_client *c, double poll_interval, double deadline,
-		       rl_progress_fn progress, void *userdata)
+int rl_session_wait_active(struct rl_client *c, double poll_interval, double deadline,
+			   rl_progress_fn progress, void *userdata)
 {
 	double start = clock_now();
 
@@ -263,27 +253,30 @@ rl_session_wait_active(struct rl_client *c, double poll_interval, double deadlin
 	return session_wait(c, poll_interval, start + deadline, start, progress, userdata, false);
 }
 
-int
-rl_session_heartbeat(struct rl_client *c)
+int rl_session_heartbeat(struct rl_client *c)
 {
-	struct call call = { "POST", "/session/heartbeat", "POST /session/heartbeat",
-			     CALL_IDEMPOTENT | CALL_SESSION, NULL, NULL, 0, 0 };
+	struct call call = { "POST",
+			     "/session/heartbeat",
+			     "POST /session/heartbeat",
+			     CALL_IDEMPOTENT | CALL_SESSION,
+			     NULL,
+			     NULL,
+			     0,
+			     0 };
 
 	return call_no_content(c, &call);
 }
 
-int
-rl_session_end(struct rl_client *c)
+int rl_session_end(struct rl_client *c)
 {
 	return session_end(c, 0);
 }
 
 /* DELETE /session/{id}; flags adds call flags (the pool's CALL_NO_RIDE). */
-int
-session_end(struct rl_client *c, unsigned flags)
+int session_end(struct rl_client *c, unsigned flags)
 {
 	struct call call = { "DELETE", NULL, "DELETE /session", CALL_IDEMPOTENT | flags, NULL, NULL,
-			     0, 0 };
+			     0,        0 };
 	struct xfer_resp resp;
 	char path[1024];
 	int r;

@@ -5,24 +5,21 @@
 
 #include "internal.h"
 
-void
-sse_init(struct sse *s)
+void sse_init(struct sse *s)
 {
 	memset(s, 0, sizeof(*s));
 	buf_init(&s->line, RL_MAX_EVENT);
 	buf_init(&s->data, RL_MAX_EVENT);
 }
 
-void
-sse_free(struct sse *s)
+void sse_free(struct sse *s)
 {
 	buf_free(&s->line);
 	buf_free(&s->data);
 }
 
 /* Start a new event: forget the fields of the last one. */
-static void
-sse_reset_event(struct sse *s)
+static void sse_reset_event(struct sse *s)
 {
 	buf_reset(&s->data);
 	s->kind[0] = '\0';
@@ -30,8 +27,7 @@ sse_reset_event(struct sse *s)
 }
 
 /* Copy a field value into a fixed buffer (longer values are cut). */
-static void
-set_field(char *dst, size_t cap, const char *v, size_t n)
+static void set_field(char *dst, size_t cap, const char *v, size_t n)
 {
 	if (n >= cap)
 		n = cap - 1;
@@ -40,8 +36,7 @@ set_field(char *dst, size_t cap, const char *v, size_t n)
 }
 
 /* One complete line (without its end). Returns 0, -ENOMEM, or fn's stop value. */
-static int
-sse_line(struct sse *s, const char *line, size_t n, rl_event_fn fn, void *ud)
+static int sse_line(struct sse *s, const char *line, size_t n, rl_event_fn fn, void *ud)
 {
 	struct rl_event ev;
 	const char *colon, *v;
@@ -92,8 +87,7 @@ sse_line(struct sse *s, const char *line, size_t n, rl_event_fn fn, void *ud)
 	return 0; /* "retry" and unknown fields are ignored */
 }
 
-int
-sse_feed(struct sse *s, const char *p, size_t n, rl_event_fn fn, void *ud)
+int sse_feed(struct sse *s, const char *p, size_t n, rl_event_fn fn, void *ud)
 {
 	size_t i;
 	int r;

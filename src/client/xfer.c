@@ -11,15 +11,13 @@ static pthread_once_t global_once = PTHREAD_ONCE_INIT;
 static CURLcode global_rc = CURLE_FAILED_INIT;
 
 /* Runs once per process: libcurl's global init (thread-safe in libcurl >= 7.84). */
-static void
-global_init_once(void)
+static void global_init_once(void)
 {
 	global_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
 }
 
 /* Initialise libcurl once; -ENOMEM/-EIO if it failed. */
-int
-xfer_global_init(void)
+int xfer_global_init(void)
 {
 	pthread_once(&global_once, global_init_once);
 	if (global_rc == CURLE_OK)
@@ -28,23 +26,20 @@ xfer_global_init(void)
 }
 
 /* Percent-encode a path segment; NULL on OOM. Free with curl_free. */
-char *
-xfer_escape(const char *s)
+char *xfer_escape(const char *s)
 {
 	return curl_easy_escape(NULL, s, 0);
 }
 
 /* Start a response with no body (bodies are capped at RL_MAX_RESPONSE). */
-void
-xfer_resp_init(struct xfer_resp *r)
+void xfer_resp_init(struct xfer_resp *r)
 {
 	r->status = 0;
 	r->sent = false;
 	buf_init(&r->body, RL_MAX_RESPONSE);
 }
 
-void
-xfer_resp_free(struct xfer_resp *r)
+void xfer_resp_free(struct xfer_resp *r)
 {
 	if (r == NULL)
 		return;
@@ -59,8 +54,7 @@ struct sink {
 };
 
 /* curl write callback: append to the capped body buffer, or hand a 200 stream on. */
-static size_t
-on_write(char *p, size_t size, size_t nmemb, void *ud)
+static size_t on_write(char *p, size_t size, size_t nmemb, void *ud)
 {
 	struct sink *s = ud;
 	size_t n = size * nmemb;
@@ -86,9 +80,8 @@ on_write(char *p, size_t size, size_t nmemb, void *ud)
 }
 
 /* curl progress callback: polls the cancel hook. */
-static int
-on_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
-	    curl_off_t ulnow)
+static int on_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+		       curl_off_t ulnow)
 {
 	const struct xfer_conf *conf = ud;
 
@@ -96,8 +89,7 @@ on_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
 }
 
 /* Map a curl failure to an errno-style code. */
-static int
-curl_errno(CURLcode cc, int sink_err)
+static int curl_errno(CURLcode cc, int sink_err)
 {
 	switch (cc) {
 	case CURLE_COULDNT_CONNECT:
@@ -132,15 +124,13 @@ curl_errno(CURLcode cc, int sink_err)
 }
 
 /* A refused or reset connection: what a restarting server looks like. */
-bool
-xfer_is_outage(int r)
+bool xfer_is_outage(int r)
 {
 	return r == -ECONNREFUSED || r == -ECONNRESET;
 }
 
 /* Append the header line "name: value" to a list; -ENOMEM on failure. */
-static int
-add_header(struct curl_slist **list, const char *name, const char *value)
+static int add_header(struct curl_slist **list, const char *name, const char *value)
 {
 	struct curl_slist *n;
 	char line[1024];
@@ -160,8 +150,7 @@ add_header(struct curl_slist **list, const char *name, const char *value)
 }
 
 /* Milliseconds for curl, at least 1. */
-static long
-to_ms(double s)
+static long to_ms(double s)
 {
 	if (s <= 0.001)
 		return 1;
@@ -176,10 +165,9 @@ to_ms(double s)
  * failure with a reason in errbuf; resp->sent then tells whether the request may
  * have reached the server.
  */
-int
-xfer_once(CURL *easy, const struct xfer_conf *conf, const char *method, const char *path,
-	  const struct xfer_body *body, double timeout, struct xfer_resp *resp, char *errbuf,
-	  size_t errlen)
+int xfer_once(CURL *easy, const struct xfer_conf *conf, const char *method, const char *path,
+	      const struct xfer_body *body, double timeout, struct xfer_resp *resp, char *errbuf,
+	      size_t errlen)
 {
 	curl_mime *mime = body != NULL ? body->mime : NULL;
 	const char *json = body != NULL ? body->json : NULL;
@@ -206,24 +194,28 @@ xfer_once(CURL *easy, const struct xfer_conf *conf, const char *method, const ch
 
 	r = add_header(&hdrs, "User-Agent", "libremotelab/" REMOTELAB_VERSION);
 	if (r == 0)
-		r = add_header(&hdrs, "Accept", conf->accept != NULL ? conf->accept : "application/json");
+		r = add_header(&hdrs, "Accept",
+			       conf->accept != NULL ? conf->accept : "application/json");
 	if (r == 0 && json != NULL)
 		r = add_header(&hdrs, "Content-Type", "application/json");
 	if (r == 0)
-		r = add_header(&hdrs, "Expect", ""); /* "Expect:" removes it: no 100-continue wait */
+		r = add_header(&hdrs, "Expect",
+			       ""); /* "Expect:" removes it: no 100-continue wait */
 	if (r == 0 && conf->session_id != NULL)
 		r = add_header(&hdrs, "X-Session-ID", conf->session_id);
 	if (r == 0 && conf->token != NULL && conf->token[0] != '\0') {
 		char bearer[900];
 		int len = snprintf(bearer, sizeof(bearer), "Bearer %s", conf->token);
 
-		r = len < 0 || (size_t)len >= sizeof(bearer) ? -EINVAL
-							     : add_header(&hdrs, "Authorization", bearer);
+		r = len < 0 || (size_t)len >= sizeof(bearer)
+			    ? -EINVAL
+			    : add_header(&hdrs, "Authorization", bearer);
 		explicit_bzero(bearer, sizeof(bearer));
 	}
 	if (r < 0) {
-		snprintf(errbuf, errlen, r == -ENOMEM ? "out of memory"
-						      : "request header too long (session id or token)");
+		snprintf(errbuf, errlen,
+			 r == -ENOMEM ? "out of memory"
+				      : "request header too long (session id or token)");
 		goto out;
 	}
 
@@ -249,7 +241,8 @@ xfer_once(CURL *easy, const struct xfer_conf *conf, const char *method, const ch
 		cc = curl_easy_setopt(easy, CURLOPT_XFERINFODATA, (void *)conf);
 	if (cc == CURLE_OK && timeout > 0)
 		cc = curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, to_ms(timeout));
-	if (cc == CURLE_OK && conf->stream != NULL) { /* a live stream: no total limit, but no silence */
+	if (cc == CURLE_OK &&
+	    conf->stream != NULL) { /* a live stream: no total limit, but no silence */
 		cc = curl_easy_setopt(easy, CURLOPT_LOW_SPEED_LIMIT, 1L);
 		if (cc == CURLE_OK)
 			cc = curl_easy_setopt(easy, CURLOPT_LOW_SPEED_TIME, 45L);
@@ -261,7 +254,8 @@ xfer_once(CURL *easy, const struct xfer_conf *conf, const char *method, const ch
 	if (cc == CURLE_OK)
 		cc = curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS,
 				      to_ms(conf->connect_timeout < timeout || timeout <= 0
-						    ? conf->connect_timeout : timeout));
+						    ? conf->connect_timeout
+						    : timeout));
 	if (cc == CURLE_OK) {
 		if (mime != NULL)
 			cc = curl_easy_setopt(easy, CURLOPT_MIMEPOST, mime);
@@ -290,7 +284,8 @@ xfer_once(CURL *easy, const struct xfer_conf *conf, const char *method, const ch
 		else if (r == -ECANCELED)
 			snprintf(errbuf, errlen, "cancelled");
 		else if (r == -EKEYREJECTED)
-			snprintf(errbuf, errlen, "TLS: the server's certificate was not accepted (%s); "
+			snprintf(errbuf, errlen,
+				 "TLS: the server's certificate was not accepted (%s); "
 				 "a private CA? set REMOTE_LAB_CA_FILE or --cacert",
 				 cerr[0] ? cerr : curl_easy_strerror(cc));
 		else

@@ -20,7 +20,7 @@
  * text can be read with buf_cstr() and binary data through data/len.
  */
 struct buf {
-	char *data;     /* NULL until the first allocation */
+	char *data; /* NULL until the first allocation */
 	size_t len;
 	size_t cap;     /* allocated bytes, NUL included */
 	size_t max;     /* hard limit on len */

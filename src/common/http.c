@@ -21,7 +21,7 @@
 #include "strutil.h"
 #include "xmalloc.h"
 
-#define HTTP_FD_RESERVE 64            /* descriptors kept for everything but connections */
+#define HTTP_FD_RESERVE 64 /* descriptors kept for everything but connections */
 
 static void http_server_rearm(struct http_server *srv)
 {
@@ -117,19 +117,20 @@ static unsigned http_fit_fd_limit(struct http_server *srv, unsigned limit)
 	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur == RLIM_INFINITY)
 		return limit;
 	if (rl.rlim_cur < (rlim_t)limit + HTTP_FD_RESERVE) {
-		unsigned fit = rl.rlim_cur > HTTP_FD_RESERVE * 2 ? (unsigned)(rl.rlim_cur - HTTP_FD_RESERVE)
-								: (unsigned)(rl.rlim_cur / 2);
+		unsigned fit = rl.rlim_cur > HTTP_FD_RESERVE * 2
+				       ? (unsigned)(rl.rlim_cur - HTTP_FD_RESERVE)
+				       : (unsigned)(rl.rlim_cur / 2);
 
 		HTTP_LOG(LOG_LEVEL_WARNING, srv,
 			 "connection limit %u lowered to %u: the process may open %llu files "
-			 "(raise LimitNOFILE / ulimit -n)", limit, fit, (unsigned long long)rl.rlim_cur);
+			 "(raise LimitNOFILE / ulimit -n)",
+			 limit, fit, (unsigned long long)rl.rlim_cur);
 		return fit;
 	}
 	return limit;
 }
 
-int http_server_new(sd_event *e, const struct http_server_config *cfg,
-		    struct http_server **ret)
+int http_server_new(sd_event *e, const struct http_server_config *cfg, struct http_server **ret)
 {
 	struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE };
 	struct addrinfo *ai = NULL;
@@ -189,20 +190,19 @@ int http_server_new(sd_event *e, const struct http_server_config *cfg,
 		tls_opts[0].option = MHD_OPTION_END;
 	}
 	srv->mhd = MHD_start_daemon(
-		flags, 0, NULL, NULL, http_on_request, srv,
-		MHD_OPTION_EXTERNAL_LOGGER, http_mhd_log, srv, /* first, or MHD logs to stderr */
-		MHD_OPTION_NOTIFY_COMPLETED, http_on_completed, srv,
-		MHD_OPTION_NOTIFY_CONNECTION, http_on_connection, srv,
-		MHD_OPTION_CONNECTION_LIMIT, limit,
+		flags, 0, NULL, NULL, http_on_request, srv, MHD_OPTION_EXTERNAL_LOGGER,
+		http_mhd_log, srv, /* first, or MHD logs to stderr */
+		MHD_OPTION_NOTIFY_COMPLETED, http_on_completed, srv, MHD_OPTION_NOTIFY_CONNECTION,
+		http_on_connection, srv, MHD_OPTION_CONNECTION_LIMIT, limit,
 		MHD_OPTION_CONNECTION_TIMEOUT,
 		cfg->connection_timeout ? cfg->connection_timeout : HTTP_DEFAULT_IDLE_TIMEOUT,
-		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)64 * 1024,
-		MHD_OPTION_ARRAY, tls_opts,
+		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)64 * 1024, MHD_OPTION_ARRAY, tls_opts,
 		MHD_OPTION_END);
 	if (srv->mhd == NULL) {
 		r = errno > 0 ? -errno : -EINVAL;
 		HTTP_LOG(LOG_LEVEL_ERROR, srv, "cannot start the HTTP server on %s:%u%s", cfg->host,
-			 cfg->port, cfg->tls_cert_pem ? " (is the TLS certificate/key valid?)" : "");
+			 cfg->port,
+			 cfg->tls_cert_pem ? " (is the TLS certificate/key valid?)" : "");
 		goto fail;
 	}
 	/* GnuTLS copied the key and certificate when the daemon started. */
@@ -219,8 +219,8 @@ int http_server_new(sd_event *e, const struct http_server_config *cfg,
 	r = sd_event_add_time(e, &srv->timer, CLOCK_MONOTONIC, 0, 1000, http_on_timer, srv);
 	if (r < 0)
 		goto fail;
-	r = sd_event_add_time(e, &srv->deadline_timer, CLOCK_MONOTONIC, 0, 100000,
-			      http_on_deadline, srv);
+	r = sd_event_add_time(e, &srv->deadline_timer, CLOCK_MONOTONIC, 0, 100000, http_on_deadline,
+			      srv);
 	if (r < 0)
 		goto fail;
 	sd_event_source_set_enabled(srv->deadline_timer, SD_EVENT_OFF);

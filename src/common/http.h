@@ -15,13 +15,13 @@ struct http_request;
 struct http_stream;
 
 /* Defaults for http_server_config fields left 0 (both daemons get them). */
-#define HTTP_DEFAULT_CONNECTION_LIMIT 1024   /* open connections in all */
+#define HTTP_DEFAULT_CONNECTION_LIMIT 1024 /* open connections in all */
 /* per address: a quarter of the connection limit */
-#define HTTP_DEFAULT_IDLE_TIMEOUT 300        /* s without traffic while answering */
-#define HTTP_DEFAULT_REQUEST_TIMEOUT 60      /* s to receive a complete request */
-#define HTTP_DEFAULT_REQUEST_LINE_MAX 8192   /* bytes: first request line of a connection */
+#define HTTP_DEFAULT_IDLE_TIMEOUT 300         /* s without traffic while answering */
+#define HTTP_DEFAULT_REQUEST_TIMEOUT 60       /* s to receive a complete request */
+#define HTTP_DEFAULT_REQUEST_LINE_MAX 8192    /* bytes: first request line of a connection */
 #define HTTP_DEFAULT_REQUEST_HEADER_MAX 16384 /* bytes: its whole header */
-#define HTTP_DEFAULT_STREAM_BUFFER 262144    /* bytes queued for one streaming client */
+#define HTTP_DEFAULT_STREAM_BUFFER 262144     /* bytes queued for one streaming client */
 
 /* What the HTTP layer does with a request body. */
 enum http_body_mode {
@@ -41,13 +41,13 @@ struct http_form_part {
 };
 
 struct http_route {
-	const char *method;  /* "GET", "POST", ... */
-	const char *path;    /* "/session/{id}": {name} matches one non-empty segment */
+	const char *method; /* "GET", "POST", ... */
+	const char *path;   /* "/session/{id}": {name} matches one non-empty segment */
 	/* Called when the whole request is in. It responds now, or later from a loop callback
 	 * (the connection is suspended until then; every other request keeps being served). */
 	void (*handler)(struct http_request *req);
 	enum http_body_mode body;
-	size_t body_max;     /* max body bytes; 0 means the server default */
+	size_t body_max; /* max body bytes; 0 means the server default */
 	/* Optional: called once the headers are in, before any body. If it responds, the body
 	 * is read and discarded and that response is sent. */
 	void (*begin)(struct http_request *req);
@@ -58,12 +58,12 @@ struct http_route {
 };
 
 struct http_server_config {
-	const char *host;                /* bind address ("0.0.0.0", "::1", "localhost") */
-	unsigned port;                   /* 0 picks a free port; see http_server_port() */
+	const char *host; /* bind address ("0.0.0.0", "::1", "localhost") */
+	unsigned port;    /* 0 picks a free port; see http_server_port() */
 	const struct http_route *routes;
 	size_t n_routes;
-	bool head_as_get;                /* answer HEAD on GET routes */
-	size_t default_body_max;         /* body limit for routes with body_max == 0 */
+	bool head_as_get;        /* answer HEAD on GET routes */
+	size_t default_body_max; /* body limit for routes with body_max == 0 */
 	/* Connections. The layer accepts them itself: it counts them (in all and per peer
 	 * address; over a limit a connection is closed at once, with a rate-limited warning),
 	 * screens the first request header of each (see httpscreen.h), and closes a connection
@@ -90,13 +90,12 @@ struct http_server_config {
 	 * only the method, path and peer are known (headers, query and cookies read as
 	 * absent) and the answer is sent with "Connection: close". */
 	void (*error)(struct http_request *req, unsigned status, const char *message);
-	void *userdata;                  /* http_request_server_data() */
-	const char *log_component;       /* logger name for the layer's own messages */
+	void *userdata;            /* http_request_server_data() */
+	const char *log_component; /* logger name for the layer's own messages */
 };
 
 /* Start listening and serving on loop e. 0 or negative errno. */
-int http_server_new(sd_event *e, const struct http_server_config *cfg,
-		    struct http_server **ret);
+int http_server_new(sd_event *e, const struct http_server_config *cfg, struct http_server **ret);
 /* Port actually bound (useful with port 0). */
 unsigned http_server_port(const struct http_server *srv);
 /* Stop accepting new connections; established ones are still served. */
@@ -158,10 +157,10 @@ bool http_request_responded(const struct http_request *req);
  * callbacks. Each stream has a bounded buffer: a client that does not read fast enough to
  * keep it below buffer_max is disconnected (never the server's memory grows). */
 enum http_stream_reason {
-	HTTP_STREAM_ENDED = 1,       /* the response ended without the caller closing it */
-	HTTP_STREAM_CLIENT_GONE,     /* the client went away (noticed at the next write) */
-	HTTP_STREAM_TOO_SLOW,        /* dropped: the buffer would have exceeded buffer_max */
-	HTTP_STREAM_SERVER_STOPPED,  /* http_server_free() ended it */
+	HTTP_STREAM_ENDED = 1,      /* the response ended without the caller closing it */
+	HTTP_STREAM_CLIENT_GONE,    /* the client went away (noticed at the next write) */
+	HTTP_STREAM_TOO_SLOW,       /* dropped: the buffer would have exceeded buffer_max */
+	HTTP_STREAM_SERVER_STOPPED, /* http_server_free() ended it */
 };
 /* Called once when the stream ends for any reason other than http_stream_close() — from
  * inside the HTTP layer (as handlers are); the handle is invalid after it returns. */

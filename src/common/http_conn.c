@@ -19,7 +19,7 @@
 #include "log.h"
 #include "xmalloc.h"
 
-#define HTTP_ACCEPT_BATCH 64          /* accepts per wake-up, so one flood cannot starve */
+#define HTTP_ACCEPT_BATCH 64             /* accepts per wake-up, so one flood cannot starve */
 #define HTTP_DRAIN_USEC (2 * 1000000ULL) /* after a screen error: read and drop, then close */
 #define HTTP_RATELOG_USEC (10 * 1000000ULL)
 
@@ -116,8 +116,9 @@ void http_deadline_rearm(struct http_server *srv)
 		sd_event_source_set_enabled(srv->deadline_timer, SD_EVENT_OFF);
 		return;
 	}
-	t = a == NULL ? b->deadline : b == NULL ? a->deadline
-		: (a->deadline < b->deadline ? a->deadline : b->deadline);
+	t = a == NULL   ? b->deadline
+	    : b == NULL ? a->deadline
+			: (a->deadline < b->deadline ? a->deadline : b->deadline);
 	sd_event_source_set_time(srv->deadline_timer, t);
 	sd_event_source_set_enabled(srv->deadline_timer, SD_EVENT_ONESHOT);
 }
@@ -140,8 +141,8 @@ void http_conn_deadline_set(struct http_conn *c, uint64_t usec)
  * connection that libmicrohttpd does not hold yet is idle too). */
 static unsigned http_request_timeout_sec(const struct http_server *srv)
 {
-	unsigned req = srv->cfg.request_timeout ? srv->cfg.request_timeout
-						: HTTP_DEFAULT_REQUEST_TIMEOUT;
+	unsigned req =
+		srv->cfg.request_timeout ? srv->cfg.request_timeout : HTTP_DEFAULT_REQUEST_TIMEOUT;
 	unsigned idle = srv->cfg.connection_timeout ? srv->cfg.connection_timeout
 						    : HTTP_DEFAULT_IDLE_TIMEOUT;
 
@@ -193,12 +194,18 @@ void http_conn_abort(struct http_conn *c)
 static const char *http_reason(unsigned status)
 {
 	switch (status) {
-	case 400: return "Bad Request";
-	case 413: return "Content Too Large";
-	case 414: return "URI Too Long";
-	case 431: return "Request Header Fields Too Large";
-	case 505: return "HTTP Version Not Supported";
-	default: return "Error";
+	case 400:
+		return "Bad Request";
+	case 413:
+		return "Content Too Large";
+	case 414:
+		return "URI Too Long";
+	case 431:
+		return "Request Header Fields Too Large";
+	case 505:
+		return "HTTP Version Not Supported";
+	default:
+		return "Error";
 	}
 }
 
@@ -225,15 +232,15 @@ static void http_screen_answer(struct http_conn *c, char *head, size_t head_len,
 	ssize_t w;
 	unsigned suppressed;
 
-	snprintf(req.method, sizeof(req.method), "%.*s", (int)(sc->method_len < 15 ? sc->method_len : 15),
-		 sc->method ? sc->method : "");
+	snprintf(req.method, sizeof(req.method), "%.*s",
+		 (int)(sc->method_len < 15 ? sc->method_len : 15), sc->method ? sc->method : "");
 	req.path = xasprintf("%.*s", (int)(sc->target_len < 200 ? sc->target_len : 200),
 			     sc->target ? sc->target : "");
 	buf_init(&req.screened, 4096);
 	http_respond_error(&req, sc->status, sc->message);
 	buf_init(&out, 8192);
-	(void)buf_printf(&out, "HTTP/1.1 %u %s\r\nConnection: close\r\n%s",
-			 sc->status, http_reason(sc->status), buf_cstr(&req.screened));
+	(void)buf_printf(&out, "HTTP/1.1 %u %s\r\nConnection: close\r\n%s", sc->status,
+			 http_reason(sc->status), buf_cstr(&req.screened));
 	srv->stats.screened++;
 	if (http_ratelog_due(&srv->log_screen, &suppressed))
 		HTTP_LOG(LOG_LEVEL_WARNING, srv, "%s: answered %u (%s) to a request from %s%s",
@@ -362,9 +369,10 @@ static void http_accept_one(struct http_server *srv, int fd, struct sockaddr_sto
 	if (srv->n_conns >= total) {
 		http_addr_text(ss, text, sizeof(text));
 		srv->stats.refused_total++;
-		http_log_refused(srv, &srv->log_total,
-				 "Refused a connection from %s: %u connections open, the limit is %u",
-				 text, srv->n_conns, total);
+		http_log_refused(
+			srv, &srv->log_total,
+			"Refused a connection from %s: %u connections open, the limit is %u", text,
+			srv->n_conns, total);
 		close(fd);
 		return;
 	}
@@ -373,7 +381,8 @@ static void http_accept_one(struct http_server *srv, int fd, struct sockaddr_sto
 		srv->stats.refused_per_address++;
 		http_log_refused(srv, &srv->log_peer,
 				 "Refused a connection from %s: %u connections open from that "
-				 "address, the limit is %u", text, p->count, per);
+				 "address, the limit is %u",
+				 text, p->count, per);
 		close(fd);
 		return;
 	}
@@ -397,7 +406,8 @@ static void http_accept_one(struct http_server *srv, int fd, struct sockaddr_sto
 	if (srv->n_conns == total) {
 		http_log_refused(srv, &srv->log_total,
 				 "Connection limit reached (latest from %s): %u connections open, "
-				 "the limit is %u", c->addr_text, srv->n_conns, total);
+				 "the limit is %u",
+				 c->addr_text, srv->n_conns, total);
 	}
 	if (srv->cfg.tls_cert_pem != NULL) {
 		/* TLS: nothing to screen in clear; libmicrohttpd does the handshake. */
@@ -406,7 +416,8 @@ static void http_accept_one(struct http_server *srv, int fd, struct sockaddr_sto
 		return;
 	}
 	c->phase = CONN_SCREEN;
-	r = sd_event_add_io(srv->event, &c->io, fd, EPOLLIN | EPOLLRDHUP | EPOLLET, http_on_screen, c);
+	r = sd_event_add_io(srv->event, &c->io, fd, EPOLLIN | EPOLLRDHUP | EPOLLET, http_on_screen,
+			    c);
 	if (r < 0) {
 		http_conn_close(c);
 		return;
@@ -429,8 +440,10 @@ int http_on_accept(sd_event_source *s, int lfd, uint32_t revents, void *userdata
 				unsigned suppressed;
 
 				if (http_ratelog_due(&srv->log_total, &suppressed))
-					HTTP_LOG(LOG_LEVEL_ERROR, srv, "cannot accept connections: %s "
-						 "(%u open)", strerror(errno), srv->n_conns);
+					HTTP_LOG(LOG_LEVEL_ERROR, srv,
+						 "cannot accept connections: %s "
+						 "(%u open)",
+						 strerror(errno), srv->n_conns);
 			}
 			break;
 		}
@@ -479,7 +492,7 @@ struct http_conn *http_conn_of(struct MHD_Connection *conn)
 }
 
 void http_on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
-			       enum MHD_ConnectionNotificationCode code)
+			enum MHD_ConnectionNotificationCode code)
 {
 	struct http_server *srv = cls;
 	struct http_conn *c;

@@ -23,9 +23,9 @@
 
 /* Where a connection is. */
 enum http_conn_phase {
-	CONN_SCREEN,  /* accepted; its first request header is being screened */
-	CONN_DRAIN,   /* the screen answered an error; reading and dropping until closed */
-	CONN_MHD,     /* handed to libmicrohttpd */
+	CONN_SCREEN, /* accepted; its first request header is being screened */
+	CONN_DRAIN,  /* the screen answered an error; reading and dropping until closed */
+	CONN_MHD,    /* handed to libmicrohttpd */
 };
 
 /* Connections per peer address (IPv4-mapped IPv6 counts as IPv4). */
@@ -49,12 +49,12 @@ struct http_conn {
 	socklen_t addrlen;
 	char addr_text[INET6_ADDRSTRLEN];
 	struct http_peer *peer;
-	sd_event_source *io;          /* CONN_SCREEN / CONN_DRAIN only */
-	uint64_t deadline;            /* 0: none */
+	sd_event_source *io; /* CONN_SCREEN / CONN_DRAIN only */
+	uint64_t deadline;   /* 0: none */
 	bool deadline_linked;
-	bool in_request;              /* headers of a request in, body not complete */
-	bool bytes_seen;              /* CONN_SCREEN: something arrived */
-	bool closing;                 /* shut down by us; libmicrohttpd will notice */
+	bool in_request; /* headers of a request in, body not complete */
+	bool bytes_seen; /* CONN_SCREEN: something arrived */
+	bool closing;    /* shut down by us; libmicrohttpd will notice */
 	struct MHD_Connection *mhd_conn;
 	TAILQ_ENTRY(http_conn) link;    /* srv->conns */
 	TAILQ_ENTRY(http_conn) dl_link; /* srv->deadlines or srv->drains (both in deadline order) */
@@ -63,17 +63,17 @@ struct http_conn {
 TAILQ_HEAD(http_conn_list, http_conn);
 
 struct http_stream {
-	struct http_request *req;     /* NULL once the request is finished */
+	struct http_request *req; /* NULL once the request is finished */
 	struct http_server *srv;
-	struct buf out;               /* bytes not yet handed to libmicrohttpd */
-	size_t sent;                  /* bytes of out already handed over */
+	struct buf out; /* bytes not yet handed to libmicrohttpd */
+	size_t sent;    /* bytes of out already handed over */
 	http_stream_closed_fn on_close;
 	void *userdata;
-	int reason;                   /* for on_close */
-	bool waiting;                 /* the connection is suspended for lack of data */
-	bool ending;                  /* http_stream_close: end after what is queued */
-	bool mhd_done;                /* libmicrohttpd released the response */
-	bool caller_done;             /* the caller let go (close or on_close delivered) */
+	int reason;       /* for on_close */
+	bool waiting;     /* the connection is suspended for lack of data */
+	bool ending;      /* http_stream_close: end after what is queued */
+	bool mhd_done;    /* libmicrohttpd released the response */
+	bool caller_done; /* the caller let go (close or on_close delivered) */
 };
 
 struct http_server {
@@ -81,7 +81,7 @@ struct http_server {
 	struct MHD_Daemon *mhd;
 	sd_event_source *io;
 	sd_event_source *timer;
-	sd_event_source *kick;   /* runs MHD after a resume (MHD does not wake us itself) */
+	sd_event_source *kick; /* runs MHD after a resume (MHD does not wake us itself) */
 	sd_event_source *listen_io;
 	sd_event_source *deadline_timer;
 	int listen_fd;
@@ -94,8 +94,8 @@ struct http_server {
 	struct http_conn_list deadlines; /* request deadlines, earliest first */
 	struct http_conn_list drains;    /* screen answers being drained, earliest first */
 	unsigned n_conns;
-	void *peers;                     /* tsearch tree of struct http_peer */
-	struct http_conn *adding;        /* the connection MHD_add_connection is taking */
+	void *peers;              /* tsearch tree of struct http_peer */
+	struct http_conn *adding; /* the connection MHD_add_connection is taking */
 	struct http_ratelog log_total, log_peer, log_deadline, log_screen;
 	struct http_server_stats stats;
 	bool stopping;
@@ -110,15 +110,15 @@ struct http_request {
 	struct router_match match;
 	const struct http_route *route;
 	uint64_t start_usec;
-	uint64_t body_seen;     /* bytes of body received so far */
+	uint64_t body_seen; /* bytes of body received so far */
 	size_t body_max;
 	struct buf body;
 	struct MHD_PostProcessor *post;
 	struct http_form_scan form_scan;
 	bool form_failed;
-	bool form_stopped;      /* form_part asked to ignore the rest */
-	bool discard_body;      /* a response is decided; read and drop the body */
-	bool handled;           /* handler has run */
+	bool form_stopped; /* form_part asked to ignore the rest */
+	bool discard_body; /* a response is decided; read and drop the body */
+	bool handled;      /* handler has run */
 	bool suspended;
 	/* the response, once decided */
 	struct MHD_Response *response;
@@ -166,9 +166,8 @@ void http_on_connection(void *cls, struct MHD_Connection *conn, void **socket_co
 
 /* http_request.c: libmicrohttpd's request callbacks. */
 enum MHD_Result http_on_request(void *cls, struct MHD_Connection *conn, const char *url,
-				const char *method, const char *version,
-				const char *upload_data, size_t *upload_data_size,
-				void **con_cls);
+				const char *method, const char *version, const char *upload_data,
+				size_t *upload_data_size, void **con_cls);
 void http_on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 		       enum MHD_RequestTerminationCode toe);
 

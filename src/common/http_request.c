@@ -44,7 +44,7 @@ static void http_request_free(struct http_request *req)
 }
 
 void http_on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
-			      enum MHD_RequestTerminationCode toe)
+		       enum MHD_RequestTerminationCode toe)
 {
 	struct http_request *req = *con_cls;
 	struct http_server *srv = cls;
@@ -68,15 +68,16 @@ void http_on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	}
 	if (req->stream != NULL && req->stream->reason == 0)
 		req->stream->reason = toe == MHD_REQUEST_TERMINATED_COMPLETED_OK
-			? HTTP_STREAM_ENDED : HTTP_STREAM_CLIENT_GONE;
+					      ? HTTP_STREAM_ENDED
+					      : HTTP_STREAM_CLIENT_GONE;
 	http_request_free(req);
 	*con_cls = NULL;
 }
 
 static enum MHD_Result http_on_form(void *cls, enum MHD_ValueKind kind, const char *key,
 				    const char *filename, const char *content_type,
-				    const char *transfer_encoding, const char *data,
-				    uint64_t off, size_t size)
+				    const char *transfer_encoding, const char *data, uint64_t off,
+				    size_t size)
 {
 	struct http_request *req = cls;
 	struct http_form_part part = {
@@ -136,13 +137,15 @@ static void http_request_begin(struct http_request *req)
 	req->body_max = req->route->body_max ? req->route->body_max : srv->cfg.default_body_max;
 	buf_init(&req->body, req->body_max);
 
-	cl = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+	cl = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND,
+					 MHD_HTTP_HEADER_CONTENT_LENGTH);
 	if (cl != NULL && parse_u64(cl, 0, UINT64_MAX, &clen) == 0 && clen > req->body_max) {
 		http_respond_error(req, 413, "Request body too large");
 		goto decided;
 	}
 	if (req->route->body == HTTP_BODY_FORM) {
-		req->post = MHD_create_post_processor(req->conn, HTTP_FORM_BUFFER, http_on_form, req);
+		req->post =
+			MHD_create_post_processor(req->conn, HTTP_FORM_BUFFER, http_on_form, req);
 		/* NULL when the content type is not a form: the handler sees an empty form. */
 		http_form_scan_init(&req->form_scan,
 				    MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND,
@@ -156,9 +159,8 @@ decided:
 }
 
 enum MHD_Result http_on_request(void *cls, struct MHD_Connection *conn, const char *url,
-				       const char *method, const char *version,
-				       const char *upload_data, size_t *upload_data_size,
-				       void **con_cls)
+				const char *method, const char *version, const char *upload_data,
+				size_t *upload_data_size, void **con_cls)
 {
 	struct http_server *srv = cls;
 	struct http_request *req = *con_cls;
@@ -198,12 +200,14 @@ enum MHD_Result http_on_request(void *cls, struct MHD_Connection *conn, const ch
 		if (req->discard_body || req->route == NULL)
 			return MHD_YES;
 		if (req->route->body == HTTP_BODY_BUFFER) {
-			(void)buf_append(&req->body, upload_data, n); /* bounded by body_max above */
+			(void)buf_append(&req->body, upload_data,
+					 n); /* bounded by body_max above */
 		} else if (req->route->body == HTTP_BODY_FORM && req->post != NULL &&
 			   !req->form_failed) {
 			if (http_form_scan_feed(&req->form_scan, upload_data, n)) {
 				/* libmicrohttpd would cut the part's name or file name at the NUL */
-				http_respond_error(req, 400, "Invalid form part: NUL byte in a part "
+				http_respond_error(req, 400,
+						   "Invalid form part: NUL byte in a part "
 						   "header (field or file name)");
 				req->discard_body = true;
 				return MHD_YES;

@@ -92,8 +92,7 @@ static void http_stream_mhd_done(struct http_stream *st, int reason)
 }
 
 /* Set the decided response; resume the connection if it waits for one. */
-static void http_set_response(struct http_request *req, struct MHD_Response *resp,
-			      unsigned status)
+static void http_set_response(struct http_request *req, struct MHD_Response *resp, unsigned status)
 {
 	req->response = resp;
 	req->status = status;
@@ -177,8 +176,9 @@ int http_stream_write(struct http_stream *st, const void *data, size_t len)
 		if (st->req != NULL && st->req->hc != NULL) {
 			HTTP_LOG(LOG_LEVEL_WARNING, srv,
 				 "%s %s: disconnecting %s: the client does not read its stream "
-				 "(%zu bytes queued)", st->req->method, st->req->path,
-				 st->req->hc->addr_text, st->out.len - st->sent);
+				 "(%zu bytes queued)",
+				 st->req->method, st->req->path, st->req->hc->addr_text,
+				 st->out.len - st->sent);
 			http_conn_abort(st->req->hc);
 		}
 		st->ending = true;

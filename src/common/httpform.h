@@ -15,13 +15,13 @@
 struct http_form_scan {
 	char delim[HTTP_FORM_BOUNDARY_MAX + 2]; /* "--" + boundary */
 	size_t delim_len;
-	size_t line_len;   /* bytes of the current line seen so far */
-	bool line_match;   /* the current line starts with delim so far */
-	bool line_nul;     /* the current line holds a NUL */
-	char first;        /* its first byte */
-	bool in_headers;   /* between a delimiter line and the blank line after it */
-	bool done;         /* after the close delimiter, or nothing to scan */
-	bool found;        /* a part header held a NUL */
+	size_t line_len; /* bytes of the current line seen so far */
+	bool line_match; /* the current line starts with delim so far */
+	bool line_nul;   /* the current line holds a NUL */
+	char first;      /* its first byte */
+	bool in_headers; /* between a delimiter line and the blank line after it */
+	bool done;       /* after the close delimiter, or nothing to scan */
+	bool found;      /* a part header held a NUL */
 };
 
 /* Set up for a body of this Content-Type (as libmicrohttpd reads the boundary: everything

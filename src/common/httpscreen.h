@@ -26,8 +26,8 @@ struct http_screen {
 };
 
 enum http_screen_result {
-	HTTP_SCREEN_MORE,     /* header incomplete and below the limits: wait for more bytes */
-	HTTP_SCREEN_DONE,     /* decided: see ->status */
+	HTTP_SCREEN_MORE, /* header incomplete and below the limits: wait for more bytes */
+	HTTP_SCREEN_DONE, /* decided: see ->status */
 };
 
 /* Screen the first len bytes received on a connection (len may be anything, including

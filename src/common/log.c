@@ -24,10 +24,8 @@ static const struct {
 	int level;
 	int syslog_prio;
 } log_levels[] = {
-	{ "DEBUG", LOG_LEVEL_DEBUG, 7 },
-	{ "INFO", LOG_LEVEL_INFO, 6 },
-	{ "WARNING", LOG_LEVEL_WARNING, 4 },
-	{ "ERROR", LOG_LEVEL_ERROR, 3 },
+	{ "DEBUG", LOG_LEVEL_DEBUG, 7 },       { "INFO", LOG_LEVEL_INFO, 6 },
+	{ "WARNING", LOG_LEVEL_WARNING, 4 },   { "ERROR", LOG_LEVEL_ERROR, 3 },
 	{ "CRITICAL", LOG_LEVEL_CRITICAL, 2 },
 };
 
@@ -242,7 +240,8 @@ void log_write(int level, const char *logger, const char *fmt, ...)
 	}
 	log_escape(esc, sizeof(esc), msg, true);
 	if (log_format == LOG_FORMAT_JOURNAL) {
-		n = snprintf(line, sizeof(line), "<%d>%s: %s\n", log_syslog_prio(level), logger, esc);
+		n = snprintf(line, sizeof(line), "<%d>%s: %s\n", log_syslog_prio(level), logger,
+			     esc);
 	} else {
 		localtime_r(&tv.tv_sec, &tm);
 		n = snprintf(line, sizeof(line), "%02d:%02d:%02d.%03d [%s] %s: %s\n", tm.tm_hour,

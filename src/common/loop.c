@@ -36,8 +36,8 @@ uint64_t loop_now(sd_event *e)
 	return (uint64_t)ts.tv_sec * USEC_PER_SEC + (uint64_t)ts.tv_nsec / 1000;
 }
 
-int loop_timer_arm(sd_event *e, sd_event_source **s, uint64_t usec,
-		   sd_event_time_handler_t cb, void *userdata)
+int loop_timer_arm(sd_event *e, sd_event_source **s, uint64_t usec, sd_event_time_handler_t cb,
+		   void *userdata)
 {
 	uint64_t when = loop_now(e) + usec;
 	int r;

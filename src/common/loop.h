@@ -15,8 +15,8 @@ int loop_new(sd_event **ret);
 /* Monotonic now in microseconds (the loop's cached time when available). */
 uint64_t loop_now(sd_event *e);
 /* Arm a one-shot monotonic timer `usec` from now, creating the source on first use. */
-int loop_timer_arm(sd_event *e, sd_event_source **s, uint64_t usec,
-		   sd_event_time_handler_t cb, void *userdata);
+int loop_timer_arm(sd_event *e, sd_event_source **s, uint64_t usec, sd_event_time_handler_t cb,
+		   void *userdata);
 void loop_timer_disarm(sd_event_source *s);
 /* Arm a one-shot timer for the first `started + k * interval` (k >= 1) still ahead, so a
  * periodic job whose run overran its interval skips the missed runs instead of running late

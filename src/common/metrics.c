@@ -20,9 +20,9 @@ enum metrics_type {
 };
 
 struct metrics_series {
-	char **values;     /* one per label name */
-	double value;      /* counter, gauge */
-	uint64_t *counts;  /* histogram: per bucket, not cumulative; [n_buckets] is +Inf */
+	char **values;    /* one per label name */
+	double value;     /* counter, gauge */
+	uint64_t *counts; /* histogram: per bucket, not cumulative; [n_buckets] is +Inf */
 	double sum;
 	uint64_t count;
 };
@@ -136,7 +136,8 @@ static bool metrics_family_renders(const struct metrics_family *f, const char *f
 		return true;
 	if (f->type != METRICS_HISTOGRAM || strncmp(full, f->name, n) != 0)
 		return false;
-	for (i = 0; i < sizeof(metrics_histogram_suffixes) / sizeof(metrics_histogram_suffixes[0]); i++)
+	for (i = 0; i < sizeof(metrics_histogram_suffixes) / sizeof(metrics_histogram_suffixes[0]);
+	     i++)
 		if (strcmp(full + n, metrics_histogram_suffixes[i]) == 0)
 			return true;
 	return false;
@@ -152,7 +153,9 @@ static bool metrics_name_taken(const struct metrics *m, const char *name, enum m
 			return true;
 		if (type != METRICS_HISTOGRAM)
 			continue;
-		for (j = 0; j < sizeof(metrics_histogram_suffixes) / sizeof(metrics_histogram_suffixes[0]); j++) {
+		for (j = 0;
+		     j < sizeof(metrics_histogram_suffixes) / sizeof(metrics_histogram_suffixes[0]);
+		     j++) {
 			snprintf(full, sizeof(full), "%s%s", name, metrics_histogram_suffixes[j]);
 			if (metrics_family_renders(m->families[i], full))
 				return true;
@@ -251,8 +254,8 @@ int metrics_histogram_new(struct metrics *m, const char *name, const char *help,
 			  const char *const *label_names, const double *buckets, size_t n_buckets,
 			  struct metrics_family **ret)
 {
-	return metrics_family_new(m, METRICS_HISTOGRAM, name, help, label_names, buckets,
-				  n_buckets, ret);
+	return metrics_family_new(m, METRICS_HISTOGRAM, name, help, label_names, buckets, n_buckets,
+				  ret);
 }
 
 /* Index of the series for values, or -ENOENT; -EINVAL for a wrong number of values. */
@@ -459,8 +462,8 @@ static int metrics_append_labels(struct buf *out, const struct metrics_family *f
 }
 
 static int metrics_append_sample(struct buf *out, const struct metrics_family *f,
-				 const char *suffix, const struct metrics_series *s,
-				 const char *le, double v)
+				 const char *suffix, const struct metrics_series *s, const char *le,
+				 double v)
 {
 	char num[64];
 	int r;

@@ -10,9 +10,9 @@
 
 #define METRICS_CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
 
-#define METRICS_LABELS_MAX 8           /* label names per metric */
-#define METRICS_LABEL_VALUE_MAX 256    /* bytes in one label value */
-#define METRICS_BUCKETS_MAX 32         /* histogram buckets, +Inf aside */
+#define METRICS_LABELS_MAX 8        /* label names per metric */
+#define METRICS_LABEL_VALUE_MAX 256 /* bytes in one label value */
+#define METRICS_BUCKETS_MAX 32      /* histogram buckets, +Inf aside */
 
 /* Label values (or names), NULL-terminated, in the order of the metric's label names:
  * metrics_inc(requests, METRICS_LABELS("GET /lab", "200")). NULL for a metric without
@@ -48,9 +48,10 @@ int metrics_histogram_new(struct metrics *m, const char *name, const char *help,
  *          on a counter, ...), a negative counter increment, NaN;
  * -ENOSPC  a new label combination beyond the registry's maximum: nothing changes, and
  *          metrics_dropped counts it. */
-int metrics_inc(struct metrics_family *f, const char *const *values);          /* counter, gauge */
-int metrics_add(struct metrics_family *f, const char *const *values, double v); /* counter (v >= 0), gauge */
-int metrics_set(struct metrics_family *f, const char *const *values, double v); /* gauge */
+int metrics_inc(struct metrics_family *f, const char *const *values); /* counter, gauge */
+int metrics_add(struct metrics_family *f, const char *const *values,
+		double v); /* counter (v >= 0), gauge */
+int metrics_set(struct metrics_family *f, const char *const *values, double v);     /* gauge */
 int metrics_observe(struct metrics_family *f, const char *const *values, double v); /* histogram */
 /* Forget one series (a host that left the configuration): 0 or -ENOENT. */
 int metrics_remove(struct metrics_family *f, const char *const *values);

@@ -12,7 +12,7 @@
 struct http_route;
 
 struct router_param {
-	const char *name;   /* points into the route pattern, not NUL-terminated */
+	const char *name; /* points into the route pattern, not NUL-terminated */
 	size_t name_len;
 	char value[ROUTER_PARAM_MAX];
 };
@@ -21,7 +21,7 @@ struct router_match {
 	const struct http_route *route;
 	size_t n_params;
 	struct router_param params[ROUTER_MAX_PARAMS];
-	char allow[64];     /* for 405: methods allowed on the path, "GET, POST" */
+	char allow[64]; /* for 405: methods allowed on the path, "GET, POST" */
 };
 
 enum router_result {

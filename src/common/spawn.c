@@ -232,7 +232,8 @@ int spawn_start(sd_event *e, const struct spawn_options *o, spawn_done_fn done, 
 		goto fail;
 	r = sd_event_add_io(e, &sp->out.src, sp->out.fd, EPOLLIN, spawn_on_output, &sp->out);
 	if (r == 0)
-		r = sd_event_add_io(e, &sp->err.src, sp->err.fd, EPOLLIN, spawn_on_output, &sp->err);
+		r = sd_event_add_io(e, &sp->err.src, sp->err.fd, EPOLLIN, spawn_on_output,
+				    &sp->err);
 	if (r < 0)
 		goto fail;
 	if (o->timeout_usec > 0) {

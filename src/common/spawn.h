@@ -34,13 +34,13 @@ struct spawn_options {
 };
 
 struct spawn_result {
-	bool exited;            /* true: normal exit with exit_code; false: killed by signal */
+	bool exited; /* true: normal exit with exit_code; false: killed by signal */
 	int exit_code;
 	int signal;
-	bool timed_out;         /* the deadline fired and the group was signalled */
+	bool timed_out; /* the deadline fired and the group was signalled */
 	bool stdout_truncated;
-	struct buf out;         /* stdout head (<= stdout_max) */
-	struct buf err;         /* stderr tail (<= stderr_max); err.dropped says how much was cut */
+	struct buf out; /* stdout head (<= stdout_max) */
+	struct buf err; /* stderr tail (<= stderr_max); err.dropped says how much was cut */
 	uint64_t duration_usec;
 };
 
@@ -48,9 +48,9 @@ struct spawn_result {
  * its pid may have been reused (see spawn_group_alive). Plain data for a state file. */
 #define SPAWN_BOOT_ID_SIZE 37
 struct spawn_group {
-	pid_t pgid;           /* the group: the child's pid (it leads its own group) */
-	pid_t sid;            /* its session: the server's */
-	uint64_t starttime;   /* the child's start, clock ticks after boot (/proc/<pid>/stat #22) */
+	pid_t pgid;         /* the group: the child's pid (it leads its own group) */
+	pid_t sid;          /* its session: the server's */
+	uint64_t starttime; /* the child's start, clock ticks after boot (/proc/<pid>/stat #22) */
 	char boot_id[SPAWN_BOOT_ID_SIZE]; /* /proc/sys/kernel/random/boot_id, NUL-terminated */
 };
 

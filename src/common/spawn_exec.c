@@ -34,17 +34,17 @@ int spawn_fd_above_stdio(int fd)
 /* Everything the child needs, prepared before fork: after fork the child of a possibly
  * multi-threaded process may only make async-signal-safe calls (no malloc, no locks). */
 struct spawn_exec {
-	const char *file;     /* argv[0] */
+	const char *file; /* argv[0] */
 	char *const *argv;
 	char *const *envp;
-	const char *search;   /* PATH to search, NULL when file contains a '/' */
-	char *pathbuf;        /* room for "<PATH entry>/<file>" */
+	const char *search; /* PATH to search, NULL when file contains a '/' */
+	char *pathbuf;      /* room for "<PATH entry>/<file>" */
 	const char *cwd;
 	int null_fd, out_fd, err_fd;
-	int report_fd;        /* O_CLOEXEC: exec closes it, a failure writes errno into it */
+	int report_fd; /* O_CLOEXEC: exec closes it, a failure writes errno into it */
 	int death_signal;
 	pid_t parent;
-	int max_fd;           /* close() up to here when close_range(2) is missing */
+	int max_fd; /* close() up to here when close_range(2) is missing */
 };
 
 /* closefrom(3), except for the report pipe (it closes at exec). */

@@ -45,7 +45,8 @@ static int spawn_read_stat(pid_t pid, struct spawn_stat *ret)
 	 * comm may hold spaces and parentheses, so the fields start after the last ')'. */
 	p = strrchr(buf, ')');
 	if (p == NULL ||
-	    sscanf(p + 1, " %c %*d %d %d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %" SCNu64,
+	    sscanf(p + 1,
+		   " %c %*d %d %d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %" SCNu64,
 		   &ret->state, &ret->pgrp, &ret->session, &ret->starttime) != 4)
 		return -EIO;
 	return 0;

@@ -36,7 +36,7 @@ struct spawn {
 	struct spawn_options opt;
 	struct spawn_result res;
 	struct spawn_group group;
-	int group_error;          /* why `group` could not be recorded (0: it was) */
+	int group_error; /* why `group` could not be recorded (0: it was) */
 	uint64_t started;
 	bool child_done;
 	bool killed_hard;

@@ -63,7 +63,6 @@ int spawn_watch(struct spawn *sp)
 	return 0;
 }
 
-
 /* Whether this process is known to track exits through SIGCHLD (pidfd_open was found
  * missing). Unlike spawn_uses_pidfd, it does not try pidfd_open to find out. */
 bool spawn_watch_sigchld(void)

@@ -79,10 +79,20 @@ int parse_size(const char *s, uint64_t max, uint64_t *ret)
 		return -EINVAL;
 	memcpy(num, s, n + 1);
 	switch (num[n - 1]) {
-	case 'k': case 'K': mul = 1024ULL; break;
-	case 'm': case 'M': mul = 1024ULL * 1024; break;
-	case 'g': case 'G': mul = 1024ULL * 1024 * 1024; break;
-	default: break;
+	case 'k':
+	case 'K':
+		mul = 1024ULL;
+		break;
+	case 'm':
+	case 'M':
+		mul = 1024ULL * 1024;
+		break;
+	case 'g':
+	case 'G':
+		mul = 1024ULL * 1024 * 1024;
+		break;
+	default:
+		break;
 	}
 	if (mul != 1)
 		num[n - 1] = '\0';

@@ -31,7 +31,7 @@ struct workq {
 	struct workq_list finished; /* guarded by mu */
 	size_t pending;             /* guarded by mu */
 	size_t max_pending;
-	bool stopping;              /* guarded by mu */
+	bool stopping; /* guarded by mu */
 	pthread_t *threads;
 	unsigned nthreads;
 };

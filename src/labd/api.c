@@ -39,8 +39,9 @@ void api_session_not_found(struct http_request *req, const char *id)
 	enum session_end reason;
 
 	if (id != NULL && sessions_ended_reason(&d->sessions, id, loop_now(d->event), &reason) == 0)
-		http_respond_json(req, 404, json_pack("{s:s, s:s}", "detail", "Session not found",
-						      "reason", session_end_name(reason)));
+		http_respond_json(req, 404,
+				  json_pack("{s:s, s:s}", "detail", "Session not found", "reason",
+					    session_end_name(reason)));
 	else
 		api_detail(req, 404, "Session not found");
 }
@@ -89,68 +90,92 @@ static void api_session_options(struct http_request *req, struct labd_session_op
 	*ret_has_body = true;
 	v = json_loadb(body, len, 0, &jerr);
 	if (v == NULL) {
-		json_array_append_new(errors, json_pack("{s:s, s:[s,i], s:s, s:{}, s:{s:s}}", "type",
-							"json_invalid", "loc", "body",
-							(int)jerr.position, "msg", "JSON decode error",
-							"input", "ctx", "error", jerr.text));
+		json_array_append_new(
+			errors, json_pack("{s:s, s:[s,i], s:s, s:{}, s:{s:s}}", "type",
+					  "json_invalid", "loc", "body", (int)jerr.position, "msg",
+					  "JSON decode error", "input", "ctx", "error", jerr.text));
 		return;
 	}
 	if (!json_is_object(v)) {
-		json_array_append_new(errors, json_pack("{s:s, s:[s], s:s, s:O}", "type",
-							"model_attributes_type", "loc", "body", "msg",
-							"Input should be a valid dictionary or object "
-							"to extract fields from", "input", v));
+		json_array_append_new(errors,
+				      json_pack("{s:s, s:[s], s:s, s:O}", "type",
+						"model_attributes_type", "loc", "body", "msg",
+						"Input should be a valid dictionary or object "
+						"to extract fields from",
+						"input", v));
 		json_decref(v);
 		return;
 	}
 	if ((f = json_object_get(v, "priority")) != NULL && !json_is_null(f)) {
 		if (!json_is_integer(f))
-			json_array_append_new(errors, api_body_item("int_type", "priority",
-				"Input should be a valid integer", json_incref(f), NULL));
+			json_array_append_new(errors,
+					      api_body_item("int_type", "priority",
+							    "Input should be a valid integer",
+							    json_incref(f), NULL));
 		else if (json_integer_value(f) < SESSION_PRIORITY_MIN)
-			json_array_append_new(errors, api_body_item("greater_than_equal", "priority",
-				"Input should be greater than or equal to -1000", json_incref(f),
-				json_pack("{s:i}", "ge", SESSION_PRIORITY_MIN)));
+			json_array_append_new(
+				errors,
+				api_body_item("greater_than_equal", "priority",
+					      "Input should be greater than or equal to -1000",
+					      json_incref(f),
+					      json_pack("{s:i}", "ge", SESSION_PRIORITY_MIN)));
 		else if (json_integer_value(f) > SESSION_PRIORITY_MAX)
-			json_array_append_new(errors, api_body_item("less_than_equal", "priority",
-				"Input should be less than or equal to 1000", json_incref(f),
-				json_pack("{s:i}", "le", SESSION_PRIORITY_MAX)));
+			json_array_append_new(
+				errors,
+				api_body_item("less_than_equal", "priority",
+					      "Input should be less than or equal to 1000",
+					      json_incref(f),
+					      json_pack("{s:i}", "le", SESSION_PRIORITY_MAX)));
 		else
 			o->priority = (int)json_integer_value(f);
 	}
 	if ((f = json_object_get(v, "label")) != NULL && !json_is_null(f)) {
 		if (!json_is_string(f))
-			json_array_append_new(errors, api_body_item("string_type", "label",
-				"Input should be a valid string", json_incref(f), NULL));
+			json_array_append_new(errors,
+					      api_body_item("string_type", "label",
+							    "Input should be a valid string",
+							    json_incref(f), NULL));
 		else if (json_string_length(f) > SESSION_LABEL_MAX)
-			json_array_append_new(errors, api_body_item("string_too_long", "label",
-				"String should have at most 128 bytes", json_incref(f),
-				json_pack("{s:i}", "max_length", SESSION_LABEL_MAX)));
+			json_array_append_new(
+				errors,
+				api_body_item("string_too_long", "label",
+					      "String should have at most 128 bytes",
+					      json_incref(f),
+					      json_pack("{s:i}", "max_length", SESSION_LABEL_MAX)));
 		else if (memchr(json_string_value(f), 0, json_string_length(f)) != NULL)
-			json_array_append_new(errors, api_body_item("string_pattern_mismatch", "label",
-				"String should not contain NUL characters", json_incref(f), NULL));
+			json_array_append_new(
+				errors, api_body_item("string_pattern_mismatch", "label",
+						      "String should not contain NUL characters",
+						      json_incref(f), NULL));
 		else
 			o->label = json_string_value(f);
 	}
 	if ((f = json_object_get(v, "max_wait")) != NULL && !json_is_null(f)) {
 		if (!json_is_number(f))
-			json_array_append_new(errors, api_body_item("float_type", "max_wait",
-				"Input should be a valid number", json_incref(f), NULL));
+			json_array_append_new(errors,
+					      api_body_item("float_type", "max_wait",
+							    "Input should be a valid number",
+							    json_incref(f), NULL));
 		else if (!(json_number_value(f) > 0))
-			json_array_append_new(errors, api_body_item("greater_than", "max_wait",
-				"Input should be greater than 0", json_incref(f),
-				json_pack("{s:i}", "gt", 0)));
+			json_array_append_new(
+				errors, api_body_item("greater_than", "max_wait",
+						      "Input should be greater than 0",
+						      json_incref(f), json_pack("{s:i}", "gt", 0)));
 		else if (json_number_value(f) > 31536000)
-			json_array_append_new(errors, api_body_item("less_than_equal", "max_wait",
-				"Input should be less than or equal to 31536000", json_incref(f),
-				json_pack("{s:i}", "le", 31536000)));
+			json_array_append_new(
+				errors,
+				api_body_item("less_than_equal", "max_wait",
+					      "Input should be less than or equal to 31536000",
+					      json_incref(f), json_pack("{s:i}", "le", 31536000)));
 		else
 			o->max_wait = json_number_value(f);
 	}
 	if ((f = json_object_get(v, "wait")) != NULL && !json_is_null(f)) {
 		if (!json_is_boolean(f))
-			json_array_append_new(errors, api_body_item("bool_type", "wait",
-				"Input should be a valid boolean", json_incref(f), NULL));
+			json_array_append_new(errors,
+					      api_body_item("bool_type", "wait",
+							    "Input should be a valid boolean",
+							    json_incref(f), NULL));
 		else
 			*ret_wait = json_is_true(f);
 	}
@@ -181,7 +206,8 @@ static void api_create_session(struct http_request *req)
 	}
 	if (!wait && !labd_can_serve_now(d)) {
 		log_info("Try-lock refused: no lab slot is free (%zu active, %zu waiting%s)",
-			 d->sessions.n_active, d->sessions.n_waiting, d->draining ? ", draining" : "");
+			 d->sessions.n_active, d->sessions.n_waiting,
+			 d->draining ? ", draining" : "");
 		api_detail(req, 409, "No lab slot is free");
 		return;
 	}
@@ -208,9 +234,9 @@ static void api_get_session(struct http_request *req)
 		return;
 	}
 	labd_session_touch(d, s);
-	http_respond_json(req, 200, json_pack("{s:s, s:I}", "status", session_state_name(s->state),
-					      "position",
-					      (json_int_t)sessions_position(&d->sessions, s)));
+	http_respond_json(req, 200,
+			  json_pack("{s:s, s:I}", "status", session_state_name(s->state),
+				    "position", (json_int_t)sessions_position(&d->sessions, s)));
 }
 
 static void api_on_session_ended(struct labd *d, void *userdata)
@@ -228,8 +254,8 @@ static void api_delete_session(struct http_request *req)
 	if (d->shutting_down) {
 		log_warn("Server is shutting down, handling session deletion gracefully");
 		if (s != NULL)
-			labd_session_end(d, s, SESSION_END_DELETED, "client-end-during-shutdown", NULL,
-					 NULL);
+			labd_session_end(d, s, SESSION_END_DELETED, "client-end-during-shutdown",
+					 NULL, NULL);
 		http_respond_empty(req, 204);
 		return;
 	}
@@ -277,9 +303,9 @@ static void api_active_session_get(struct http_request *req)
 		return;
 	}
 	labd_session_touch(d, s);
-	http_respond_json(req, 200, json_pack("{s:s, s:i, s:s}", "status",
-					      session_state_name(s->state), "position", 0,
-					      "session_id", s->id));
+	http_respond_json(req, 200,
+			  json_pack("{s:s, s:i, s:s}", "status", session_state_name(s->state),
+				    "position", 0, "session_id", s->id));
 }
 
 /* --- health --- */
@@ -305,15 +331,22 @@ static void api_debug_health(struct http_request *req)
 }
 
 static const struct http_route api_routes[] = {
-	{ .method = "POST", .path = "/session", .handler = api_create_session,
-	  .body = HTTP_BODY_BUFFER, .body_max = SESSION_BODY_MAX },
+	{ .method = "POST",
+	  .path = "/session",
+	  .handler = api_create_session,
+	  .body = HTTP_BODY_BUFFER,
+	  .body_max = SESSION_BODY_MAX },
 	{ .method = "POST", .path = "/session/heartbeat", .handler = api_heartbeat },
 	{ .method = "GET", .path = "/session/{session_id}", .handler = api_get_session },
 	{ .method = "DELETE", .path = "/session/{session_id}", .handler = api_delete_session },
 	{ .method = "GET", .path = "/active-session", .handler = api_active_session_get },
 	{ .method = "GET", .path = "/lab", .handler = api_lab_status },
-	{ .method = "POST", .path = "/lab", .handler = api_acquire, .body = HTTP_BODY_FORM,
-	  .begin = api_acquire_begin, .form_part = api_acquire_part },
+	{ .method = "POST",
+	  .path = "/lab",
+	  .handler = api_acquire,
+	  .body = HTTP_BODY_FORM,
+	  .begin = api_acquire_begin,
+	  .form_part = api_acquire_part },
 	{ .method = "DELETE", .path = "/lab", .handler = api_lab_destroy },
 	{ .method = "POST", .path = "/lab/release", .handler = api_lab_release },
 	{ .method = "GET", .path = "/lab/devices", .handler = api_lab_devices },
@@ -328,7 +361,9 @@ static const struct http_route api_routes[] = {
 	{ .method = "GET", .path = "/openapi.json", .handler = api_openapi },
 	{ .method = "POST", .path = "/admin/drain", .handler = api_admin_drain },
 	{ .method = "POST", .path = "/admin/undrain", .handler = api_admin_undrain },
-	{ .method = "DELETE", .path = "/admin/sessions/{handle}", .handler = api_admin_end_session },
+	{ .method = "DELETE",
+	  .path = "/admin/sessions/{handle}",
+	  .handler = api_admin_end_session },
 	{ .method = "DELETE", .path = "/admin/labs/{slot}", .handler = api_admin_destroy_lab },
 	{ .method = "GET", .path = "/ui", .handler = api_ui_page },
 	{ .method = "GET", .path = "/ui/{asset}", .handler = api_ui_asset },

@@ -43,7 +43,8 @@ static bool api_admin_gate(struct http_request *req, char *who, size_t wholen)
 		return false;
 	}
 	api_admin_who(req, who, wholen);
-	if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0 || !str_equal_ct(h + 7, d->admin.token)) {
+	if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0 ||
+	    !str_equal_ct(h + 7, d->admin.token)) {
 		log_warn("Admin request %s %s refused: %s token from %s", http_request_method(req),
 			 http_request_path(req), h ? "wrong" : "no", who);
 		http_response_header(req, "WWW-Authenticate", "Bearer");
@@ -101,8 +102,7 @@ void api_admin_end_session(struct http_request *req)
 	labd_session_end(d, s, SESSION_END_ADMIN, "admin-end", api_admin_on_session_ended, req);
 }
 
-static void api_admin_on_destroyed(struct labd *d, const struct labop_result *res,
-				   void *userdata)
+static void api_admin_on_destroyed(struct labd *d, const struct labop_result *res, void *userdata)
 {
 	struct http_request *req = userdata;
 

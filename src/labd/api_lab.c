@@ -143,8 +143,9 @@ static void api_on_acquired(struct labd *d, const struct labop_result *res, void
 
 	switch (res->outcome) {
 	case LABOP_OK:
-		http_respond_json(req, 200, json_pack("{s:b, s:O}", "reused", res->reused, "devices",
-						      res->devices));
+		http_respond_json(
+			req, 200,
+			json_pack("{s:b, s:O}", "reused", res->reused, "devices", res->devices));
 		return;
 	case LABOP_BUSY:
 		api_detail(req, 423, "Lab currently busy");
@@ -294,9 +295,11 @@ void api_lab_destroy(struct http_request *req)
 
 	if (v != NULL && parse_bool_strict(v, &force) < 0) {
 		errors = json_array();
-		json_array_append_new(errors, api_error_item(
-			"bool_parsing", "query", "force",
-			"Input should be a valid boolean, unable to interpret input", json_string(v)));
+		json_array_append_new(
+			errors,
+			api_error_item("bool_parsing", "query", "force",
+				       "Input should be a valid boolean, unable to interpret input",
+				       json_string(v)));
 	}
 	g = api_gate(req, &s);
 	if (g != GATE_OK) {
@@ -319,4 +322,3 @@ void api_lab_devices(struct http_request *req)
 		return;
 	http_respond_json(req, 200, lab_devices_json(lab));
 }
-

@@ -53,8 +53,10 @@ static void labd_metrics_collect(struct metrics *m, void *userdata)
 	metrics_set(lm->conns_open, NULL, st.open);
 	metrics_clear(lm->conns_refused);
 	metrics_add(lm->conns_refused, METRICS_LABELS("total_limit"), (double)st.refused_total);
-	metrics_add(lm->conns_refused, METRICS_LABELS("address_limit"), (double)st.refused_per_address);
-	metrics_add(lm->conns_refused, METRICS_LABELS("request_deadline"), (double)st.deadline_closed);
+	metrics_add(lm->conns_refused, METRICS_LABELS("address_limit"),
+		    (double)st.refused_per_address);
+	metrics_add(lm->conns_refused, METRICS_LABELS("request_deadline"),
+		    (double)st.deadline_closed);
 }
 
 int labd_metrics_init(struct labd *d)
@@ -70,8 +72,8 @@ int labd_metrics_init(struct labd *d)
 			    METRICS_LABELS("state"), &lm->sessions));
 	R(metrics_gauge_new(lm->m, "remote_lab_slots", "Lab slots by what they hold.",
 			    METRICS_LABELS("state"), &lm->slots));
-	R(metrics_gauge_new(lm->m, "remote_lab_slots_configured", "Lab slots (--lab-slots).",
-			    NULL, &lm->slots_total));
+	R(metrics_gauge_new(lm->m, "remote_lab_slots_configured", "Lab slots (--lab-slots).", NULL,
+			    &lm->slots_total));
 	R(metrics_gauge_new(lm->m, "remote_lab_draining", "1 while the host is drained.", NULL,
 			    &lm->draining));
 	R(metrics_histogram_new(lm->m, "remote_lab_queue_wait_seconds",
@@ -132,7 +134,8 @@ void labd_metrics_event(struct labd *d, const char *kind, const json_t *data)
 
 	if (lm == NULL)
 		return;
-	if (strcmp(kind, "session.promoted") == 0 && json_is_number(json_object_get(data, "waited")))
+	if (strcmp(kind, "session.promoted") == 0 &&
+	    json_is_number(json_object_get(data, "waited")))
 		metrics_observe(lm->queue_wait, NULL,
 				json_number_value(json_object_get(data, "waited")));
 	else if (strcmp(kind, "lab.reused") == 0)
@@ -140,8 +143,9 @@ void labd_metrics_event(struct labd *d, const char *kind, const json_t *data)
 	else if (strcmp(kind, "lab.up") == 0 || strcmp(kind, "lab.down") == 0 ||
 		 strcmp(kind, "lab.failed") == 0) {
 		const char *op = strcmp(kind, "lab.down") == 0 ? "stop"
-				 : strcmp(kind, "lab.up") == 0 ? "start"
-				 : json_string_value(json_object_get(data, "stage"));
+				 : strcmp(kind, "lab.up") == 0
+					 ? "start"
+					 : json_string_value(json_object_get(data, "stage"));
 
 		if (op == NULL)
 			return;

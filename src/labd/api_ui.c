@@ -13,8 +13,8 @@
 #include "ui_neg.h"
 
 /* The page loads nothing but its own files and talks only to this server; nobody frames it. */
-#define API_UI_CSP                                                                          \
-	"default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "   \
+#define API_UI_CSP                                                                        \
+	"default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; " \
 	"connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 
 static const struct ui_asset *api_ui_find(const char *name)

@@ -48,8 +48,10 @@ int labd_auth_load(struct labd_auth *a, const char *path, char *err, size_t errl
 	}
 	for (i = 0; i < len; i++) {
 		if ((unsigned char)s[i] <= 0x20 || (unsigned char)s[i] >= 0x7f) {
-			snprintf(err, errlen, "the token in %s must be one word of printable "
-				 "ASCII (no spaces or control characters)", path);
+			snprintf(err, errlen,
+				 "the token in %s must be one word of printable "
+				 "ASCII (no spaces or control characters)",
+				 path);
 			r = -EINVAL;
 			goto out;
 		}
@@ -58,7 +60,8 @@ int labd_auth_load(struct labd_auth *a, const char *path, char *err, size_t errl
 	a->token = xstrndup(s, len);
 	if (stat(path, &st) == 0 && (st.st_mode & 077) != 0)
 		log_warn("The token file %s can be read by other users (mode %03o); "
-			 "chmod 600 it", path, (unsigned)(st.st_mode & 0777));
+			 "chmod 600 it",
+			 path, (unsigned)(st.st_mode & 0777));
 	r = 0;
 out:
 	str_free_secret(text);
@@ -104,15 +107,15 @@ void labd_auth_before(struct http_request *req)
 	time_t now;
 	int first;
 
-	if (labd_auth_check(auth_installed, path,
-			    http_request_header(req, "Authorization")) == 0)
+	if (labd_auth_check(auth_installed, path, http_request_header(req, "Authorization")) == 0)
 		return;
 	now = time(NULL);
 	if (now - last_log >= AUTH_LOG_INTERVAL_SEC) {
 		peer = http_request_peer(req);
 		if (peer != NULL)
-			(void)getnameinfo(peer, peer->sa_family == AF_INET6
-					  ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in),
+			(void)getnameinfo(peer,
+					  peer->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+								      : sizeof(struct sockaddr_in),
 					  addr, sizeof(addr), NULL, 0, NI_NUMERICHOST);
 		/* Only the first path segment: later ones may be session ids. */
 		slash = path[0] == '/' ? strchr(path + 1, '/') : NULL;

@@ -121,7 +121,7 @@ static void children_end_leftovers(const char *path)
 	}
 	root = json_loadb(text, len, 0, &jerr);
 	free(text);
-	json_array_foreach(json_object_get(root, "groups"), i, g) {
+	json_array_foreach (json_object_get(root, "groups"), i, g) {
 		struct spawn_group grp = { 0 };
 		const char *boot = json_string_value(json_object_get(g, "boot_id"));
 		int alive;
@@ -133,12 +133,14 @@ static void children_end_leftovers(const char *path)
 		if (grp.pgid <= 1 || (alive = spawn_group_alive(&grp)) <= 0)
 			continue;
 		log_warn("Ending leftover netlab process group %d of a previous instance (%d "
-			 "processes)", (int)grp.pgid, alive);
+			 "processes)",
+			 (int)grp.pgid, alive);
 		if (children_end(&grp, SIGTERM, CHILDREN_TERM_WAIT_MSEC) ||
 		    children_end(&grp, SIGKILL, CHILDREN_TERM_WAIT_MSEC))
 			continue;
 		log_error("Cannot end process group %d (%s): it runs as another user (sudo?); end "
-			  "it by hand", (int)grp.pgid, strerror(EPERM));
+			  "it by hand",
+			  (int)grp.pgid, strerror(EPERM));
 	}
 	json_decref(root);
 }

@@ -14,21 +14,21 @@
 #include "netlab.h"
 #include "slots.h"
 
-#define USAGE_LINE \
-	"usage: neops-remote-lab [-h] [--host HOST] [--port PORT] [--log-level LOG_LEVEL]\n" \
-	"                        [--log-config LOG_CONFIG] [--log-format FORMAT] [--debug]\n" \
+#define USAGE_LINE                                                                              \
+	"usage: neops-remote-lab [-h] [--host HOST] [--port PORT] [--log-level LOG_LEVEL]\n"    \
+	"                        [--log-config LOG_CONFIG] [--log-format FORMAT] [--debug]\n"   \
 	"                        [--version] [--netlab-command PATH] [--netlab-up-timeout S]\n" \
-	"                        [--netlab-down-timeout S] [--netlab-inspect-timeout S]\n" \
-	"                        [--active-session-timeout S] [--waiting-session-timeout S]\n" \
-	"                        [--idle-lab-keep S] [--max-upload-file-size BYTES]\n" \
-	"                        [--max-upload-total-size BYTES] [--max-upload-files N]\n" \
-	"                        [--max-sessions N] [--max-connections N]\n" \
-	"                        [--max-connections-per-address N] [--request-timeout S]\n" \
-	"                        [--idle-connection-timeout S] [--token-file FILE]\n" \
-	"                        [--tls-cert FILE] [--tls-key FILE] [--lab-slots N]\n" \
-	"                        [--multilab-ids FIRST-LAST] [--prewarm FILE]\n" \
-	"                        [--max-session-hold S] [--tag KEY=VALUE]\n" \
-	"                        [--host-name NAME] [--admin-token-file FILE]\n" \
+	"                        [--netlab-down-timeout S] [--netlab-inspect-timeout S]\n"      \
+	"                        [--active-session-timeout S] [--waiting-session-timeout S]\n"  \
+	"                        [--idle-lab-keep S] [--max-upload-file-size BYTES]\n"          \
+	"                        [--max-upload-total-size BYTES] [--max-upload-files N]\n"      \
+	"                        [--max-sessions N] [--max-connections N]\n"                    \
+	"                        [--max-connections-per-address N] [--request-timeout S]\n"     \
+	"                        [--idle-connection-timeout S] [--token-file FILE]\n"           \
+	"                        [--tls-cert FILE] [--tls-key FILE] [--lab-slots N]\n"          \
+	"                        [--multilab-ids FIRST-LAST] [--prewarm FILE]\n"                \
+	"                        [--max-session-hold S] [--tag KEY=VALUE]\n"                    \
+	"                        [--host-name NAME] [--admin-token-file FILE]\n"                \
 	"                        [--keep-labs]\n"
 
 void cli_usage(FILE *f)
@@ -163,13 +163,39 @@ static void __attribute__((noreturn, format(printf, 1, 2))) usage_error(const ch
 }
 
 enum {
-	OPT_HOST = 256, OPT_PORT, OPT_LOG_LEVEL, OPT_LOG_CONFIG, OPT_LOG_FORMAT, OPT_DEBUG,
-	OPT_VERSION, OPT_NETLAB_COMMAND, OPT_UP_TIMEOUT, OPT_DOWN_TIMEOUT, OPT_INSPECT_TIMEOUT,
-	OPT_ACTIVE_TIMEOUT, OPT_WAITING_TIMEOUT, OPT_IDLE_KEEP, OPT_MAX_FILE, OPT_MAX_TOTAL,
-	OPT_MAX_FILES, OPT_MAX_SESSIONS, OPT_MAX_CONNECTIONS, OPT_CONNECTION_TIMEOUT,
-	OPT_LAB_SLOTS, OPT_MULTILAB_IDS, OPT_PREWARM, OPT_MAX_HOLD, OPT_TAG, OPT_HOST_NAME,
-	OPT_ADMIN_TOKEN_FILE, OPT_KEEP_LABS, OPT_MAX_PER_ADDRESS, OPT_REQUEST_TIMEOUT, OPT_TOKEN_FILE,
-	OPT_TLS_CERT, OPT_TLS_KEY,
+	OPT_HOST = 256,
+	OPT_PORT,
+	OPT_LOG_LEVEL,
+	OPT_LOG_CONFIG,
+	OPT_LOG_FORMAT,
+	OPT_DEBUG,
+	OPT_VERSION,
+	OPT_NETLAB_COMMAND,
+	OPT_UP_TIMEOUT,
+	OPT_DOWN_TIMEOUT,
+	OPT_INSPECT_TIMEOUT,
+	OPT_ACTIVE_TIMEOUT,
+	OPT_WAITING_TIMEOUT,
+	OPT_IDLE_KEEP,
+	OPT_MAX_FILE,
+	OPT_MAX_TOTAL,
+	OPT_MAX_FILES,
+	OPT_MAX_SESSIONS,
+	OPT_MAX_CONNECTIONS,
+	OPT_CONNECTION_TIMEOUT,
+	OPT_LAB_SLOTS,
+	OPT_MULTILAB_IDS,
+	OPT_PREWARM,
+	OPT_MAX_HOLD,
+	OPT_TAG,
+	OPT_HOST_NAME,
+	OPT_ADMIN_TOKEN_FILE,
+	OPT_KEEP_LABS,
+	OPT_MAX_PER_ADDRESS,
+	OPT_REQUEST_TIMEOUT,
+	OPT_TOKEN_FILE,
+	OPT_TLS_CERT,
+	OPT_TLS_KEY,
 };
 
 static const struct option long_options[] = {
@@ -328,54 +354,112 @@ void cli_parse(int argc, char **argv, struct cli *cli)
 		case OPT_VERSION:
 			printf("%s %s\n", LABD_PROGRAM, RL_VERSION);
 			exit(0);
-		case OPT_HOST: c->host = optarg; break;
-		case OPT_PORT: c->port = (unsigned)opt_uint(opt, optarg, 0, 65535); break;
+		case OPT_HOST:
+			c->host = optarg;
+			break;
+		case OPT_PORT:
+			c->port = (unsigned)opt_uint(opt, optarg, 0, 65535);
+			break;
 		case OPT_LOG_LEVEL:
 			if (log_parse_level(optarg, &level) < 0)
 				usage_error("argument --log-level: invalid level: '%s'", optarg);
 			c->log_level = optarg;
 			break;
-		case OPT_LOG_CONFIG: c->log_config = optarg; break;
+		case OPT_LOG_CONFIG:
+			c->log_config = optarg;
+			break;
 		case OPT_LOG_FORMAT: {
 			enum log_format f;
 
 			if (log_parse_format(optarg, &f) < 0)
-				usage_error("argument --log-format: invalid choice: '%s' (choose from "
-					    "'text', 'json', 'journal')", optarg);
+				usage_error(
+					"argument --log-format: invalid choice: '%s' (choose from "
+					"'text', 'json', 'journal')",
+					optarg);
 			cli->log_format = optarg;
 			break;
 		}
-		case OPT_DEBUG: c->debug = true; break;
-		case OPT_NETLAB_COMMAND: c->netlab_command = optarg; break;
-		case OPT_UP_TIMEOUT: c->netlab_up_timeout = opt_seconds(opt, optarg, 0.001); break;
-		case OPT_DOWN_TIMEOUT: c->netlab_down_timeout = opt_seconds(opt, optarg, 0.001); break;
-		case OPT_INSPECT_TIMEOUT: c->netlab_inspect_timeout = opt_seconds(opt, optarg, 0.001); break;
-		case OPT_ACTIVE_TIMEOUT: c->active_timeout = opt_seconds(opt, optarg, 0.001); break;
-		case OPT_WAITING_TIMEOUT: c->waiting_timeout = opt_seconds(opt, optarg, 0.001); break;
-		case OPT_IDLE_KEEP: c->idle_keep = opt_seconds(opt, optarg, 0); break;
-		case OPT_MAX_FILE: c->max_file_size = opt_size(opt, optarg); break;
-		case OPT_MAX_TOTAL: c->max_total_size = opt_size(opt, optarg); break;
-		case OPT_MAX_FILES: c->max_files = (unsigned)opt_uint(opt, optarg, 1, 100000); break;
-		case OPT_MAX_SESSIONS: c->max_sessions = (unsigned)opt_uint(opt, optarg, 1, 10000000); break;
-		case OPT_MAX_CONNECTIONS: c->max_connections = (unsigned)opt_uint(opt, optarg, 4, 1000000); break;
-		case OPT_CONNECTION_TIMEOUT: c->connection_timeout = (unsigned)opt_uint(opt, optarg, 1, 86400); break;
-		case OPT_LAB_SLOTS: c->lab_slots = (unsigned)opt_uint(opt, optarg, 1, SLOTS_MAX); break;
-		case OPT_MULTILAB_IDS: opt_mlids(optarg, &c->mlid_min, &c->mlid_max); break;
+		case OPT_DEBUG:
+			c->debug = true;
+			break;
+		case OPT_NETLAB_COMMAND:
+			c->netlab_command = optarg;
+			break;
+		case OPT_UP_TIMEOUT:
+			c->netlab_up_timeout = opt_seconds(opt, optarg, 0.001);
+			break;
+		case OPT_DOWN_TIMEOUT:
+			c->netlab_down_timeout = opt_seconds(opt, optarg, 0.001);
+			break;
+		case OPT_INSPECT_TIMEOUT:
+			c->netlab_inspect_timeout = opt_seconds(opt, optarg, 0.001);
+			break;
+		case OPT_ACTIVE_TIMEOUT:
+			c->active_timeout = opt_seconds(opt, optarg, 0.001);
+			break;
+		case OPT_WAITING_TIMEOUT:
+			c->waiting_timeout = opt_seconds(opt, optarg, 0.001);
+			break;
+		case OPT_IDLE_KEEP:
+			c->idle_keep = opt_seconds(opt, optarg, 0);
+			break;
+		case OPT_MAX_FILE:
+			c->max_file_size = opt_size(opt, optarg);
+			break;
+		case OPT_MAX_TOTAL:
+			c->max_total_size = opt_size(opt, optarg);
+			break;
+		case OPT_MAX_FILES:
+			c->max_files = (unsigned)opt_uint(opt, optarg, 1, 100000);
+			break;
+		case OPT_MAX_SESSIONS:
+			c->max_sessions = (unsigned)opt_uint(opt, optarg, 1, 10000000);
+			break;
+		case OPT_MAX_CONNECTIONS:
+			c->max_connections = (unsigned)opt_uint(opt, optarg, 4, 1000000);
+			break;
+		case OPT_CONNECTION_TIMEOUT:
+			c->connection_timeout = (unsigned)opt_uint(opt, optarg, 1, 86400);
+			break;
+		case OPT_LAB_SLOTS:
+			c->lab_slots = (unsigned)opt_uint(opt, optarg, 1, SLOTS_MAX);
+			break;
+		case OPT_MULTILAB_IDS:
+			opt_mlids(optarg, &c->mlid_min, &c->mlid_max);
+			break;
 		case OPT_PREWARM:
 			if (c->n_prewarm >= SLOTS_MAX)
 				usage_error("argument --prewarm: at most %d files", SLOTS_MAX);
 			cli->prewarm[c->n_prewarm++] = optarg;
 			c->prewarm = cli->prewarm;
 			break;
-		case OPT_MAX_HOLD: c->max_hold = opt_seconds(opt, optarg, 0); break;
-		case OPT_TAG: opt_tag(cli, optarg); break;
-		case OPT_ADMIN_TOKEN_FILE: c->admin_token_file = optarg; break;
-		case OPT_KEEP_LABS: c->keep_labs = true; break;
-		case OPT_MAX_PER_ADDRESS: cli->max_per_address = (unsigned)opt_uint(opt, optarg, 1, 1000000); break;
-		case OPT_REQUEST_TIMEOUT: cli->request_timeout = (unsigned)opt_uint(opt, optarg, 1, 86400); break;
-		case OPT_TOKEN_FILE: cli->token_file = optarg; break;
-		case OPT_TLS_CERT: cli->tls_cert = optarg; break;
-		case OPT_TLS_KEY: cli->tls_key = optarg; break;
+		case OPT_MAX_HOLD:
+			c->max_hold = opt_seconds(opt, optarg, 0);
+			break;
+		case OPT_TAG:
+			opt_tag(cli, optarg);
+			break;
+		case OPT_ADMIN_TOKEN_FILE:
+			c->admin_token_file = optarg;
+			break;
+		case OPT_KEEP_LABS:
+			c->keep_labs = true;
+			break;
+		case OPT_MAX_PER_ADDRESS:
+			cli->max_per_address = (unsigned)opt_uint(opt, optarg, 1, 1000000);
+			break;
+		case OPT_REQUEST_TIMEOUT:
+			cli->request_timeout = (unsigned)opt_uint(opt, optarg, 1, 86400);
+			break;
+		case OPT_TOKEN_FILE:
+			cli->token_file = optarg;
+			break;
+		case OPT_TLS_CERT:
+			cli->tls_cert = optarg;
+			break;
+		case OPT_TLS_KEY:
+			cli->tls_key = optarg;
+			break;
 		case OPT_HOST_NAME:
 			if (optarg[0] == '\0' || strlen(optarg) > 255)
 				usage_error("argument --host-name: expected 1-255 bytes");
@@ -392,11 +476,13 @@ void cli_parse(int argc, char **argv, struct cli *cli)
 	if (c->debug)
 		c->log_level = "DEBUG";
 	if ((cli->tls_cert == NULL) != (cli->tls_key == NULL))
-		usage_error("argument --%s: needed with --%s", cli->tls_cert ? "tls-key" : "tls-cert",
+		usage_error("argument --%s: needed with --%s",
+			    cli->tls_cert ? "tls-key" : "tls-cert",
 			    cli->tls_cert ? "tls-cert" : "tls-key");
 	if (cli->max_per_address > c->max_connections)
 		usage_error("argument --max-connections-per-address: more than --max-connections "
-			    "(%u)", c->max_connections);
+			    "(%u)",
+			    c->max_connections);
 	if (cli->token_file == NULL && getenv("REMOTE_LAB_TOKEN_FILE") != NULL &&
 	    getenv("REMOTE_LAB_TOKEN_FILE")[0] != '\0')
 		cli->token_file = getenv("REMOTE_LAB_TOKEN_FILE");
@@ -406,7 +492,7 @@ void cli_parse(int argc, char **argv, struct cli *cli)
 			   NETLAB_MLID_DEFAULT_SUBNET <= c->mlid_max);
 
 		if (c->lab_slots > 1 && ids < (int)c->lab_slots)
-			usage_error("argument --multilab-ids: %d ids for %u slots", ids, c->lab_slots);
+			usage_error("argument --multilab-ids: %d ids for %u slots", ids,
+				    c->lab_slots);
 	}
 }
-

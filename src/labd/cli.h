@@ -15,7 +15,7 @@ struct cli {
 	const char *prewarm[SLOTS_MAX];
 	const char *tags[CLI_TAGS_MAX];
 	/* connection limits and access (issue 9) */
-	unsigned max_per_address;    /* 0: a quarter of max_connections */
+	unsigned max_per_address; /* 0: a quarter of max_connections */
 	unsigned request_timeout;
 	const char *token_file;
 	const char *tls_cert;

@@ -37,12 +37,12 @@ struct events_sub {
 struct events {
 	struct labd *d;
 	uint64_t seq;
-	char *ring[EVENTS_RING];       /* formatted events, oldest overwritten */
+	char *ring[EVENTS_RING]; /* formatted events, oldest overwritten */
 	uint64_t ring_seq[EVENTS_RING];
 	LIST_HEAD(, events_sub) subs;
 	unsigned n_subs;
 	sd_event_source *ping;
-	json_t *ops;                   /* the last netlab operations, oldest first */
+	json_t *ops; /* the last netlab operations, oldest first */
 };
 
 struct events *events_new(struct labd *d)

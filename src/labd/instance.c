@@ -227,18 +227,11 @@ void instance_write_meta(const struct labd *d, int argc, char **argv)
 		(void)buf_printf(&cmd, "%s%s", i ? " " : "", argv[i]);
 	if (uname(&un) < 0)
 		snprintf(un.nodename, sizeof(un.nodename), "?");
-	meta = json_pack("{s:i, s:s, s:s, s:f, s:i, s:s, s:s, s:s, s:s, s:s, s:s}",
-			 "pid", (int)getpid(),
-			 "user", instance_user(),
-			 "host", un.nodename,
-			 "started_at", d->started_wall,
-			 "port", (int)d->cfg.port,
-			 "host_bind", d->cfg.host,
-			 "log_level", d->cfg.log_level,
-			 "log_config", d->cfg.log_config,
-			 "version", RL_VERSION,
-			 "cwd", d->cwd,
-			 "cmd", buf_cstr(&cmd));
+	meta = json_pack("{s:i, s:s, s:s, s:f, s:i, s:s, s:s, s:s, s:s, s:s, s:s}", "pid",
+			 (int)getpid(), "user", instance_user(), "host", un.nodename, "started_at",
+			 d->started_wall, "port", (int)d->cfg.port, "host_bind", d->cfg.host,
+			 "log_level", d->cfg.log_level, "log_config", d->cfg.log_config, "version",
+			 RL_VERSION, "cwd", d->cwd, "cmd", buf_cstr(&cmd));
 	text = meta ? json_dumps(meta, JSON_INDENT(2) | JSON_ENSURE_ASCII) : NULL;
 	r = text ? statefile_write(path, text, strlen(text), 0644) : -ENOMEM;
 	if (r < 0)

@@ -98,13 +98,14 @@ void labjob_settle_workdir(struct labjob *job, const char *workdir)
 		labjobs_orphan(job->jobs, workdir);
 	else
 		log_error("netlab could not tear down instance %d in %s; keeping it for the next "
-			  "start-up cleanup", job->mlid, workdir);
+			  "start-up cleanup",
+			  job->mlid, workdir);
 }
 
 /* --- children --- */
 
-int labjob_run(struct labjob *job, size_t slot, enum netlab_step step, const char *cwd,
-		      int mlid, const char *arg)
+int labjob_run(struct labjob *job, size_t slot, enum netlab_step step, const char *cwd, int mlid,
+	       const char *arg)
 {
 	struct labd *d = job->jobs->d;
 	struct labjob_child *c = &job->children[slot];
@@ -122,8 +123,8 @@ int labjob_run(struct labjob *job, size_t slot, enum netlab_step step, const cha
 	r = netlab_run(d->event, &d->netlab, step, c->cwd, mlid, c->arg, labjob_on_netlab, c,
 		       &c->run);
 	if (r < 0)
-		labjob_set_error(job, labjob_detail("cannot run %s: %s", d->netlab.command,
-						    strerror(-r)));
+		labjob_set_error(
+			job, labjob_detail("cannot run %s: %s", d->netlab.command, strerror(-r)));
 	else
 		job->calls++;
 	return r;
@@ -131,7 +132,7 @@ int labjob_run(struct labjob *job, size_t slot, enum netlab_step step, const cha
 
 /* Run step as the job's single child; on failure to spawn, advance at once. */
 void labjob_run1(struct labjob *job, enum labjob_phase phase, enum netlab_step step,
-			const char *cwd, int mlid, const char *arg)
+		 const char *cwd, int mlid, const char *arg)
 {
 	job->phase = phase;
 	if (labjob_run(job, 0, step, cwd, mlid, arg) < 0)
@@ -175,7 +176,8 @@ static void labjob_take_lock(struct labjob *job)
 	if (r < 0) {
 		job->lock_fd = -1;
 		if (r != -EWOULDBLOCK)
-			log_error("cannot take the lab lock %s: %s", d->lab_lock_path, strerror(-r));
+			log_error("cannot take the lab lock %s: %s", d->lab_lock_path,
+				  strerror(-r));
 		labjob_set_error(job, labjob_detail("cannot take the lab lock %s: %s",
 						    d->lab_lock_path, strerror(-r)));
 		labjob_finish(job);
@@ -280,4 +282,3 @@ void labjob_cancel(struct labjob *job)
 		for (i = 0; i < LABJOB_PARALLEL; i++)
 			netlab_interrupt(job->children[i].run);
 }
-

@@ -15,16 +15,15 @@ struct labjob;
 struct labjobs;
 
 struct labjob_result {
-	int err;           /* 0; -EIO netlab failed; -ECANCELED interrupted at shutdown */
-	json_t *error;     /* when err: {"detail": ..., "netlab": {...}} (borrowed) */
-	json_t *devices;   /* start: [{"name", "raw"}] (borrowed; steal with json_incref) */
-	const char *workdir; /* start: where the lab runs (borrowed) */
+	int err;               /* 0; -EIO netlab failed; -ECANCELED interrupted at shutdown */
+	json_t *error;         /* when err: {"detail": ..., "netlab": {...}} (borrowed) */
+	json_t *devices;       /* start: [{"name", "raw"}] (borrowed; steal with json_incref) */
+	const char *workdir;   /* start: where the lab runs (borrowed) */
 	unsigned netlab_calls; /* netlab commands the job ran */
 };
 
 /* Runs once when the job is over; the job is freed right after. */
-typedef void (*labjob_done_fn)(struct labjob *job, const struct labjob_result *res,
-			       void *userdata);
+typedef void (*labjob_done_fn)(struct labjob *job, const struct labjob_result *res, void *userdata);
 
 /* State shared by all jobs: the lab lock, the orphaned directory, netlab capabilities. */
 struct labjobs *labjobs_new(struct labd *d);

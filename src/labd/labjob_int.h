@@ -17,7 +17,7 @@ struct labjobs {
 	char *orphan_workdir;
 	/* This netlab cannot evaluate the one-call inspect expression: inspect node by node. */
 	bool inspect_all_unsupported;
-	json_t *foreign;          /* multilab ids netlab runs in directories not ours */
+	json_t *foreign; /* multilab ids netlab runs in directories not ours */
 };
 
 #define LABJOB_PARALLEL 4 /* node inspections at once (they only read netlab's snapshot) */
@@ -29,12 +29,12 @@ enum labjob_kind {
 };
 
 enum labjob_phase {
-	PHASE_LOCK,           /* waiting for the lab lock */
-	PHASE_STARTUP_DOWN,   /* down --instance default --cleanup at start-up */
-	PHASE_STARTUP_STATUS, /* status --all, to find our multilab instances */
-	PHASE_STARTUP_DOWN_ML,/* down -i ID --cleanup --force, one instance after another */
-	PHASE_ADOPT,          /* inspect a lab recorded by the previous run (--keep-labs) */
-	PHASE_SANITY_DOWN,    /* down --instance default before starting the default instance */
+	PHASE_LOCK,            /* waiting for the lab lock */
+	PHASE_STARTUP_DOWN,    /* down --instance default --cleanup at start-up */
+	PHASE_STARTUP_STATUS,  /* status --all, to find our multilab instances */
+	PHASE_STARTUP_DOWN_ML, /* down -i ID --cleanup --force, one instance after another */
+	PHASE_ADOPT,           /* inspect a lab recorded by the previous run (--keep-labs) */
+	PHASE_SANITY_DOWN,     /* down --instance default before starting the default instance */
 	PHASE_UP,
 	PHASE_INSPECT_ALL,
 	PHASE_INSPECT_NODES,
@@ -48,7 +48,7 @@ struct labjob_child {
 	struct labjob *job;
 	struct netlab_run *run;
 	size_t node;
-	enum netlab_step step;    /* what runs, to run it again without -i */
+	enum netlab_step step; /* what runs, to run it again without -i */
 	int mlid;
 	char *cwd, *arg;
 };
@@ -70,20 +70,20 @@ struct labjob {
 	const struct upload *upload;
 	char *workdir;
 	bool up_started;
-	json_t *names;            /* node names (node-by-node inspection) */
+	json_t *names; /* node names (node-by-node inspection) */
 	size_t next_node;
 	json_t *devices;
-	json_t *status;           /* start-up: `status --all` */
+	json_t *status; /* start-up: `status --all` */
 	void *status_iter;
-	json_t *adopt;            /* start-up: labs to re-adopt [{"mlid", "workdir"}] */
+	json_t *adopt; /* start-up: labs to re-adopt [{"mlid", "workdir"}] */
 	size_t adopt_next;
-	json_t *adopted;          /* ... and what came of each: devices or null */
-	json_t *leftovers;        /* directories of a previous instance to remove at the end */
+	json_t *adopted;   /* ... and what came of each: devices or null */
+	json_t *leftovers; /* directories of a previous instance to remove at the end */
 	/* stop */
 	char *name;
 	char reason[192];
-	json_t *error;            /* the first failure: {"detail":..., "netlab":{...}} */
-	json_t *first_error;      /* a stop's first failure while it retries with --force */
+	json_t *error;       /* the first failure: {"detail":..., "netlab":{...}} */
+	json_t *first_error; /* a stop's first failure while it retries with --force */
 	labjob_done_fn done;
 	void *userdata;
 };
@@ -95,8 +95,8 @@ void labjob_set_error(struct labjob *job, json_t *error);
 /* The job is over: report and free it. */
 void labjob_finish(struct labjob *job);
 /* Run one netlab step in child slot `slot`; 0, or negative errno (the error is recorded). */
-int labjob_run(struct labjob *job, size_t slot, enum netlab_step step, const char *cwd,
-	       int mlid, const char *arg);
+int labjob_run(struct labjob *job, size_t slot, enum netlab_step step, const char *cwd, int mlid,
+	       const char *arg);
 /* Run a step as the job's single child in `phase`; on failure to spawn, step at once. */
 void labjob_run1(struct labjob *job, enum labjob_phase phase, enum netlab_step step,
 		 const char *cwd, int mlid, const char *arg);
@@ -117,8 +117,7 @@ void labjob_inspect(struct labjob *job);
 /* Advance the job after its current phase completed (or could not start). */
 void labjob_step(struct labjob *job);
 /* A netlab child of the job finished (the netlab_run callback). */
-void labjob_on_netlab(struct netlab_run *run, bool ok, struct spawn_result *res,
-		      void *userdata);
+void labjob_on_netlab(struct netlab_run *run, bool ok, struct spawn_result *res, void *userdata);
 /* Remove a netlab directory unless netlab still holds it (see labjobs_orphan). */
 void labjob_settle_workdir(struct labjob *job, const char *workdir);
 

@@ -70,8 +70,8 @@ static void labjob_adopt_next(struct labjob *job)
 			snprintf(key, sizeof(key), "%d", mlid);
 		else
 			snprintf(key, sizeof(key), "default");
-		registered = json_string_value(json_object_get(json_object_get(job->status, key),
-							      "dir"));
+		registered = json_string_value(
+			json_object_get(json_object_get(job->status, key), "dir"));
 		if (dir == NULL || stat(dir, &st) < 0 || !S_ISDIR(st.st_mode))
 			why = "its directory is gone";
 		else if (!netlab_dir_locked(dir))
@@ -170,13 +170,14 @@ static void labjob_startup_finish(struct labjob *job)
 	size_t i, removed = 0;
 	json_t *v;
 
-	json_array_foreach(job->leftovers, i, v) {
+	json_array_foreach (job->leftovers, i, v) {
 		const char *dir = json_string_value(v);
 
 		if (labjob_adopted(job, dir, -1))
 			continue;
 		if (netlab_dir_locked(dir)) {
-			log_warn("Keeping %s: netlab still holds it (see `netlab status --all`)", dir);
+			log_warn("Keeping %s: netlab still holds it (see `netlab status --all`)",
+				 dir);
 			continue;
 		}
 		labjobs_remove_dir(dir);
@@ -205,7 +206,8 @@ void labjob_startup_begin(struct labjob *job)
 {
 	job->adopted = json_array();
 	if (job->all_instances || json_array_size(job->adopt) > 0) {
-		labjob_run1(job, PHASE_STARTUP_STATUS, NETLAB_STATUS_ALL, job->jobs->d->cwd, 0, NULL);
+		labjob_run1(job, PHASE_STARTUP_STATUS, NETLAB_STATUS_ALL, job->jobs->d->cwd, 0,
+			    NULL);
 		return;
 	}
 	labjob_adopt_next(job);
@@ -219,7 +221,8 @@ void labjob_startup_status(struct labjob *job, bool ok, const struct spawn_resul
 	if (netlab_parse_status(buf_cstr(&res->out), res->out.len, &parsed) == 0)
 		job->status = parsed;
 	else
-		log_warn("`netlab status --all` failed; cannot look for stale or kept lab instances");
+		log_warn(
+			"`netlab status --all` failed; cannot look for stale or kept lab instances");
 }
 
 bool labjob_startup_step(struct labjob *job)
@@ -241,9 +244,10 @@ bool labjob_startup_step(struct labjob *job)
 		return true;
 	case PHASE_STARTUP_DOWN:
 		if (job->error != NULL)
-			log_warn("Startup cleanup encountered an error (this is normal if no default "
-				 "instance was running): %s",
-				 json_string_value(json_object_get(job->error, "detail")));
+			log_warn(
+				"Startup cleanup encountered an error (this is normal if no default "
+				"instance was running): %s",
+				json_string_value(json_object_get(job->error, "detail")));
 		else
 			log_info("Startup cleanup completed successfully");
 		json_decref(job->error);

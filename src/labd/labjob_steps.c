@@ -38,8 +38,8 @@ static bool labjob_next_node(struct labjob *job, size_t slot)
 		return false;
 	job->children[slot].node = job->next_node++;
 	return labjob_run(job, slot, NETLAB_INSPECT_NODE, job->workdir, job->mlid,
-			  json_string_value(json_array_get(job->names, job->children[slot].node))) ==
-	       0;
+			  json_string_value(
+				  json_array_get(job->names, job->children[slot].node))) == 0;
 }
 
 static void labjob_start_inspect_nodes(struct labjob *job)
@@ -124,8 +124,10 @@ static void labjob_begin_start(struct labjob *job)
 		if (r != 0) {
 			if (r < 0)
 				log_debug("cannot read netlab's status file (%s); tearing the "
-					  "default instance down to be sure", strerror(-r));
-			log_info("Tearing down default lab instance (reason: startup-sanity-check)");
+					  "default instance down to be sure",
+					  strerror(-r));
+			log_info(
+				"Tearing down default lab instance (reason: startup-sanity-check)");
 			labjob_run1(job, PHASE_SANITY_DOWN, NETLAB_DOWN_DEFAULT, d->cwd, 0, NULL);
 			return;
 		}
@@ -248,8 +250,7 @@ void labjob_step(struct labjob *job)
 }
 
 /* A netlab child of this job finished. */
-void labjob_on_netlab(struct netlab_run *run, bool ok, struct spawn_result *res,
-			     void *userdata)
+void labjob_on_netlab(struct netlab_run *run, bool ok, struct spawn_result *res, void *userdata)
 {
 	struct labjob_child *child = userdata;
 	struct labjob *job = child->job;
@@ -261,8 +262,8 @@ void labjob_on_netlab(struct netlab_run *run, bool ok, struct spawn_result *res,
 	 * anyway: run it there once more, without -i, where netlab needs no lookup. */
 	if (!ok && child->mlid > 0 && netlab_unknown_instance(res)) {
 		log_warn("`%s` found no instance %d (netlab's status file was being rewritten?); "
-			 "running it again in %s without -i", netlab_run_cmdline(run), child->mlid,
-			 child->cwd);
+			 "running it again in %s without -i",
+			 netlab_run_cmdline(run), child->mlid, child->cwd);
 		netlab_run_free(run);
 		child->run = NULL;
 		if (labjob_run(job, (size_t)(child - job->children), child->step, child->cwd, 0,
@@ -284,8 +285,9 @@ void labjob_on_netlab(struct netlab_run *run, bool ok, struct spawn_result *res,
 		labjob_set_error(job, netlab_error_json(run, res));
 	if (ok && (job->phase == PHASE_DOWN || job->phase == PHASE_DOWN_FORCE) &&
 	    netlab_dir_locked(job->workdir))
-		labjob_set_error(job, labjob_detail("`%s` exited 0 but %s/netlab.lock is still there",
-						    netlab_run_cmdline(run), job->workdir));
+		labjob_set_error(job,
+				 labjob_detail("`%s` exited 0 but %s/netlab.lock is still there",
+					       netlab_run_cmdline(run), job->workdir));
 	if (job->phase == PHASE_SANITY_DOWN || job->phase == PHASE_STARTUP_DOWN)
 		labjobs_clear_orphan(jobs);
 	if (job->phase == PHASE_STARTUP_STATUS)
@@ -294,15 +296,17 @@ void labjob_on_netlab(struct netlab_run *run, bool ok, struct spawn_result *res,
 		if (netlab_parse_devices(buf_cstr(&res->out), res->out.len, &parsed) == 0)
 			job->devices = parsed;
 		else
-			labjob_set_error(job, labjob_detail("Unexpected JSON structure from `netlab "
-							    "inspect`."));
+			labjob_set_error(job,
+					 labjob_detail("Unexpected JSON structure from `netlab "
+						       "inspect`."));
 	}
 	if (job->phase == PHASE_INSPECT_NODES && ok) {
 		if (netlab_parse_nodes(buf_cstr(&res->out), res->out.len, &parsed) == 0)
 			job->names = parsed;
 		else
-			labjob_set_error(job, labjob_detail("Unexpected JSON structure from `netlab "
-							    "inspect`."));
+			labjob_set_error(job,
+					 labjob_detail("Unexpected JSON structure from `netlab "
+						       "inspect`."));
 	}
 	if (job->phase == PHASE_INSPECT_NODE && ok) {
 		if (netlab_parse_node(buf_cstr(&res->out), res->out.len, &parsed) == 0)
@@ -323,4 +327,3 @@ void labjob_on_netlab(struct netlab_run *run, bool ok, struct spawn_result *res,
 	}
 	labjob_step(job);
 }
-

@@ -32,7 +32,8 @@ void labjobs_orphan(struct labjobs *jobs, const char *workdir)
 		free(jobs->orphan_workdir);
 	}
 	log_error("netlab could not tear down %s; keeping it so the next "
-		  "`netlab down --instance default --cleanup` can finish the job", workdir);
+		  "`netlab down --instance default --cleanup` can finish the job",
+		  workdir);
 	jobs->orphan_workdir = xstrdup(workdir);
 }
 
@@ -79,8 +80,7 @@ static int runner_start(void *ctx, int mlid, const struct upload *u, labjob_done
 }
 
 static int runner_stop(void *ctx, int mlid, const char *workdir, const char *name,
-		       const char *reason, labjob_done_fn done, void *userdata,
-		       struct labjob **ret)
+		       const char *reason, labjob_done_fn done, void *userdata, struct labjob **ret)
 {
 	return labjob_stop(ctx, mlid, workdir, name, reason, done, userdata, ret);
 }

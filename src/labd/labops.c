@@ -89,8 +89,8 @@ static void labops_recheck_at(struct labops *ops, uint64_t at)
 
 	if (ops->recheck_at != 0 && ops->recheck_at <= at)
 		return;
-	if (loop_timer_arm(D(ops)->event, &ops->recheck, at > now ? at - now : 0,
-			   labops_on_recheck, ops) == 0)
+	if (loop_timer_arm(D(ops)->event, &ops->recheck, at > now ? at - now : 0, labops_on_recheck,
+			   ops) == 0)
 		ops->recheck_at = at;
 }
 
@@ -114,17 +114,20 @@ static bool labops_decide(struct labops *ops, struct labacq *acq)
 	own = s->lab;
 	if (own != NULL && RT(ops, own)->job != NULL)
 		return false; /* its lab is busy with a job: decide once that is over */
-	hints = (struct slot_hints){ .now = now_usec(ops), .up_cost = ops->up_cost,
+	hints = (struct slot_hints){ .now = now_usec(ops),
+				     .up_cost = ops->up_cost,
 				     .mean_hold = ops->mean_hold };
 	p = slots_decide(&d->slots, own, acq->upload->hash, acq->reuse, &hints);
 	log_debug("Acquire for session %.8s: %s", s->id, slot_decision_name(p.decision));
 	if (p.decision == SLOT_WAIT) {
 		if (p.recheck_at != 0) {
 			if (!acq->waits_for_held)
-				log_info("Waiting for lab %s in slot %u, held by session %s and "
-					 "expected back sooner than a new lab comes up (%.1fs), rather "
-					 "than replacing an idle lab", p.lab->name, p.lab->slot,
-					 p.lab->holder->handle, (double)ops->up_cost / 1e6);
+				log_info(
+					"Waiting for lab %s in slot %u, held by session %s and "
+					"expected back sooner than a new lab comes up (%.1fs), rather "
+					"than replacing an idle lab",
+					p.lab->name, p.lab->slot, p.lab->holder->handle,
+					(double)ops->up_cost / 1e6);
 			acq->waits_for_held = true;
 			labops_recheck_at(ops, p.recheck_at);
 		}
@@ -201,8 +204,9 @@ static int labops_on_kick(sd_event_source *src, void *userdata)
 			next = TAILQ_NEXT(acq, link);
 			if (acq->running)
 				continue;
-			TAILQ_FOREACH(other, &ops->acqs, link)
-				if (other != acq && other->running && strcmp(other->sid, acq->sid) == 0)
+			TAILQ_FOREACH (other, &ops->acqs, link)
+				if (other != acq && other->running &&
+				    strcmp(other->sid, acq->sid) == 0)
 					session_busy = true;
 			if (session_busy && !ops->cancelled)
 				continue;
@@ -251,7 +255,7 @@ struct lab *labops_session_lab(struct labops *ops, const struct session *s)
 
 	if (sl->n == 1)
 		return sl->labs[0].state == LAB_UP || sl->labs[0].state == LAB_STOPPING ||
-			       sl->labs[0].holder == s
+				       sl->labs[0].holder == s
 			       ? &sl->labs[0]
 			       : NULL;
 	return s->lab;
@@ -325,8 +329,8 @@ void labops_destroy(struct labops *ops, struct session *s, bool force, labop_don
 	labops_teardown_for(ops, lab, "api-destroy", done, userdata);
 }
 
-void labops_destroy_slot(struct labops *ops, unsigned slot, const char *who,
-			 labop_done_fn done, void *userdata)
+void labops_destroy_slot(struct labops *ops, unsigned slot, const char *who, labop_done_fn done,
+			 void *userdata)
 {
 	char reason[160];
 

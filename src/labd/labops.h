@@ -27,9 +27,9 @@ enum labop_outcome {
 
 struct labop_result {
 	enum labop_outcome outcome;
-	bool reused;           /* acquire: no `netlab up` ran for this call */
-	json_t *devices;       /* acquire: the device list (borrowed) */
-	json_t *error;         /* failed: {"detail": ..., "netlab": {...}} (borrowed) */
+	bool reused;     /* acquire: no `netlab up` ran for this call */
+	json_t *devices; /* acquire: the device list (borrowed) */
+	json_t *error;   /* failed: {"detail": ..., "netlab": {...}} (borrowed) */
 };
 
 typedef void (*labop_done_fn)(struct labd *d, const struct labop_result *res, void *userdata);
@@ -64,8 +64,8 @@ enum labop_outcome labops_release(struct labops *ops, struct session *s);
 void labops_destroy(struct labops *ops, struct session *s, bool force, labop_done_fn done,
 		    void *userdata);
 /* An operator's force-destroy of slot k (whoever holds it). */
-void labops_destroy_slot(struct labops *ops, unsigned slot, const char *who,
-			 labop_done_fn done, void *userdata);
+void labops_destroy_slot(struct labops *ops, unsigned slot, const char *who, labop_done_fn done,
+			 void *userdata);
 /* Session s is ending: its lab is kept idle (--idle-lab-keep, prewarmed topologies) or torn
  * down; `done` runs once that is settled (a teardown finished, successful or not). The
  * caller removes s right after this call returns. */

@@ -21,8 +21,8 @@ struct labacq {
 	char sid[SESSION_ID_LEN + 1];
 	struct upload *upload;
 	bool reuse;
-	bool running;                 /* decided; a job on `lab` works for it */
-	bool waits_for_held;          /* waiting for a held lab (logged once) */
+	bool running;        /* decided; a job on `lab` works for it */
+	bool waits_for_held; /* waiting for a held lab (logged once) */
 	struct lab *lab;
 	labop_done_fn done;
 	void *userdata;
@@ -33,31 +33,31 @@ TAILQ_HEAD(labacq_list, labacq);
 /* What one slot is doing (the runtime half of struct lab). */
 struct slot_rt {
 	struct labops *ops;
-	struct labjob *job;           /* running job, or NULL */
-	bool starting;                /* the job is a start (else a stop) */
-	struct labacq *acq;           /* the acquire the job (or its stop-then-start) serves */
-	struct upload *upload;        /* a prewarm start's upload */
-	bool stop_after;              /* tear down once the running job is over */
+	struct labjob *job;    /* running job, or NULL */
+	bool starting;         /* the job is a start (else a stop) */
+	struct labacq *acq;    /* the acquire the job (or its stop-then-start) serves */
+	struct upload *upload; /* a prewarm start's upload */
+	bool stop_after;       /* tear down once the running job is over */
 	char stop_reason[160];
-	struct labops_waiter *waiters;/* told when the slot's teardown is over */
-	bool adopting;                /* a kept lab the start-up job is checking */
-	uint64_t job_started;         /* monotonic usec: the running job's start (metrics) */
+	struct labops_waiter *waiters; /* told when the slot's teardown is over */
+	bool adopting;                 /* a kept lab the start-up job is checking */
+	uint64_t job_started;          /* monotonic usec: the running job's start (metrics) */
 	sd_event_source *idle_timer;
 };
 
 struct labops {
 	struct labd *d;
-	struct labjob_runner run;     /* netlab jobs (a fake in unit tests) */
+	struct labjob_runner run; /* netlab jobs (a fake in unit tests) */
 	struct slot_rt *rt;
 	struct labacq_list acqs;
-	bool ready;                   /* the start-up cleanup is over */
-	bool cancelled;               /* shutting down */
+	bool ready;     /* the start-up cleanup is over */
+	bool cancelled; /* shutting down */
 	struct labjob *startup;
-	char **prewarm;               /* topology files to bring up once ready */
+	char **prewarm; /* topology files to bring up once ready */
 	size_t n_prewarm;
 	char (*pinned)[LAB_HASH_LEN + 1]; /* their hashes: kept idle without expiry */
 	size_t n_pinned;
-	int *spare_mlids;             /* multilab ids not given to a slot */
+	int *spare_mlids; /* multilab ids not given to a slot */
 	size_t n_spare;
 	LIST_HEAD(, labops_retiring) retiring; /* replaced labs being torn down meanwhile */
 	labop_done_fn shutdown_done;
@@ -102,11 +102,11 @@ void labops_kick(struct labops *ops);
 /* labops_slot.c */
 /* Event data about a lab (new reference). */
 json_t *labops_lab_event(const struct lab *lab);
-void labops_report(labop_done_fn done, void *userdata, struct labd *d,
-		   enum labop_outcome outcome, bool reused, json_t *devices, json_t *error);
-/* The acquire is over: account its session, answer, forget it, kick. */
-void labacq_finish(struct labops *ops, struct labacq *acq, enum labop_outcome outcome,
+void labops_report(labop_done_fn done, void *userdata, struct labd *d, enum labop_outcome outcome,
 		   bool reused, json_t *devices, json_t *error);
+/* The acquire is over: account its session, answer, forget it, kick. */
+void labacq_finish(struct labops *ops, struct labacq *acq, enum labop_outcome outcome, bool reused,
+		   json_t *devices, json_t *error);
 void labacq_free(struct labacq *acq);
 /* Tell everyone waiting for the slot's teardown. */
 void labops_fire_waiters(struct slot_rt *rt, enum labop_outcome outcome, json_t *error);

@@ -18,7 +18,7 @@
 struct labops_retiring {
 	struct labops *ops;
 	struct labjob *job;
-	json_t *event;            /* lab.down / lab.failed data: the lab as it was */
+	json_t *event; /* lab.down / lab.failed data: the lab as it was */
 	int mlid;
 	char *workdir;
 	char *upload_dir;
@@ -34,8 +34,7 @@ static void labops_retiring_free(struct labops_retiring *r)
 	free(r);
 }
 
-static void labops_on_retired(struct labjob *job, const struct labjob_result *res,
-			      void *userdata)
+static void labops_on_retired(struct labjob *job, const struct labjob_result *res, void *userdata)
 {
 	struct labops_retiring *r = userdata;
 	struct labops *ops = r->ops;
@@ -48,8 +47,8 @@ static void labops_on_retired(struct labjob *job, const struct labjob_result *re
 		json_object_set_new(r->event, "stage", json_string("stop"));
 		json_object_set_new(r->event, "detail",
 				    json_incref(json_object_get(res->error, "detail")
-						? json_object_get(res->error, "detail")
-						: json_null()));
+							? json_object_get(res->error, "detail")
+							: json_null()));
 		ops->shutdown_failed = true;
 	}
 	labd_event(D(ops), res->err < 0 ? "lab.failed" : "lab.down", json_incref(r->event));
@@ -88,8 +87,8 @@ bool labops_retire(struct labops *ops, struct lab *lab, const char *reason)
 	LIST_INSERT_HEAD(&ops->retiring, r, link);
 	mlid = ops->spare_mlids[0];
 	memmove(&ops->spare_mlids[0], &ops->spare_mlids[1], --ops->n_spare * sizeof(int));
-	log_info("Slot %u continues on instance %d while instance %d is torn down", lab->slot,
-		 mlid, lab->mlid);
+	log_info("Slot %u continues on instance %d while instance %d is torn down", lab->slot, mlid,
+		 lab->mlid);
 	/* The slot forgets the old lab (its directories are the retiring job's now). */
 	free(lab->upload_dir);
 	lab->upload_dir = NULL;

@@ -17,19 +17,20 @@
 /* Event data about a lab: slot, instance, topology, hash, holder (handle). */
 json_t *labops_lab_event(const struct lab *lab)
 {
-	return json_pack("{s:i, s:s, s:o, s:o, s:o}", "slot", lab->slot, "instance",
-			 lab->instance, "topology", lab->name ? json_string(lab->name) : json_null(),
-			 "hash", lab->hash[0] ? json_string(lab->hash) : json_null(), "holder",
+	return json_pack("{s:i, s:s, s:o, s:o, s:o}", "slot", lab->slot, "instance", lab->instance,
+			 "topology", lab->name ? json_string(lab->name) : json_null(), "hash",
+			 lab->hash[0] ? json_string(lab->hash) : json_null(), "holder",
 			 lab->holder ? json_string(lab->holder->handle) : json_null());
 }
 
 /* --- answering --- */
 
-void labops_report(labop_done_fn done, void *userdata, struct labd *d,
-			  enum labop_outcome outcome, bool reused, json_t *devices, json_t *error)
+void labops_report(labop_done_fn done, void *userdata, struct labd *d, enum labop_outcome outcome,
+		   bool reused, json_t *devices, json_t *error)
 {
-	struct labop_result res = { .outcome = outcome, .reused = reused, .devices = devices,
-				    .error = error };
+	struct labop_result res = {
+		.outcome = outcome, .reused = reused, .devices = devices, .error = error
+	};
 
 	if (done != NULL)
 		done(d, &res, userdata);
@@ -46,8 +47,8 @@ void labacq_free(struct labacq *acq)
 }
 
 /* The acquire is over: account its session, answer, and forget it. */
-void labacq_finish(struct labops *ops, struct labacq *acq, enum labop_outcome outcome,
-			  bool reused, json_t *devices, json_t *error)
+void labacq_finish(struct labops *ops, struct labacq *acq, enum labop_outcome outcome, bool reused,
+		   json_t *devices, json_t *error)
 {
 	struct session *s = sessions_find(&D(ops)->sessions, acq->sid);
 
@@ -89,7 +90,6 @@ void labops_add_waiter(struct slot_rt *rt, labop_done_fn done, void *userdata)
 
 /* --- lab bookkeeping --- */
 
-
 bool labops_is_pinned(const struct labops *ops, const char *hash)
 {
 	size_t i;
@@ -121,7 +121,8 @@ static int labops_on_idle_expired(sd_event_source *s, uint64_t usec, void *userd
 	struct lab *lab = &D(ops)->slots.labs[rt - ops->rt];
 
 	if (lab_is_idle(lab) && !lab->pinned && rt->job == NULL && !ops->cancelled) {
-		log_info("Idle lab %s was not reused within %.0fs", lab->name, D(ops)->cfg.idle_keep);
+		log_info("Idle lab %s was not reused within %.0fs", lab->name,
+			 D(ops)->cfg.idle_keep);
 		labops_stop(ops, lab, "idle-keep-expired");
 	}
 	return 0;
@@ -300,17 +301,18 @@ static void labops_on_start_done(struct labjob *job, const struct labjob_result 
 		json_object_set_new(e, "stage", json_string("start"));
 		json_object_set_new(e, "seconds",
 				    json_real((double)(now_usec(ops) - rt->job_started) / 1e6));
-		json_object_set_new(e, "detail", json_incref(json_object_get(res->error, "detail")
-								 ? json_object_get(res->error, "detail")
-								 : json_null()));
+		json_object_set_new(e, "detail",
+				    json_incref(json_object_get(res->error, "detail")
+							? json_object_get(res->error, "detail")
+							: json_null()));
 		labd_event(d, "lab.failed", e);
 		lab->holder = NULL;
 		labops_forget(ops, lab);
 		if (acq != NULL) {
 			if (s != NULL && s->lab == lab)
 				s->lab = NULL;
-			labacq_finish(ops, acq, ops->cancelled ? LABOP_SHUTDOWN : LABOP_FAILED, false,
-				      NULL, res->error);
+			labacq_finish(ops, acq, ops->cancelled ? LABOP_SHUTDOWN : LABOP_FAILED,
+				      false, NULL, res->error);
 		} else {
 			log_error("Prewarming %s failed: %s", u->topology_name,
 				  json_string_value(json_object_get(res->error, "detail")));
@@ -326,14 +328,15 @@ static void labops_on_start_done(struct labjob *job, const struct labjob_result 
 	devices = json_incref(res->devices ? res->devices : json_array());
 	ops->up_cost = labops_average(ops->up_cost, now_usec(ops) - rt->job_started);
 	/* The session may have ended while its lab came up: then nobody holds it. */
-	lab_set_up(lab, u->topology_path, u->topology_name, u->hash, res->workdir, u->dir,
-		   devices, s != NULL && s->lab == lab ? s : NULL, now_usec(ops));
+	lab_set_up(lab, u->topology_path, u->topology_name, u->hash, res->workdir, u->dir, devices,
+		   s != NULL && s->lab == lab ? s : NULL, now_usec(ops));
 	if (acq == NULL)
 		lab->pinned = true;
 	{
 		json_t *e = labops_lab_event(lab);
 
-		json_object_set_new(e, "devices", json_integer((json_int_t)json_array_size(devices)));
+		json_object_set_new(e, "devices",
+				    json_integer((json_int_t)json_array_size(devices)));
 		json_object_set_new(e, "seconds",
 				    json_real((double)(now_usec(ops) - rt->job_started) / 1e6));
 		labd_event(d, "lab.up", e);
@@ -342,7 +345,8 @@ static void labops_on_start_done(struct labjob *job, const struct labjob_result 
 		log_info("Lab %s started (%zu devices) in slot %u (instance %s)", u->topology_name,
 			 json_array_size(devices), lab->slot, lab->instance);
 	else
-		log_info("Lab %s started (%zu devices)", u->topology_name, json_array_size(devices));
+		log_info("Lab %s started (%zu devices)", u->topology_name,
+			 json_array_size(devices));
 	if (acq != NULL) {
 		free(u->dir); /* the lab owns the upload directory now (a copy of the path) */
 		u->dir = NULL;
@@ -359,8 +363,7 @@ static void labops_on_start_done(struct labjob *job, const struct labjob_result 
 	labops_after_job(ops, lab);
 }
 
-static void labops_on_stop_done(struct labjob *job, const struct labjob_result *res,
-				void *userdata)
+static void labops_on_stop_done(struct labjob *job, const struct labjob_result *res, void *userdata)
 {
 	struct slot_rt *rt = userdata;
 	struct labops *ops = rt->ops;
@@ -380,10 +383,11 @@ static void labops_on_stop_done(struct labjob *job, const struct labjob_result *
 				    json_real((double)(now_usec(ops) - rt->job_started) / 1e6));
 		if (res->err < 0) {
 			json_object_set_new(e, "stage", json_string("stop"));
-			json_object_set_new(e, "detail",
-					    json_incref(json_object_get(res->error, "detail")
-							? json_object_get(res->error, "detail")
-							: json_null()));
+			json_object_set_new(
+				e, "detail",
+				json_incref(json_object_get(res->error, "detail")
+						    ? json_object_get(res->error, "detail")
+						    : json_null()));
 		}
 		labd_event(d, res->err < 0 ? "lab.failed" : "lab.down", e);
 	}

@@ -140,9 +140,9 @@ void labops_startup(struct labops *ops, const json_t *leftovers)
 
 	for (i = 0; i < D(ops)->slots.n; i++)
 		if (ops->rt[i].adopting)
-			json_array_append_new(adopt, json_pack(
-				"{s:i, s:s}", "mlid", D(ops)->slots.labs[i].mlid, "workdir",
-				D(ops)->slots.labs[i].workdir));
+			json_array_append_new(
+				adopt, json_pack("{s:i, s:s}", "mlid", D(ops)->slots.labs[i].mlid,
+						 "workdir", D(ops)->slots.labs[i].workdir));
 	if (ops->run.startup(ops->run.ctx, D(ops)->slots.n > 1, adopt, leftovers,
 			     labops_on_startup_done, ops, &ops->startup) < 0) {
 		log_error("cannot run the start-up cleanup");
@@ -172,4 +172,3 @@ int labops_prewarm(struct labops *ops, const char *path)
 	memcpy(ops->pinned[ops->n_pinned++], hash, sizeof(hash));
 	return 0;
 }
-

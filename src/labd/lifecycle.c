@@ -45,7 +45,8 @@ static uint64_t labd_next_deadline(const struct labd *d)
 	uint64_t next = UINT64_MAX, hold = (uint64_t)(d->cfg.max_hold * USEC_PER_SEC), t;
 	const struct session *s;
 
-	SESSIONS_FOREACH(s, &d->sessions) {
+	SESSIONS_FOREACH(s, &d->sessions)
+	{
 		if (s->state == SESSION_ACTIVE && hold > 0)
 			t = s->promoted + hold;
 		else if (s->state == SESSION_WAITING && s->max_wait > 0)
@@ -110,8 +111,9 @@ void labd_promote(struct labd *d)
 		labd_state_changed(d);
 		labd_event(d, "session.promoted",
 			   json_pack("{s:s, s:f}", "handle", s->handle, "waited",
-				     s->promoted > s->created ? (double)(s->promoted - s->created) / 1e6
-							      : 0.0));
+				     s->promoted > s->created
+					     ? (double)(s->promoted - s->created) / 1e6
+					     : 0.0));
 		log_info("Session %s promoted to ACTIVE (topology=%s)", labd_sid8(s->id, sid),
 			 s->topology_name ? s->topology_name : "<unknown>");
 	}
@@ -196,8 +198,8 @@ struct labd_end {
 	char sid[9];
 	labd_done_fn done;
 	void *userdata;
-	bool removed;       /* the session is out of the queue */
-	bool settled;       /* its lab is settled */
+	bool removed; /* the session is out of the queue */
+	bool settled; /* its lab is settled */
 };
 
 static void labd_end_finish(struct labd *d, struct labd_end *end)
@@ -222,8 +224,8 @@ static void labd_on_lab_settled(struct labd *d, const struct labop_result *res, 
 		labd_end_finish(d, end);
 }
 
-void labd_session_end(struct labd *d, struct session *s, enum session_end reason,
-		      const char *why, labd_done_fn done, void *userdata)
+void labd_session_end(struct labd *d, struct session *s, enum session_end reason, const char *why,
+		      labd_done_fn done, void *userdata)
 {
 	bool was_active = s->state == SESSION_ACTIVE;
 	struct labd_end *end = xcalloc(1, sizeof(*end));
@@ -251,9 +253,9 @@ void labd_session_end(struct labd *d, struct session *s, enum session_end reason
 		end->settled = true;
 	}
 	labops_session_gone(d->ops, s);
-	labd_event(d, "session.ended", json_pack("{s:s, s:s, s:s}", "handle", s->handle, "reason",
-						 session_end_name(reason), "state",
-						 session_state_name(s->state)));
+	labd_event(d, "session.ended",
+		   json_pack("{s:s, s:s, s:s}", "handle", s->handle, "reason",
+			     session_end_name(reason), "state", session_state_name(s->state)));
 	sessions_remove(&d->sessions, s, reason, loop_now(d->event));
 	labd_state_changed(d);
 	log_debug("Removed session %s from queue", end->sid);
@@ -298,7 +300,8 @@ static void labd_sweep(struct labd *d)
 	if (sessions_count(&d->sessions) == 0)
 		return;
 	log_debug("Running session cleanup, %zu sessions tracked", sessions_count(&d->sessions));
-	SESSIONS_FOREACH(s, &d->sessions) {
+	SESSIONS_FOREACH(s, &d->sessions)
+	{
 		enum session_end reason;
 
 		if (session_is_stale(s, now, active, waiting)) {
@@ -331,14 +334,17 @@ static void labd_sweep(struct labd *d)
 			labd_session_end(d, s, SESSION_END_REAPED, "stale", NULL, NULL);
 			break;
 		case SESSION_END_MAX_WAIT:
-			log_warn("Session %s (%s) waited longer than its max_wait of %.0fs; ending it",
-				 sid, s->handle, (double)s->max_wait / 1e6);
+			log_warn(
+				"Session %s (%s) waited longer than its max_wait of %.0fs; ending it",
+				sid, s->handle, (double)s->max_wait / 1e6);
 			labd_session_end(d, s, SESSION_END_MAX_WAIT, "max-wait", NULL, NULL);
 			break;
 		default:
 			log_warn("Session %s (%s) was ACTIVE longer than --max-session-hold %.0fs; "
-				 "ending it and releasing its lab", sid, s->handle, d->cfg.max_hold);
-			labd_session_end(d, s, SESSION_END_MAX_HOLD, "max-session-hold", NULL, NULL);
+				 "ending it and releasing its lab",
+				 sid, s->handle, d->cfg.max_hold);
+			labd_session_end(d, s, SESSION_END_MAX_HOLD, "max-session-hold", NULL,
+					 NULL);
 			break;
 		}
 	}

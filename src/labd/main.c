@@ -42,29 +42,38 @@ static void setup_logging(const struct cli *cli)
 	if (access(c->log_config, F_OK) == 0) {
 		r = statefile_read(c->log_config, 64 * 1024, &text, NULL);
 		if (r < 0) {
-			log_error("Error processing logging config: %s: %s", c->log_config, strerror(-r));
+			log_error("Error processing logging config: %s: %s", c->log_config,
+				  strerror(-r));
 		} else if (strstr(text, "version:") != NULL && strstr(text, "handlers") != NULL) {
-			log_warn("%s is a Python logging dictConfig; neops-remote-lab ignores it and "
-				 "uses its built-in format (see --log-config in --help)", c->log_config);
+			log_warn(
+				"%s is a Python logging dictConfig; neops-remote-lab ignores it and "
+				"uses its built-in format (see --log-config in --help)",
+				c->log_config);
 		} else {
-			for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+			for (line = strtok_r(text, "\n", &save); line;
+			     line = strtok_r(NULL, "\n", &save)) {
 				char key[32], value[64];
 
 				if (line[0] == '#' || strspn(line, " \t\r") == strlen(line))
 					continue;
 				if (sscanf(line, " %31[a-z_] = %63s", key, value) != 2) {
-					log_error("Error processing logging config: %s: bad line '%s'",
-						  c->log_config, line);
+					log_error(
+						"Error processing logging config: %s: bad line '%s'",
+						c->log_config, line);
 					break;
 				}
-				if (strcmp(key, "level") == 0 && log_parse_level(value, &level) == 0 &&
+				if (strcmp(key, "level") == 0 &&
+				    log_parse_level(value, &level) == 0 &&
 				    strcasecmp(c->log_level, "INFO") == 0)
 					log_set_level(level); /* --log-level/--debug win */
-				else if (strcmp(key, "format") == 0 && log_parse_format(value, &format) == 0)
+				else if (strcmp(key, "format") == 0 &&
+					 log_parse_format(value, &format) == 0)
 					log_set_format(format);
 				else
-					log_error("Error processing logging config: %s: unknown setting "
-						  "'%s = %s'", c->log_config, key, value);
+					log_error(
+						"Error processing logging config: %s: unknown setting "
+						"'%s = %s'",
+						c->log_config, key, value);
 			}
 		}
 		free(text);
@@ -86,7 +95,8 @@ static void log_sessions_at_shutdown(struct labd *d)
 	buf_init(&b, 4096);
 	(void)buf_append_str(&b, "[");
 	/* Handles, not ids: a session id is a credential. */
-	SESSIONS_FOREACH(s, &d->sessions) {
+	SESSIONS_FOREACH(s, &d->sessions)
+	{
 		if (buf_printf(&b, "%s'%s'", b.len > 1 ? ", " : "", s->handle) < 0) {
 			(void)buf_append_str(&b, ", ...");
 			break;
@@ -227,7 +237,8 @@ static int load_access(const struct cli *cli, struct labd_auth *auth, char **cer
 	if (cli->tls_cert != NULL) {
 		r = statefile_read(cli->tls_cert, 1 << 20, cert, NULL);
 		if (r < 0) {
-			log_crit("cannot read the TLS certificate %s: %s", cli->tls_cert, strerror(-r));
+			log_crit("cannot read the TLS certificate %s: %s", cli->tls_cert,
+				 strerror(-r));
 			return r;
 		}
 		r = statefile_read(cli->tls_key, 1 << 20, key, NULL);
@@ -238,7 +249,6 @@ static int load_access(const struct cli *cli, struct labd_auth *auth, char **cer
 	}
 	return 0;
 }
-
 
 static void labd_on_netlab_op(void *userdata, const char *cmdline, const char *cwd, double secs,
 			      bool ok, const char *how, const char *stderr_tail)
@@ -320,11 +330,13 @@ int main(int argc, char **argv)
 			 "SIGCHLD");
 
 	if (netlab_locate(d.cfg.netlab_command, &netlab_path) < 0) {
-		log_error("'netlab' CLI not found in PATH. The Remote Lab Manager requires Netlab to "
-			  "orchestrate labs.");
+		log_error(
+			"'netlab' CLI not found in PATH. The Remote Lab Manager requires Netlab to "
+			"orchestrate labs.");
 		log_error("Install Netlab: https://netlab.tools/install/ubuntu/");
-		log_error("After installation, ensure your shell can find 'netlab' (relogin or reload "
-			  "your shell).");
+		log_error(
+			"After installation, ensure your shell can find 'netlab' (relogin or reload "
+			"your shell).");
 		goto out_meta;
 	}
 	d.netlab = (struct netlab_config){
@@ -340,7 +352,8 @@ int main(int argc, char **argv)
 	};
 	if (netlab_preflight(&d.netlab, &version, &warnings, &error) < 0) {
 		log_error("Failed to execute 'netlab version': %s", error);
-		log_error("Please verify your Netlab installation: https://netlab.tools/install/ubuntu/");
+		log_error(
+			"Please verify your Netlab installation: https://netlab.tools/install/ubuntu/");
 		goto out_meta;
 	}
 	log_netlab_version(netlab_path, version, warnings);
@@ -384,8 +397,9 @@ int main(int argc, char **argv)
 	}
 	hc.host = d.cfg.host;
 	hc.port = d.cfg.port;
-	hc.routes = api_routes_get(&hc.n_routes, (size_t)(d.cfg.max_total_size +
-							   (uint64_t)d.cfg.max_files * 4096 + 65536));
+	hc.routes =
+		api_routes_get(&hc.n_routes, (size_t)(d.cfg.max_total_size +
+						      (uint64_t)d.cfg.max_files * 4096 + 65536));
 	hc.head_as_get = true;
 	hc.default_body_max = 64 * 1024;
 	hc.connection_limit = d.cfg.max_connections;
@@ -414,8 +428,9 @@ int main(int argc, char **argv)
 	log_info("Listening on %s://%s:%u (Press CTRL+C to quit)", tls_cert ? "https" : "http",
 		 d.cfg.host, d.cfg.port);
 	if (auth.token != NULL)
-		log_info("Access control on: every route but /healthz, the status page's files and /admin/* "
-			 "needs the bearer token");
+		log_info(
+			"Access control on: every route but /healthz, the status page's files and /admin/* "
+			"needs the bearer token");
 
 	log_info("Remote Lab Manager starting up...");
 	log_info("Performing startup cleanup of stale netlab instances...");

@@ -22,13 +22,13 @@
 struct netlab_run {
 	enum netlab_step step;
 	const char *argv[NETLAB_MAX_ARGS];
-	char *arg;              /* owned copy of the variable argument */
-	int mlid;               /* multilab instance; 0: default */
-	char mlid_text[16];     /* "12" */
-	char mlid_setting[48];  /* "defaults.multilab.id=12" */
-	char *cmdline;          /* "netlab up topology.yml" for messages (valid UTF-8) */
+	char *arg;             /* owned copy of the variable argument */
+	int mlid;              /* multilab instance; 0: default */
+	char mlid_text[16];    /* "12" */
+	char mlid_setting[48]; /* "defaults.multilab.id=12" */
+	char *cmdline;         /* "netlab up topology.yml" for messages (valid UTF-8) */
 	const struct netlab_config *cfg;
-	struct spawn_group group;  /* reported to cfg->on_child while the child runs */
+	struct spawn_group group; /* reported to cfg->on_child while the child runs */
 	bool group_known;
 	char *cwd;
 	bool expected_failure;
@@ -120,13 +120,17 @@ static size_t netlab_build_argv(struct netlab_run *run, const char *command)
 static uint64_t netlab_timeout(const struct netlab_config *cfg, enum netlab_step step)
 {
 	switch (step) {
-	case NETLAB_VERSION: return cfg->version_timeout;
-	case NETLAB_UP: return cfg->up_timeout;
+	case NETLAB_VERSION:
+		return cfg->version_timeout;
+	case NETLAB_UP:
+		return cfg->up_timeout;
 	case NETLAB_INSPECT_ALL:
 	case NETLAB_INSPECT_NODES:
 	case NETLAB_INSPECT_NODE:
-	case NETLAB_STATUS_ALL: return cfg->inspect_timeout;
-	default: return cfg->down_timeout;
+	case NETLAB_STATUS_ALL:
+		return cfg->inspect_timeout;
+	default:
+		return cfg->down_timeout;
 	}
 }
 
@@ -191,7 +195,8 @@ static void netlab_on_done(struct spawn *sp, struct spawn_result *res, void *use
 		log_info("`%s` finished successfully (%.1fs)", run->cmdline, secs);
 	} else if (run->expected_failure) {
 		netlab_log_stderr(LOG_LEVEL_DEBUG, run, res);
-		log_debug("`%s` failed with %s (%.1fs) - expected failure", run->cmdline, how, secs);
+		log_debug("`%s` failed with %s (%.1fs) - expected failure", run->cmdline, how,
+			  secs);
 	} else {
 		netlab_log_stderr(LOG_LEVEL_ERROR, run, res);
 		log_error("`%s` failed with %s (%.1fs)", run->cmdline, how, secs);
@@ -200,8 +205,8 @@ static void netlab_on_done(struct spawn *sp, struct spawn_result *res, void *use
 		log_warn("`%s` wrote more than %zu bytes to stdout; the rest was dropped",
 			 run->cmdline, res->out.max);
 	if (ok && res->out.len > 0)
-		log_debug("`%s` stdout: %.*s", run->cmdline, (int)(res->out.len > 2000 ? 2000 : res->out.len),
-			  buf_cstr(&res->out));
+		log_debug("`%s` stdout: %.*s", run->cmdline,
+			  (int)(res->out.len > 2000 ? 2000 : res->out.len), buf_cstr(&res->out));
 	netlab_run_forget_group(run);
 	if (run->cfg->on_op != NULL) {
 		char tail[NETLAB_DETAIL_TAIL + 1];
@@ -212,8 +217,8 @@ static void netlab_on_done(struct spawn *sp, struct spawn_result *res, void *use
 	run->done(run, ok, res, run->userdata);
 }
 
-int netlab_run(sd_event *e, const struct netlab_config *cfg, enum netlab_step step,
-	       const char *cwd, int mlid, const char *arg, netlab_done_fn done, void *userdata,
+int netlab_run(sd_event *e, const struct netlab_config *cfg, enum netlab_step step, const char *cwd,
+	       int mlid, const char *arg, netlab_done_fn done, void *userdata,
 	       struct netlab_run **ret)
 {
 	struct netlab_run *run = xcalloc(1, sizeof(*run));
@@ -236,8 +241,10 @@ int netlab_run(sd_event *e, const struct netlab_config *cfg, enum netlab_step st
 	buf_init(&cmd, 4096);
 	(void)buf_append_str(&cmd, "netlab");
 	for (i = 1; i < n; i++)
-		(void)buf_printf(&cmd, " %s", run->argv[i] == netlab_inspect_all_expr
-					? "'<every node's --node data>'" : run->argv[i]);
+		(void)buf_printf(&cmd, " %s",
+				 run->argv[i] == netlab_inspect_all_expr
+					 ? "'<every node's --node data>'"
+					 : run->argv[i]);
 	run->cmdline = buf_steal(&cmd, NULL);
 	str_utf8_repair(run->cmdline, strlen(run->cmdline)); /* a topology name from a client */
 
@@ -342,11 +349,10 @@ json_t *netlab_error_json(const struct netlab_run *run, const struct spawn_resul
 		snprintf(detail, sizeof(detail), "`%s` failed with %s", run->cmdline, how);
 	str_utf8_repair(detail, strlen(detail));
 	return json_pack("{s:s, s:{s:s, s:o, s:o, s:b, s:s%}}", "detail", detail, "netlab",
-			 "command", run->cmdline,
-			 "exit_code", res->exited ? json_integer(res->exit_code) : json_null(),
-			 "signal", res->exited ? json_null() : json_integer(res->signal),
-			 "timed_out", res->timed_out,
-			 "stderr_tail", tail, len);
+			 "command", run->cmdline, "exit_code",
+			 res->exited ? json_integer(res->exit_code) : json_null(), "signal",
+			 res->exited ? json_null() : json_integer(res->signal), "timed_out",
+			 res->timed_out, "stderr_tail", tail, len);
 }
 
 bool netlab_dir_locked(const char *workdir)
@@ -387,8 +393,9 @@ int netlab_locate(const char *command, char **ret_path)
 	for (p = path; *p != '\0';) {
 		size_t len = strcspn(p, ":");
 
-		if (len > 0 && (size_t)snprintf(buf, sizeof(buf), "%.*s/%s", (int)len, p, command) <
-				       sizeof(buf) &&
+		if (len > 0 &&
+		    (size_t)snprintf(buf, sizeof(buf), "%.*s/%s", (int)len, p, command) <
+			    sizeof(buf) &&
 		    stat(buf, &st) == 0 && S_ISREG(st.st_mode) && access(buf, X_OK) == 0) {
 			*ret_path = netlab_absolute(buf);
 			return 0;
@@ -431,4 +438,3 @@ int netlab_preflight(const struct netlab_config *cfg, char **ret_output, char **
 	spawn_result_free(&res);
 	return 0;
 }
-

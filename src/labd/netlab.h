@@ -19,12 +19,12 @@
 #define NETLAB_MLID_DEFAULT_SUBNET 121
 
 struct netlab_config {
-	const char *command;      /* "netlab" (looked up on PATH) or a path */
-	uint64_t up_timeout;      /* usec */
+	const char *command; /* "netlab" (looked up on PATH) or a path */
+	uint64_t up_timeout; /* usec */
 	uint64_t down_timeout;
 	uint64_t inspect_timeout;
 	uint64_t version_timeout;
-	bool stream;              /* log every output line at DEBUG as it arrives */
+	bool stream; /* log every output line at DEBUG as it arrives */
 	size_t stdout_max;
 	size_t stderr_max;
 	/* Optional: told of every finished command (the status page's recent operations). */
@@ -37,10 +37,10 @@ struct netlab_config {
 };
 
 enum netlab_step {
-	NETLAB_VERSION,       /* netlab version */
-	NETLAB_DOWN_DEFAULT,  /* netlab down --instance default --cleanup (may fail: nothing runs) */
-	NETLAB_UP,            /* netlab up [--plugin multilab -s defaults.multilab.id=N] <topology> */
-	NETLAB_INSPECT_ALL,   /* every node's `--node` data in one call (an inspect expression) */
+	NETLAB_VERSION,      /* netlab version */
+	NETLAB_DOWN_DEFAULT, /* netlab down --instance default --cleanup (may fail: nothing runs) */
+	NETLAB_UP,          /* netlab up [--plugin multilab -s defaults.multilab.id=N] <topology> */
+	NETLAB_INSPECT_ALL, /* every node's `--node` data in one call (an inspect expression) */
 	NETLAB_INSPECT_NODES, /* netlab inspect -q --format json [-i N] nodes */
 	NETLAB_INSPECT_NODE,  /* netlab inspect -q --format json [-i N] --node <name> */
 	NETLAB_DOWN,          /* netlab down --cleanup [-i N] */
@@ -57,8 +57,8 @@ typedef void (*netlab_done_fn)(struct netlab_run *run, bool ok, struct spawn_res
 /* Run one netlab step as a child in cwd. mlid names the lab's multilab instance (0: the
  * default instance, no -i); arg is the topology file or node name where the step takes one.
  * Failed or timed-out steps are logged; expected failures only at DEBUG. */
-int netlab_run(sd_event *e, const struct netlab_config *cfg, enum netlab_step step,
-	       const char *cwd, int mlid, const char *arg, netlab_done_fn done, void *userdata,
+int netlab_run(sd_event *e, const struct netlab_config *cfg, enum netlab_step step, const char *cwd,
+	       int mlid, const char *arg, netlab_done_fn done, void *userdata,
 	       struct netlab_run **ret);
 /* Interrupt a running step (SIGINT to its process group, SIGKILL after a grace). */
 void netlab_interrupt(struct netlab_run *run);

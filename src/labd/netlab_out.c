@@ -77,7 +77,7 @@ static json_t *netlab_order_nodes(json_t *obj)
 	size_t n = 0, i;
 
 	order = xcalloc(json_object_size(obj) + 1, sizeof(*order));
-	json_object_foreach(obj, key, node) {
+	json_object_foreach (obj, key, node) {
 		json_t *id = json_is_object(node) ? json_object_get(node, "id") : NULL;
 
 		order[n].name = key;
@@ -91,7 +91,6 @@ static json_t *netlab_order_nodes(json_t *obj)
 	free(order);
 	return names;
 }
-
 
 int netlab_parse_nodes(const char *out, size_t len, json_t **ret_names)
 {
@@ -118,7 +117,7 @@ int netlab_parse_nodes(const char *out, size_t len, json_t **ret_names)
 
 		names = json_array();
 		r = 0;
-		json_array_foreach(v, i, item) {
+		json_array_foreach (v, i, item) {
 			if (!json_is_string(item)) {
 				r = -EINVAL;
 				break;
@@ -141,7 +140,8 @@ int netlab_parse_node(const char *out, size_t len, json_t **ret_node)
 	json_t *v;
 	size_t i;
 
-	for (i = 0; i < len && (out[i] == ' ' || out[i] == '\n' || out[i] == '\r' || out[i] == '\t'); i++)
+	for (i = 0;
+	     i < len && (out[i] == ' ' || out[i] == '\n' || out[i] == '\r' || out[i] == '\t'); i++)
 		;
 	if (i == len) {
 		*ret_node = json_object();
@@ -169,7 +169,7 @@ int netlab_parse_devices(const char *out, size_t len, json_t **ret_devices)
 	}
 	names = netlab_order_nodes(v);
 	devices = json_array();
-	json_array_foreach(names, i, name) {
+	json_array_foreach (names, i, name) {
 		json_t *raw = json_object_get(v, json_string_value(name));
 
 		if (!json_is_object(raw)) {
@@ -201,7 +201,7 @@ int netlab_parse_status(const char *out, size_t len, json_t **ret_status)
 		/* {"warning": "No netlab-managed labs"} */
 		json_object_clear(v);
 	}
-	json_object_foreach(v, key, entry) {
+	json_object_foreach (v, key, entry) {
 		if (!json_is_object(entry)) {
 			json_decref(v);
 			return -EINVAL;
@@ -277,7 +277,8 @@ int netlab_status_file_has_default(const char *home)
 			break;
 		case YAML_SCALAR_EVENT:
 			if (depth == 1) {
-				if (key_next && strcmp((const char *)ev.data.scalar.value, "default") == 0) {
+				if (key_next &&
+				    strcmp((const char *)ev.data.scalar.value, "default") == 0) {
 					r = 1;
 					done = true;
 				}

@@ -53,7 +53,7 @@ static void level_rebuild(struct session_level *l)
 	free(l->fenwick);
 	l->fenwick = xcalloc(cap + 1, sizeof(*l->fenwick));
 	l->cap = cap;
-	TAILQ_FOREACH(s, &l->fifo, link) {
+	TAILQ_FOREACH (s, &l->fifo, link) {
 		s->ticket = ++i;
 		level_add(l, s->ticket, 1);
 	}
@@ -167,8 +167,8 @@ void sessions_free(struct sessions *ss)
 	sessions_init(ss);
 }
 
-struct session *sessions_add(struct sessions *ss, const char *id, const char *handle,
-			     int priority, const char *label, uint64_t now, double wall)
+struct session *sessions_add(struct sessions *ss, const char *id, const char *handle, int priority,
+			     const char *label, uint64_t now, double wall)
 {
 	struct session *s = xcalloc(1, sizeof(*s));
 	struct session_level *l;
@@ -299,8 +299,8 @@ static void ended_expire(struct sessions *ss, uint64_t now)
 		ended_forget_oldest(ss);
 }
 
-static void ended_remember(struct sessions *ss, const struct session *s,
-			   enum session_end reason, uint64_t now)
+static void ended_remember(struct sessions *ss, const struct session *s, enum session_end reason,
+			   uint64_t now)
 {
 	struct session_ended *e;
 
@@ -320,8 +320,7 @@ static void ended_remember(struct sessions *ss, const struct session *s,
 	(void)tsearch(e, &ss->ended_by_handle, ended_handle_cmp);
 }
 
-void sessions_remove(struct sessions *ss, struct session *s, enum session_end reason,
-		     uint64_t now)
+void sessions_remove(struct sessions *ss, struct session *s, enum session_end reason, uint64_t now)
 {
 	tdelete(s, &ss->by_id, by_id_cmp);
 	tdelete(s, &ss->by_handle, by_handle_cmp);
@@ -341,8 +340,7 @@ void sessions_remove(struct sessions *ss, struct session *s, enum session_end re
 	session_free(s);
 }
 
-int sessions_ended_reason(struct sessions *ss, const char *id, uint64_t now,
-			  enum session_end *ret)
+int sessions_ended_reason(struct sessions *ss, const char *id, uint64_t now, enum session_end *ret)
 {
 	struct session_ended key;
 	void *found;
@@ -363,12 +361,18 @@ int sessions_ended_reason(struct sessions *ss, const char *id, uint64_t now,
 const char *session_end_name(enum session_end reason)
 {
 	switch (reason) {
-	case SESSION_END_DELETED: return "deleted";
-	case SESSION_END_REAPED: return "reaped";
-	case SESSION_END_MAX_HOLD: return "max_hold";
-	case SESSION_END_MAX_WAIT: return "max_wait";
-	case SESSION_END_ADMIN: return "admin";
-	case SESSION_END_SHUTDOWN: return "shutdown";
+	case SESSION_END_DELETED:
+		return "deleted";
+	case SESSION_END_REAPED:
+		return "reaped";
+	case SESSION_END_MAX_HOLD:
+		return "max_hold";
+	case SESSION_END_MAX_WAIT:
+		return "max_wait";
+	case SESSION_END_ADMIN:
+		return "admin";
+	case SESSION_END_SHUTDOWN:
+		return "shutdown";
 	}
 	return "?";
 }
@@ -437,8 +441,8 @@ static uint64_t heap_pop(uint64_t *h, size_t *n)
 	return top;
 }
 
-int sessions_estimate_waits(const struct sessions *ss, unsigned slots, uint64_t now,
-			    uint64_t *ret, size_t n)
+int sessions_estimate_waits(const struct sessions *ss, unsigned slots, uint64_t now, uint64_t *ret,
+			    size_t n)
 {
 	uint64_t mean = sessions_mean_hold(ss), *heap, t;
 	const struct session *s;
@@ -449,7 +453,8 @@ int sessions_estimate_waits(const struct sessions *ss, unsigned slots, uint64_t 
 	if (slots == 0)
 		slots = 1;
 	heap = xcalloc(slots + ss->n_active + 1, sizeof(*heap));
-	SESSIONS_FOREACH_ACTIVE(s, ss) {
+	SESSIONS_FOREACH_ACTIVE(s, ss)
+	{
 		uint64_t age = now > s->promoted ? now - s->promoted : 0;
 
 		/* An ACTIVE session older than the mean is expected to end soon. */

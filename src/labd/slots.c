@@ -106,10 +106,10 @@ static struct lab *slots_lru_idle(const struct slots *sl)
 	return best;
 }
 
-static struct slot_plan plan(enum slot_decision d, const struct lab *lab,
-			     const struct lab *leave)
+static struct slot_plan plan(enum slot_decision d, const struct lab *lab, const struct lab *leave)
 {
-	return (struct slot_plan){ .decision = d, .lab = (struct lab *)lab,
+	return (struct slot_plan){ .decision = d,
+				   .lab = (struct lab *)lab,
 				   .leave = (struct lab *)leave };
 }
 
@@ -190,14 +190,22 @@ struct slot_plan slots_decide(const struct slots *sl, const struct lab *own, con
 const char *slot_decision_name(enum slot_decision d)
 {
 	switch (d) {
-	case SLOT_ATTACH: return "attach";
-	case SLOT_TAKE: return "take-warm";
-	case SLOT_START: return "start";
-	case SLOT_RESTART: return "exclusive-restart";
-	case SLOT_SWITCH: return "topology-switch";
-	case SLOT_REPLACE: return "replace-idle";
-	case SLOT_BUSY: return "busy";
-	case SLOT_WAIT: return "wait";
+	case SLOT_ATTACH:
+		return "attach";
+	case SLOT_TAKE:
+		return "take-warm";
+	case SLOT_START:
+		return "start";
+	case SLOT_RESTART:
+		return "exclusive-restart";
+	case SLOT_SWITCH:
+		return "topology-switch";
+	case SLOT_REPLACE:
+		return "replace-idle";
+	case SLOT_BUSY:
+		return "busy";
+	case SLOT_WAIT:
+		return "wait";
 	}
 	return "?";
 }
@@ -281,10 +289,14 @@ json_t *lab_status_json(const struct lab *lab, bool include_devices)
 const char *lab_state_name(enum lab_state state)
 {
 	switch (state) {
-	case LAB_EMPTY: return "empty";
-	case LAB_STARTING: return "starting";
-	case LAB_UP: return "up";
-	case LAB_STOPPING: return "stopping";
+	case LAB_EMPTY:
+		return "empty";
+	case LAB_STARTING:
+		return "starting";
+	case LAB_UP:
+		return "up";
+	case LAB_STOPPING:
+		return "stopping";
 	}
 	return "?";
 }

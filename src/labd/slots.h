@@ -27,23 +27,23 @@ struct session;
 
 struct lab {
 	unsigned slot;
-	int mlid;                  /* netlab multilab id; 0: the `default` instance */
+	int mlid;                        /* netlab multilab id; 0: the `default` instance */
 	char instance[LAB_INSTANCE_MAX]; /* "default" or the id, as netlab's -i takes it */
 	enum lab_state state;
-	char *topology;            /* server-side path of the uploaded topology copy */
-	char *name;                /* topology file name, for log lines */
+	char *topology; /* server-side path of the uploaded topology copy */
+	char *name;     /* topology file name, for log lines */
 	char hash[LAB_HASH_LEN + 1];
-	char *workdir;             /* where netlab up ran */
-	char *upload_dir;          /* upload directory the topology came from */
-	json_t *devices;           /* [{"name":..., "raw":{...}}, ...] */
+	char *workdir;    /* where netlab up ran */
+	char *upload_dir; /* upload directory the topology came from */
+	json_t *devices;  /* [{"name":..., "raw":{...}}, ...] */
 	int ref;
-	struct session *holder;    /* NULL: idle (or being started without a session) */
-	bool pinned;               /* a --prewarm topology: kept idle without expiry */
-	uint64_t up_since;         /* monotonic usec */
-	uint64_t held_since;       /* monotonic usec its holder got it (0: not held) */
-	uint64_t starting_since;   /* monotonic usec its current start began (LAB_STARTING) */
-	uint64_t idle_since;       /* monotonic usec it lost its holder (LRU order) */
-	uint64_t idle_until;       /* idle-keep expiry (monotonic usec); 0: none */
+	struct session *holder;  /* NULL: idle (or being started without a session) */
+	bool pinned;             /* a --prewarm topology: kept idle without expiry */
+	uint64_t up_since;       /* monotonic usec */
+	uint64_t held_since;     /* monotonic usec its holder got it (0: not held) */
+	uint64_t starting_since; /* monotonic usec its current start began (LAB_STARTING) */
+	uint64_t idle_since;     /* monotonic usec it lost its holder (LRU order) */
+	uint64_t idle_until;     /* idle-keep expiry (monotonic usec); 0: none */
 };
 
 /* What an acquire should do (spec §4.3, generalised to slots). */
@@ -60,10 +60,10 @@ enum slot_decision {
 
 struct slot_plan {
 	enum slot_decision decision;
-	struct lab *lab;           /* the slot the plan works on (NULL for BUSY/WAIT, but the
+	struct lab *lab;     /* the slot the plan works on (NULL for BUSY/WAIT, but the
 				    * held lab waited for when recheck_at is set) */
-	struct lab *leave;         /* SLOT_TAKE: the session's own idle lab it lets go of */
-	uint64_t recheck_at;       /* SLOT_WAIT for a held lab: decide again by then (usec) */
+	struct lab *leave;   /* SLOT_TAKE: the session's own idle lab it lets go of */
+	uint64_t recheck_at; /* SLOT_WAIT for a held lab: decide again by then (usec) */
 };
 
 /* What the pool has observed, for one choice: a session that would replace an idle lab may
@@ -74,9 +74,9 @@ struct slot_plan {
  * up_cost (overdue), then the tree decides as without hints. Zeros: nothing observed, never
  * wait. */
 struct slot_hints {
-	uint64_t now;              /* monotonic usec */
-	uint64_t up_cost;          /* mean time a lab took to come up (usec) */
-	uint64_t mean_hold;        /* mean time a holder keeps a lab (usec) */
+	uint64_t now;       /* monotonic usec */
+	uint64_t up_cost;   /* mean time a lab took to come up (usec) */
+	uint64_t mean_hold; /* mean time a holder keeps a lab (usec) */
 };
 
 struct slots {

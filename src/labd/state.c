@@ -91,7 +91,7 @@ int state_save(struct labd *d)
 	int r;
 
 	SESSIONS_FOREACH(s, &d->sessions)
-		json_array_append_new(sessions, state_session_json(d, s));
+	json_array_append_new(sessions, state_session_json(d, s));
 	for (i = 0; i < d->slots.n; i++)
 		if (d->slots.labs[i].state == LAB_UP)
 			json_array_append_new(labs, state_lab_json(d, &d->slots.labs[i]));
@@ -154,7 +154,8 @@ static bool state_dir_is_ours(const struct labd *d, const char *dir, const char 
 	size_t n = strlen(d->tmpdir);
 
 	return dir != NULL && strncmp(dir, d->tmpdir, n) == 0 && dir[n] == '/' &&
-	       strncmp(dir + n + 1, prefix, strlen(prefix)) == 0 && strchr(dir + n + 1, '/') == NULL;
+	       strncmp(dir + n + 1, prefix, strlen(prefix)) == 0 &&
+	       strchr(dir + n + 1, '/') == NULL;
 }
 
 static bool state_id_ok(const char *s, size_t len)
@@ -166,7 +167,7 @@ static bool state_id_ok(const char *s, size_t len)
 static const char *state_check(const struct labd *d, const json_t *root)
 {
 	const json_t *v, *sessions = json_object_get(root, "sessions"),
-		     *labs = json_object_get(root, "labs");
+			 *labs = json_object_get(root, "labs");
 	size_t i;
 
 	if (!json_is_object(root))
@@ -181,7 +182,7 @@ static const char *state_check(const struct labd *d, const json_t *root)
 		return "belongs to a server with another state directory";
 	if (!json_is_array(sessions) || !json_is_array(labs))
 		return "lacks its sessions or labs";
-	json_array_foreach(sessions, i, v) {
+	json_array_foreach (sessions, i, v) {
 		const char *st = json_string_value(json_object_get(v, "state"));
 
 		if (!state_id_ok(json_string_value(json_object_get(v, "id")), SESSION_ID_LEN) ||
@@ -192,7 +193,7 @@ static const char *state_check(const struct labd *d, const json_t *root)
 		    !json_is_number(json_object_get(v, "created_at")))
 			return "has a malformed session";
 	}
-	json_array_foreach(labs, i, v) {
+	json_array_foreach (labs, i, v) {
 		const json_t *up = json_object_get(v, "upload_dir");
 
 		if (!json_is_integer(json_object_get(v, "slot")) ||
@@ -217,7 +218,7 @@ static void state_restore_sessions(struct labd *d, const json_t *sessions)
 	const json_t *v;
 	size_t i;
 
-	json_array_foreach(sessions, i, v) {
+	json_array_foreach (sessions, i, v) {
 		const char *id = json_string_value(json_object_get(v, "id"));
 		const char *handle = json_string_value(json_object_get(v, "handle"));
 		const char *label = json_string_value(json_object_get(v, "label"));
@@ -231,7 +232,8 @@ static void state_restore_sessions(struct labd *d, const json_t *sessions)
 		    (label != NULL && strlen(label) > SESSION_LABEL_MAX))
 			continue;
 		/* A fresh keep-alive timeout: last_seen is now. */
-		s = sessions_add(&d->sessions, id, handle, prio, label, loop_now(d->event), created);
+		s = sessions_add(&d->sessions, id, handle, prio, label, loop_now(d->event),
+				 created);
 		if (s == NULL)
 			continue;
 		s->created = state_mono(d, created);
@@ -240,7 +242,7 @@ static void state_restore_sessions(struct labd *d, const json_t *sessions)
 		if (strcmp(json_string_value(json_object_get(v, "state")), "active") == 0)
 			sessions_promote(&d->sessions, s,
 					 state_mono(d, json_number_value(
-							    json_object_get(v, "promoted_at"))));
+							       json_object_get(v, "promoted_at"))));
 	}
 }
 
@@ -249,7 +251,7 @@ static void state_restore_labs(struct labd *d, const json_t *labs, struct labops
 	const json_t *v;
 	size_t i;
 
-	json_array_foreach(labs, i, v) {
+	json_array_foreach (labs, i, v) {
 		json_int_t slot = json_integer_value(json_object_get(v, "slot"));
 		int mlid = (int)json_integer_value(json_object_get(v, "mlid"));
 		const char *holder_id = json_string_value(json_object_get(v, "holder"));
@@ -259,10 +261,11 @@ static void state_restore_labs(struct labd *d, const json_t *labs, struct labops
 
 		if (slot < 0 || (unsigned)slot >= d->slots.n || d->slots.labs[slot].mlid != mlid ||
 		    d->slots.labs[slot].state != LAB_EMPTY) {
-			log_warn("The kept lab %s (slot %lld, instance %d) does not fit the slots of "
-				 "this start (%u slots); it is cleaned up instead",
-				 json_string_value(json_object_get(v, "name")), (long long)slot,
-				 mlid, d->slots.n);
+			log_warn(
+				"The kept lab %s (slot %lld, instance %d) does not fit the slots of "
+				"this start (%u slots); it is cleaned up instead",
+				json_string_value(json_object_get(v, "name")), (long long)slot,
+				mlid, d->slots.n);
 			continue;
 		}
 		if (holder != NULL && (holder->state != SESSION_ACTIVE || holder->lab != NULL))

@@ -26,13 +26,22 @@
 
 /* Files and directories `netlab up` writes (or `down --cleanup` deletes) in its directory. */
 static const char *const upload_reserved[] = {
-	"netlab.snapshot.pickle", "netlab.snapshot.yml", "netlab.lock", "clab.yml", "clab_files",
-	"node_files", "hosts.yml", "ansible.cfg", "group_vars", "host_vars", "config",
-	"Vagrantfile", ".vagrant",
+	"netlab.snapshot.pickle",
+	"netlab.snapshot.yml",
+	"netlab.lock",
+	"clab.yml",
+	"clab_files",
+	"node_files",
+	"hosts.yml",
+	"ansible.cfg",
+	"group_vars",
+	"host_vars",
+	"config",
+	"Vagrantfile",
+	".vagrant",
 };
 
-void upload_init(struct upload *u, const char *tmpdir, const struct upload_limits *limits,
-		 bool dry)
+void upload_init(struct upload *u, const char *tmpdir, const struct upload_limits *limits, bool dry)
 {
 	memset(u, 0, sizeof(*u));
 	u->limits = *limits;
@@ -320,7 +329,8 @@ int upload_part(struct upload *u, const struct http_form_part *p)
 			u->reuse_value[0] = '\0';
 			u->cur = UPLOAD_PART_REUSE;
 		} else {
-			u->cur = UPLOAD_PART_IGNORED; /* unknown fields are ignored, as FastAPI does */
+			u->cur =
+				UPLOAD_PART_IGNORED; /* unknown fields are ignored, as FastAPI does */
 		}
 	}
 	if (p->len == 0)
@@ -383,21 +393,30 @@ json_t *upload_validation_errors(const struct upload *u)
 	bool b;
 
 	if (!u->topology_seen)
-		json_array_append_new(errors, upload_fastapi_error(
-			"missing", json_pack("[ss]", "body", "topology"), "Field required", NULL));
+		json_array_append_new(errors,
+				      upload_fastapi_error("missing",
+							   json_pack("[ss]", "body", "topology"),
+							   "Field required", NULL));
 	else if (u->topology_plain)
-		json_array_append_new(errors, upload_fastapi_error(
-			"value_error", json_pack("[ss]", "body", "topology"),
-			"Value error, Expected UploadFile, received: <class 'str'>", NULL));
+		json_array_append_new(
+			errors,
+			upload_fastapi_error(
+				"value_error", json_pack("[ss]", "body", "topology"),
+				"Value error, Expected UploadFile, received: <class 'str'>", NULL));
 	if (u->extra_plain_index >= 0)
-		json_array_append_new(errors, upload_fastapi_error(
-			"value_error", json_pack("[ssi]", "body", "extra_files", u->extra_plain_index),
-			"Value error, Expected UploadFile, received: <class 'str'>", NULL));
+		json_array_append_new(
+			errors,
+			upload_fastapi_error(
+				"value_error",
+				json_pack("[ssi]", "body", "extra_files", u->extra_plain_index),
+				"Value error, Expected UploadFile, received: <class 'str'>", NULL));
 	if (u->reuse_seen && parse_bool_strict(u->reuse_value, &b) < 0)
-		json_array_append_new(errors, upload_fastapi_error(
-			"bool_parsing", json_pack("[ss]", "body", "reuse"),
-			"Input should be a valid boolean, unable to interpret input",
-			json_string(u->reuse_value)));
+		json_array_append_new(
+			errors,
+			upload_fastapi_error(
+				"bool_parsing", json_pack("[ss]", "body", "reuse"),
+				"Input should be a valid boolean, unable to interpret input",
+				json_string(u->reuse_value)));
 	return errors;
 }
 

@@ -14,9 +14,9 @@
 #define UPLOAD_FIELD_MAX 64
 
 struct upload_limits {
-	uint64_t file_max;   /* bytes per file */
-	uint64_t total_max;  /* bytes of all files */
-	unsigned files_max;  /* number of file parts */
+	uint64_t file_max;  /* bytes per file */
+	uint64_t total_max; /* bytes of all files */
+	unsigned files_max; /* number of file parts */
 };
 
 enum upload_part_kind {
@@ -30,32 +30,32 @@ enum upload_part_kind {
 struct upload {
 	struct upload_limits limits;
 	char *tmpdir;
-	char *dir;                 /* <tmp>/remote_netlab_upload_XXXXXXXX, created on first file */
-	bool dry;                  /* validate the form only; write nothing */
+	char *dir; /* <tmp>/remote_netlab_upload_XXXXXXXX, created on first file */
+	bool dry;  /* validate the form only; write nothing */
 
 	bool topology_seen;
-	bool topology_plain;       /* sent as a plain field, not a file */
-	char *topology_name;       /* file name as sent */
-	char *topology_path;       /* <dir>/<name> */
+	bool topology_plain; /* sent as a plain field, not a file */
+	char *topology_name; /* file name as sent */
+	char *topology_path; /* <dir>/<name> */
 	bool topology_bad_suffix;
-	char hash[65];             /* SHA-256 hex of the topology bytes */
-	void *md;                  /* EVP_MD_CTX while the topology streams in */
+	char hash[65]; /* SHA-256 hex of the topology bytes */
+	void *md;      /* EVP_MD_CTX while the topology streams in */
 
 	bool reuse_seen;
 	char reuse_value[UPLOAD_FIELD_MAX + 1];
 
-	char **extras;             /* relative paths, in order */
+	char **extras; /* relative paths, in order */
 	size_t n_extras;
-	int extra_plain_index;     /* index of the first extra_files sent as plain field, or -1 */
+	int extra_plain_index; /* index of the first extra_files sent as plain field, or -1 */
 
 	enum upload_part_kind cur;
-	char *cur_path;            /* file being written */
+	char *cur_path; /* file being written */
 	int fd;
 	uint64_t cur_size;
 	uint64_t total;
 	unsigned files;
 
-	unsigned err_status;       /* first non-validation error (400/413/500) */
+	unsigned err_status; /* first non-validation error (400/413/500) */
 	char err_detail[UPLOAD_PATH_MAX + 128];
 };
 

@@ -112,12 +112,9 @@ enum unknown_host {
 };
 
 static const enum unknown_host unknown_host_wording[] = {
-	[REQUEST_WOL] = UNKNOWN_HOST_NONE,
-	[REQUEST_WINRM] = UNKNOWN_HOST_IN_CONFIG,
-	[REQUEST_POLL] = UNKNOWN_HOST_IN_CONFIG,
-	[REQUEST_QUARANTINE] = UNKNOWN_HOST_BARE,
-	[REQUEST_RESV_START] = UNKNOWN_HOST_QUOTED,
-	[REQUEST_RESV_END] = UNKNOWN_HOST_QUOTED,
+	[REQUEST_WOL] = UNKNOWN_HOST_NONE,          [REQUEST_WINRM] = UNKNOWN_HOST_IN_CONFIG,
+	[REQUEST_POLL] = UNKNOWN_HOST_IN_CONFIG,    [REQUEST_QUARANTINE] = UNKNOWN_HOST_BARE,
+	[REQUEST_RESV_START] = UNKNOWN_HOST_QUOTED, [REQUEST_RESV_END] = UNKNOWN_HOST_QUOTED,
 };
 
 /* Flask's request.is_json: application/json or application/<x>+json. */
@@ -193,7 +190,8 @@ static void h_health(struct http_request *req)
 	json_t *r = json_object();
 
 	json_object_set_new(r, "status", json_string("ok"));
-	json_object_set_new(r, "hosts_loaded", json_integer((json_int_t)hosts_count_active(o->hosts)));
+	json_object_set_new(r, "hosts_loaded",
+			    json_integer((json_int_t)hosts_count_active(o->hosts)));
 	json_object_set_new(r, "db", json_boolean(o->dbq != NULL));
 	json_object_set_new(r, "db_backend", json_string(dbq_backend(o->dbq)));
 	json_object_set_new(r, "db_connected", json_boolean(dbq_connected(o->dbq)));
@@ -411,7 +409,8 @@ static void h_quarantine(struct http_request *req)
 	if (!api_begin(req, REQUEST_QUARANTINE, &u, &h))
 		return;
 	h->quarantined = r->quarantined;
-	log_info("host %s %s", h->name, r->quarantined ? "quarantined" : "released from quarantine");
+	log_info("host %s %s", h->name,
+		 r->quarantined ? "quarantined" : "released from quarantine");
 	resp = json_object();
 	json_object_set_new(resp, "host", json_string(r->host));
 	json_object_set_new(resp, "quarantined", json_boolean(r->quarantined));
@@ -492,15 +491,16 @@ static void h_stream(struct http_request *req)
 
 	/* host= (empty) is every host, as the original's ?host=&include_events= */
 	if (name != NULL && name[0] != '\0' && (h = hosts_get(o->hosts, name)) == NULL) {
-		snprintf(err, sizeof(err), "host '%.*s' not found in config", REQUEST_ERR_MAX, name);
+		snprintf(err, sizeof(err), "host '%.*s' not found in config", REQUEST_ERR_MAX,
+			 name);
 		respond_error(req, 404, err);
 		return;
 	}
 	r = heartbeat_stream_open(o->hbstream, req, h,
 				  events == NULL || jsonx_parse_bool_str(events, strlen(events)));
 	if (r == -EBUSY)
-		respond_error(req, 503, o->stopping ? "Shutting down"
-						    : "Too many heartbeat stream readers");
+		respond_error(req, 503,
+			      o->stopping ? "Shutting down" : "Too many heartbeat stream readers");
 	else if (r == 0)
 		count(req, 200);
 }
@@ -535,14 +535,22 @@ const struct http_route api_routes[] = {
 	{ .method = "GET", .path = "/health", .handler = h_health },
 	{ .method = "POST", .path = "/api/wol", .handler = h_wol, .body = HTTP_BODY_BUFFER },
 	{ .method = "POST", .path = "/api/winrm", .handler = h_winrm, .body = HTTP_BODY_BUFFER },
-	{ .method = "POST", .path = "/api/heartbeat/poll", .handler = h_poll,
+	{ .method = "POST",
+	  .path = "/api/heartbeat/poll",
+	  .handler = h_poll,
 	  .body = HTTP_BODY_BUFFER },
 	{ .method = "POST", .path = "/api/hosts/reload", .handler = h_reload },
-	{ .method = "POST", .path = "/api/hosts/quarantine", .handler = h_quarantine,
+	{ .method = "POST",
+	  .path = "/api/hosts/quarantine",
+	  .handler = h_quarantine,
 	  .body = HTTP_BODY_BUFFER },
-	{ .method = "POST", .path = "/api/reservations/start", .handler = h_resv_start,
+	{ .method = "POST",
+	  .path = "/api/reservations/start",
+	  .handler = h_resv_start,
 	  .body = HTTP_BODY_BUFFER },
-	{ .method = "POST", .path = "/api/reservations/end", .handler = h_resv_end,
+	{ .method = "POST",
+	  .path = "/api/reservations/end",
+	  .handler = h_resv_end,
 	  .body = HTTP_BODY_BUFFER },
 	{ .method = "GET", .path = "/api/reservations/timeline", .handler = h_timeline },
 	{ .method = "GET", .path = "/api/heartbeat/stream", .handler = h_stream },

@@ -118,7 +118,8 @@ int auth_init(struct auth *a, const char *token, const char *networks, char *err
 		a->n_nets++;
 	}
 	if (a->n_nets == 0) {
-		snprintf(err, errlen, "OPS_ALLOWED_NETWORKS is empty (use \"any\" for no restriction)");
+		snprintf(err, errlen,
+			 "OPS_ALLOWED_NETWORKS is empty (use \"any\" for no restriction)");
 		goto fail;
 	}
 	return 0;

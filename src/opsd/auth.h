@@ -9,14 +9,14 @@
 #define AUTH_MAX_NETWORKS 64
 
 struct auth_cidr {
-	int family;        /* AF_INET or AF_INET6 */
-	uint8_t addr[16];  /* network bytes, host bits cleared */
+	int family;       /* AF_INET or AF_INET6 */
+	uint8_t addr[16]; /* network bytes, host bits cleared */
 	unsigned prefix;
 };
 
 struct auth {
-	char *token;                 /* NULL: no token required */
-	bool any_network;            /* no allow-list */
+	char *token;      /* NULL: no token required */
+	bool any_network; /* no allow-list */
 	struct auth_cidr nets[AUTH_MAX_NETWORKS];
 	unsigned n_nets;
 };

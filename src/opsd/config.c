@@ -25,8 +25,8 @@ bool config_parse_bool(const char *s, bool def)
 	return s == NULL ? def : jsonx_parse_bool_str(s, strlen(s));
 }
 
-static int env_double(const char *name, double def, double min, double max, double *ret,
-		      char *err, size_t errlen)
+static int env_double(const char *name, double def, double min, double max, double *ret, char *err,
+		      size_t errlen)
 {
 	const char *v = env(name);
 	char *t;
@@ -104,9 +104,10 @@ static int load_connections(struct opsd_config *c, char *err, size_t errlen)
 	if (r < 0)
 		return r;
 	if (per > total) {
-		snprintf(err, errlen,
-			 "OPS_MAX_CONNECTIONS_PER_ADDRESS (%ld) must not exceed OPS_MAX_CONNECTIONS (%ld)",
-			 per, total);
+		snprintf(
+			err, errlen,
+			"OPS_MAX_CONNECTIONS_PER_ADDRESS (%ld) must not exceed OPS_MAX_CONNECTIONS (%ld)",
+			per, total);
 		return -EINVAL;
 	}
 	r = env_long("OPS_IDLE_CONNECTION_TIMEOUT", CONFIG_DEFAULT_IDLE_TIMEOUT, 1, 86400, &idle,
@@ -120,9 +121,10 @@ static int load_connections(struct opsd_config *c, char *err, size_t errlen)
 		return r;
 	if (req > idle) {
 		if (v != NULL && v[0] != '\0') {
-			snprintf(err, errlen,
-				 "OPS_REQUEST_TIMEOUT (%ld) must not exceed OPS_IDLE_CONNECTION_TIMEOUT (%ld)",
-				 req, idle);
+			snprintf(
+				err, errlen,
+				"OPS_REQUEST_TIMEOUT (%ld) must not exceed OPS_IDLE_CONNECTION_TIMEOUT (%ld)",
+				req, idle);
 			return -EINVAL;
 		}
 		req = idle;
@@ -233,7 +235,8 @@ int config_load(struct opsd_config *c, char *err, size_t errlen)
 	c->sqlite_path = (v && v[0]) ? xstrdup(v) : xasprintf("%s/ops-worker.db", c->state_dir);
 
 	/* WinRM */
-	r = env_double("OPS_WINRM_READ_TIMEOUT", 30, 0.1, 3600, &c->winrm_read_timeout, err, errlen);
+	r = env_double("OPS_WINRM_READ_TIMEOUT", 30, 0.1, 3600, &c->winrm_read_timeout, err,
+		       errlen);
 	if (r < 0)
 		return r;
 	r = env_double("OPS_WINRM_OPERATION_TIMEOUT", 20, 0.1, 3600, &c->winrm_operation_timeout,
@@ -275,7 +278,8 @@ int config_load(struct opsd_config *c, char *err, size_t errlen)
 	}
 
 	/* timeline */
-	r = env_long("OPS_TIMELINE_MAX_OPS", 500, -1000000, 1000000, &c->timeline_max_ops, err, errlen);
+	r = env_long("OPS_TIMELINE_MAX_OPS", 500, -1000000, 1000000, &c->timeline_max_ops, err,
+		     errlen);
 	if (r < 0)
 		return r;
 	if (c->timeline_max_ops < 1)
@@ -301,27 +305,31 @@ int config_load(struct opsd_config *c, char *err, size_t errlen)
 	r = env_double("OPS_POLL_INTERVAL", 60, 0.05, 86400, &c->poll_interval, err, errlen);
 	if (r < 0)
 		return r;
-	r = env_double("OPS_HEARTBEAT_SSE_INTERVAL_SECONDS", 10, 0, 86400, &c->stream_interval,
-		       err, errlen);
+	r = env_double("OPS_HEARTBEAT_SSE_INTERVAL_SECONDS", 10, 0, 86400, &c->stream_interval, err,
+		       errlen);
 	if (r < 0)
 		return r;
 	if (c->stream_interval > 0 && c->stream_interval < 0.05) {
-		snprintf(err, errlen, "OPS_HEARTBEAT_SSE_INTERVAL_SECONDS must be 0 or at least 0.05");
+		snprintf(err, errlen,
+			 "OPS_HEARTBEAT_SSE_INTERVAL_SECONDS must be 0 or at least 0.05");
 		return -EINVAL;
 	}
 
 	/* reservation automation */
 	c->automation = config_parse_bool(env("OPS_RESERVATION_AUTOMATION"), false);
-	r = env_double("OPS_RESERVATION_SCAN_INTERVAL", 30, 0.05, 86400, &c->scan_interval, err, errlen);
+	r = env_double("OPS_RESERVATION_SCAN_INTERVAL", 30, 0.05, 86400, &c->scan_interval, err,
+		       errlen);
 	if (r < 0)
 		return r;
-	r = env_double("OPS_RESERVATION_START_LEAD", 120, 0, 30 * 86400, &c->start_lead, err, errlen);
+	r = env_double("OPS_RESERVATION_START_LEAD", 120, 0, 30 * 86400, &c->start_lead, err,
+		       errlen);
 	if (r < 0)
 		return r;
 	r = env_double("OPS_RESERVATION_END_DELAY", 60, 0, 30 * 86400, &c->end_delay, err, errlen);
 	if (r < 0)
 		return r;
-	r = env_double("OPS_RESERVATION_LOOKBACK", 21600, 0, 365 * 86400.0, &c->lookback, err, errlen);
+	r = env_double("OPS_RESERVATION_LOOKBACK", 21600, 0, 365 * 86400.0, &c->lookback, err,
+		       errlen);
 	if (r < 0)
 		return r;
 	r = env_double("OPS_RESERVATION_RETRY_COOLDOWN", 60, 0, 30 * 86400, &c->retry_cooldown, err,
@@ -361,7 +369,8 @@ int config_load(struct opsd_config *c, char *err, size_t errlen)
 	c->log_level = LOG_LEVEL_INFO;
 	v = env("OPS_LOG_LEVEL");
 	if (v != NULL && v[0] != '\0' && log_parse_level(v, &c->log_level) < 0) {
-		snprintf(err, errlen, "OPS_LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL");
+		snprintf(err, errlen,
+			 "OPS_LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL");
 		return -EINVAL;
 	}
 	c->log_format = env_dup("OPS_LOG_FORMAT", NULL);

@@ -27,59 +27,59 @@ enum config_reach {
 
 struct opsd_config {
 	/* HTTP */
-	char *bind;                    /* OPS_BIND */
-	unsigned port;                 /* OPS_PORT */
-	size_t body_max;               /* OPS_MAX_BODY */
-	unsigned max_connections;      /* OPS_MAX_CONNECTIONS */
-	unsigned max_per_address;      /* OPS_MAX_CONNECTIONS_PER_ADDRESS (resolved: never 0) */
-	unsigned request_timeout;      /* OPS_REQUEST_TIMEOUT, s (at most idle_timeout) */
-	unsigned idle_timeout;         /* OPS_IDLE_CONNECTION_TIMEOUT, s */
+	char *bind;               /* OPS_BIND */
+	unsigned port;            /* OPS_PORT */
+	size_t body_max;          /* OPS_MAX_BODY */
+	unsigned max_connections; /* OPS_MAX_CONNECTIONS */
+	unsigned max_per_address; /* OPS_MAX_CONNECTIONS_PER_ADDRESS (resolved: never 0) */
+	unsigned request_timeout; /* OPS_REQUEST_TIMEOUT, s (at most idle_timeout) */
+	unsigned idle_timeout;    /* OPS_IDLE_CONNECTION_TIMEOUT, s */
 	/* hosts */
-	char *hosts_path;              /* OPS_CONFIG */
+	char *hosts_path; /* OPS_CONFIG */
 	/* database */
-	enum config_db db;             /* OPS_DB (auto: mysql with MYSQL_DSN, else sqlite) */
-	char *mysql_dsn;               /* MYSQL_DSN (secret: never logged) */
-	char *state_dir;               /* OPS_STATE_DIR, $STATE_DIRECTORY, /var/lib/ops-worker */
-	char *sqlite_path;             /* OPS_SQLITE_PATH */
+	enum config_db db; /* OPS_DB (auto: mysql with MYSQL_DSN, else sqlite) */
+	char *mysql_dsn;   /* MYSQL_DSN (secret: never logged) */
+	char *state_dir;   /* OPS_STATE_DIR, $STATE_DIRECTORY, /var/lib/ops-worker */
+	char *sqlite_path; /* OPS_SQLITE_PATH */
 	/* WinRM */
-	double winrm_read_timeout;     /* OPS_WINRM_READ_TIMEOUT */
-	double winrm_operation_timeout;/* OPS_WINRM_OPERATION_TIMEOUT */
-	double winrm_total_timeout;    /* OPS_WINRM_TOTAL_TIMEOUT (0: none) */
-	char *winrm_ca_file;           /* OPS_WINRM_CA_FILE */
-	bool winrm_insecure;           /* OPS_WINRM_INSECURE */
+	double winrm_read_timeout;                   /* OPS_WINRM_READ_TIMEOUT */
+	double winrm_operation_timeout;              /* OPS_WINRM_OPERATION_TIMEOUT */
+	double winrm_total_timeout;                  /* OPS_WINRM_TOTAL_TIMEOUT (0: none) */
+	char *winrm_ca_file;                         /* OPS_WINRM_CA_FILE */
+	bool winrm_insecure;                         /* OPS_WINRM_INSECURE */
 	char *allowed_commands[CONFIG_MAX_COMMANDS]; /* OPS_ALLOWED_COMMANDS */
 	size_t n_allowed_commands;
 	/* reachability */
-	enum config_reach reach;       /* OPS_REACH_METHOD: icmp | tcp:<port> */
+	enum config_reach reach; /* OPS_REACH_METHOD: icmp | tcp:<port> */
 	unsigned reach_tcp_port;
 	/* timeline */
-	long timeline_max_ops;         /* OPS_TIMELINE_MAX_OPS */
-	long timeline_default_limit;   /* OPS_TIMELINE_DEFAULT_LIMIT */
-	long timeline_phase_lookback;  /* OPS_TIMELINE_PHASE_LOOKBACK */
+	long timeline_max_ops;        /* OPS_TIMELINE_MAX_OPS */
+	long timeline_default_limit;  /* OPS_TIMELINE_DEFAULT_LIMIT */
+	long timeline_phase_lookback; /* OPS_TIMELINE_PHASE_LOOKBACK */
 	/* heartbeat poller */
-	bool poll_enabled;             /* OPS_POLL_ENABLED (only "true") */
-	double poll_interval;          /* OPS_POLL_INTERVAL */
-	double stream_interval;        /* OPS_HEARTBEAT_SSE_INTERVAL_SECONDS (0: no polls of its own) */
+	bool poll_enabled;      /* OPS_POLL_ENABLED (only "true") */
+	double poll_interval;   /* OPS_POLL_INTERVAL */
+	double stream_interval; /* OPS_HEARTBEAT_SSE_INTERVAL_SECONDS (0: no polls of its own) */
 	/* reservation automation */
-	bool automation;               /* OPS_RESERVATION_AUTOMATION (parse_bool) */
-	double scan_interval;          /* OPS_RESERVATION_SCAN_INTERVAL */
-	double start_lead;             /* OPS_RESERVATION_START_LEAD */
-	double end_delay;              /* OPS_RESERVATION_END_DELAY */
-	double lookback;               /* OPS_RESERVATION_LOOKBACK */
-	double retry_cooldown;         /* OPS_RESERVATION_RETRY_COOLDOWN */
-	long max_attempts;             /* OPS_RESERVATION_MAX_ATTEMPTS (0: unlimited) */
-	double claim_ttl;              /* OPS_RESERVATION_CLAIM_TTL (0: auto, config_claim_ttl) */
-	char *worker_id;               /* OPS_WORKER_ID */
-	double wake_wait;              /* OPS_RESERVATION_WAKE_TIMEOUT: default wake wait (10) */
+	bool automation;       /* OPS_RESERVATION_AUTOMATION (parse_bool) */
+	double scan_interval;  /* OPS_RESERVATION_SCAN_INTERVAL */
+	double start_lead;     /* OPS_RESERVATION_START_LEAD */
+	double end_delay;      /* OPS_RESERVATION_END_DELAY */
+	double lookback;       /* OPS_RESERVATION_LOOKBACK */
+	double retry_cooldown; /* OPS_RESERVATION_RETRY_COOLDOWN */
+	long max_attempts;     /* OPS_RESERVATION_MAX_ATTEMPTS (0: unlimited) */
+	double claim_ttl;      /* OPS_RESERVATION_CLAIM_TTL (0: auto, config_claim_ttl) */
+	char *worker_id;       /* OPS_WORKER_ID */
+	double wake_wait;      /* OPS_RESERVATION_WAKE_TIMEOUT: default wake wait (10) */
 	/* journal spool */
-	long spool_max;                /* OPS_JOURNAL_SPOOL_MAX rows */
-	double spool_retry;            /* OPS_JOURNAL_SPOOL_RETRY seconds */
+	long spool_max;     /* OPS_JOURNAL_SPOOL_MAX rows */
+	double spool_retry; /* OPS_JOURNAL_SPOOL_RETRY seconds */
 	/* access control */
-	char *token;                   /* LAB_MANAGER_TOKEN (secret) */
-	char *allowed_networks;        /* OPS_ALLOWED_NETWORKS ("any" disables) */
+	char *token;            /* LAB_MANAGER_TOKEN (secret) */
+	char *allowed_networks; /* OPS_ALLOWED_NETWORKS ("any" disables) */
 	/* logging */
-	int log_level;                 /* OPS_LOG_LEVEL */
-	char *log_format;              /* OPS_LOG_FORMAT */
+	int log_level;    /* OPS_LOG_LEVEL */
+	char *log_format; /* OPS_LOG_FORMAT */
 };
 
 /* Fill c from the environment. On a bad value: -EINVAL and a message in err. */

@@ -57,8 +57,8 @@ struct db_ops {
 struct db {
 	const struct db_ops *ops;
 	char errmsg[512];
-	bool schema_ready;  /* DDL applied (once, on the first connection) */
-	bool schema_kept;   /* a CREATE failed but its table existed; errmsg tells why */
+	bool schema_ready; /* DDL applied (once, on the first connection) */
+	bool schema_kept;  /* a CREATE failed but its table existed; errmsg tells why */
 };
 
 /* Backends. Neither connects yet: call db_connect. */
@@ -66,19 +66,52 @@ int db_sqlite_new(const char *path, struct db **ret);
 /* dsn: mysql://, mysql+pymysql://, mariadb:// user:pass@host:port/db?unix_socket=... */
 int db_mysql_new(const char *dsn, struct db **ret);
 
-static inline int db_connect(struct db *db) { return db->ops->connect(db); }
-static inline void db_disconnect(struct db *db) { db->ops->disconnect(db); }
-static inline bool db_connected(struct db *db) { return db->ops->connected(db); }
+static inline int db_connect(struct db *db)
+{
+	return db->ops->connect(db);
+}
+static inline void db_disconnect(struct db *db)
+{
+	db->ops->disconnect(db);
+}
+static inline bool db_connected(struct db *db)
+{
+	return db->ops->connected(db);
+}
 /* Close and free; accepts NULL. */
 void db_close(struct db *db);
-static inline int db_exec(struct db *db, const char *sql) { return db->ops->exec(db, sql); }
-static inline int db_begin(struct db *db) { return db->ops->begin(db); }
-static inline int db_commit(struct db *db) { return db->ops->commit(db); }
-static inline int db_rollback(struct db *db) { return db->ops->rollback(db); }
-static inline int64_t db_changes(struct db *db) { return db->ops->changes(db); }
-static inline int64_t db_last_insert_id(struct db *db) { return db->ops->last_insert_id(db); }
-static inline const char *db_errmsg(struct db *db) { return db->errmsg; }
-static inline const char *db_name(struct db *db) { return db->ops->name; }
+static inline int db_exec(struct db *db, const char *sql)
+{
+	return db->ops->exec(db, sql);
+}
+static inline int db_begin(struct db *db)
+{
+	return db->ops->begin(db);
+}
+static inline int db_commit(struct db *db)
+{
+	return db->ops->commit(db);
+}
+static inline int db_rollback(struct db *db)
+{
+	return db->ops->rollback(db);
+}
+static inline int64_t db_changes(struct db *db)
+{
+	return db->ops->changes(db);
+}
+static inline int64_t db_last_insert_id(struct db *db)
+{
+	return db->ops->last_insert_id(db);
+}
+static inline const char *db_errmsg(struct db *db)
+{
+	return db->errmsg;
+}
+static inline const char *db_name(struct db *db)
+{
+	return db->ops->name;
+}
 
 /*
  * Prepare sql and bind its parameters from a type string, one character per '?':

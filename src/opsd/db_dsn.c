@@ -127,7 +127,8 @@ int db_dsn_parse(const char *dsn, struct db_dsn *ret)
 	if (*path == '/') {
 		const char *end = query ? query : path + strlen(path);
 
-		if (end > path + 1 && pct_decode(path + 1, (size_t)(end - path - 1), &d.database) < 0)
+		if (end > path + 1 &&
+		    pct_decode(path + 1, (size_t)(end - path - 1), &d.database) < 0)
 			goto fail;
 	}
 	if (query != NULL) {

@@ -95,7 +95,8 @@ static int stmt_err(struct stmt_mysql *s)
 	struct db_mysql *d = (struct db_mysql *)s->base.db;
 	unsigned e = mysql_stmt_errno(s->st);
 
-	snprintf(d->base.errmsg, sizeof(d->base.errmsg), "mysql %u: %s", e, mysql_stmt_error(s->st));
+	snprintf(d->base.errmsg, sizeof(d->base.errmsg), "mysql %u: %s", e,
+		 mysql_stmt_error(s->st));
 	return classify(e);
 }
 

@@ -80,7 +80,8 @@ static int sq_connect(struct db *db)
 	if (d->h != NULL)
 		return 0;
 	rc = sqlite3_open_v2(d->path, &d->h,
-			     SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, NULL);
+			     SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
+			     NULL);
 	if (rc != SQLITE_OK) {
 		r = map_err(d, rc);
 		sqlite3_close(d->h);

@@ -18,7 +18,7 @@
 
 struct dbq {
 	struct workq *wq;
-	struct db *db;            /* used only on the database thread after dbq_new */
+	struct db *db; /* used only on the database thread after dbq_new */
 	const char *backend;
 	/* database-thread state */
 	int64_t next_attempt_ms;
@@ -26,8 +26,8 @@ struct dbq {
 	/* loop state */
 	bool connected;
 	bool was_connected;
-	uint64_t unavailable;     /* jobs failed for want of a connection */
-	uint64_t failed;          /* jobs the database refused */
+	uint64_t unavailable; /* jobs failed for want of a connection */
+	uint64_t failed;      /* jobs the database refused */
 };
 
 struct dbq_job {
@@ -39,7 +39,7 @@ struct dbq_job {
 	bool connected;
 	bool reconnected;
 	char errmsg[512];
-	char schema_note[512];    /* why a CREATE failed whose table existed */
+	char schema_note[512]; /* why a CREATE failed whose table existed */
 };
 
 static int64_t mono_ms(void)
@@ -61,7 +61,8 @@ static void dbq_work(void *arg)
 	if (!db_connected(db)) {
 		if (mono_ms() < q->next_attempt_ms) {
 			r = -ENOTCONN;
-			snprintf(job->errmsg, sizeof(job->errmsg), "database unavailable (retrying)");
+			snprintf(job->errmsg, sizeof(job->errmsg),
+				 "database unavailable (retrying)");
 			goto out;
 		}
 		r = db_connect(db);
@@ -90,7 +91,8 @@ static void dbq_work(void *arg)
 		(void)db_rollback(db);
 		if (r == -ENOTCONN) {
 			db_disconnect(db);
-			q->next_attempt_ms = 0; /* the next job tries once at once, then backs off */
+			q->next_attempt_ms =
+				0; /* the next job tries once at once, then backs off */
 		}
 	}
 out:
@@ -118,7 +120,8 @@ static void dbq_done(void *arg)
 			if (q->connected || !q->was_connected)
 				log_error("database (%s) unavailable: %s", q->backend, job->errmsg);
 			else
-				log_debug("database (%s) still unavailable: %s", q->backend, job->errmsg);
+				log_debug("database (%s) still unavailable: %s", q->backend,
+					  job->errmsg);
 		} else {
 			log_error("database (%s) operation failed: %s", q->backend, job->errmsg);
 		}

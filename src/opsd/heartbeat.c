@@ -203,8 +203,8 @@ static void hb_read_done(struct remote_call *c, void *userdata)
 
 	if (c->r < 0) {
 		log_warn("heartbeat read from %s failed: %s", p->name, c->err);
-		hb_finish(p, 500, c->r == -EREMOTEIO ? "WinRM read failed"
-						     : remote_error_message(c->r));
+		hb_finish(p, 500,
+			  c->r == -EREMOTEIO ? "WinRM read failed" : remote_error_message(c->r));
 		remote_call_free(c);
 		return;
 	}
@@ -232,7 +232,8 @@ static void hb_read_done(struct remote_call *c, void *userdata)
 	heartbeat_row_build(&p->row, p->name, p->address, p->mac, p->heartbeat, p->last_event,
 			    isotime_now_usec());
 	if (dbq_submit(o->dbq, hb_store_work, hb_store_done, p) < 0) {
-		log_error("failed to persist heartbeat of %s: database queue full, ignoring", p->name);
+		log_error("failed to persist heartbeat of %s: database queue full, ignoring",
+			  p->name);
 		hb_finish(p, 200, NULL);
 	}
 }

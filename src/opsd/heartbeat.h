@@ -14,10 +14,10 @@ struct opsd;
 struct host;
 
 struct heartbeat_result {
-	unsigned status;      /* 200, or 500 with error */
+	unsigned status; /* 200, or 500 with error */
 	char error[256];
-	json_t *heartbeat;    /* borrowed for the callback */
-	json_t *last_event;   /* borrowed; NULL when none */
+	json_t *heartbeat;  /* borrowed for the callback */
+	json_t *last_event; /* borrowed; NULL when none */
 	uint64_t duration_ms;
 };
 

@@ -28,13 +28,16 @@ int heartbeat_store_row(struct db *db, const struct heartbeat_row *row)
 	if (r < 0)
 		goto fail;
 	if (host_id >= 0) {
-		r = db_run(db,
-			   "UPDATE lab_hosts SET address = ?, mac = ?, last_seen = ?, updated_at = ? "
-			   "WHERE id = ?",
-			   "ssssi", row->address, row->mac, row->ts, now, host_id);
+		r = db_run(
+			db,
+			"UPDATE lab_hosts SET address = ?, mac = ?, last_seen = ?, updated_at = ? "
+			"WHERE id = ?",
+			"ssssi", row->address, row->mac, row->ts, now, host_id);
 	} else {
-		r = db_run(db, "INSERT INTO lab_hosts (name, address, mac, last_seen) VALUES (?, ?, ?, ?)",
-			   "ssss", row->name, row->address, row->mac, row->ts);
+		r = db_run(
+			db,
+			"INSERT INTO lab_hosts (name, address, mac, last_seen) VALUES (?, ?, ?, ?)",
+			"ssss", row->name, row->address, row->mac, row->ts);
 		host_id = db_last_insert_id(db);
 	}
 	if (r < 0)

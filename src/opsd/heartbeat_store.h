@@ -12,8 +12,8 @@ struct db;
 struct heartbeat_row {
 	char *name, *address, *mac;
 	char ts[ISOTIME_MAX];
-	int ready, local_mode, local_session;   /* -1 = NULL */
-	char lfo_ts[ISOTIME_MAX], lpa_ts[ISOTIME_MAX];             /* "" = NULL */
+	int ready, local_mode, local_session;          /* -1 = NULL */
+	char lfo_ts[ISOTIME_MAX], lpa_ts[ISOTIME_MAX]; /* "" = NULL */
 	char *lfo_user, *lpa_mode;
 	char *raw_json;
 	bool has_event;

@@ -27,7 +27,7 @@
 struct reader {
 	struct heartbeat_stream *hs;
 	struct http_stream *st;
-	char *host;                   /* its hosts.json name; NULL: every host */
+	char *host; /* its hosts.json name; NULL: every host */
 	bool include_events;
 	LIST_ENTRY(reader) link;
 };
@@ -36,11 +36,11 @@ struct heartbeat_stream {
 	struct opsd *o;
 	LIST_HEAD(, reader) readers;
 	size_t n;
-	struct periodic *polls;       /* while readers are connected (and the interval > 0) */
+	struct periodic *polls; /* while readers are connected (and the interval > 0) */
 	sd_event_source *ping;
-	char **inflight;              /* hosts with a poll of ours in flight */
+	char **inflight; /* hosts with a poll of ours in flight */
 	size_t n_inflight;
-	size_t cursor;                /* where the next all-hosts round starts in the registry */
+	size_t cursor; /* where the next all-hosts round starts in the registry */
 	bool stopped;
 };
 
@@ -89,9 +89,10 @@ static char *event_text(const char *host, const struct heartbeat_result *res, bo
 	} else if (omit) {
 		json_object_set_new(d, "heartbeat", json_null());
 		json_object_set_new(d, "last_event", json_null());
-		json_object_set_new(d, "omitted", json_string("the heartbeat is too large for the "
-							      "stream; read it with POST "
-							      "/api/heartbeat/poll"));
+		json_object_set_new(d, "omitted",
+				    json_string("the heartbeat is too large for the "
+						"stream; read it with POST "
+						"/api/heartbeat/poll"));
 	} else {
 		json_object_set(d, "heartbeat", res->heartbeat);
 		json_object_set(d, "last_event",
@@ -195,7 +196,7 @@ static void poll_host(struct heartbeat_stream *hs, const struct host *h)
 	if (hs->n_inflight >= HEARTBEAT_STREAM_POLLS_MAX ||
 	    inflight_find(hs, h->name) < hs->n_inflight)
 		return;
-	LIST_FOREACH(r, &hs->readers, link)
+	LIST_FOREACH (r, &hs->readers, link)
 		if (r->include_events && reader_watches(r, h->name))
 			events = true;
 	hs->inflight = xreallocarray(hs->inflight, hs->n_inflight + 1, sizeof(*hs->inflight));
@@ -239,7 +240,7 @@ static void polls_run(void *userdata)
 	struct reader *r;
 
 	if (!hs->o->stopping)
-		LIST_FOREACH(r, &hs->readers, link)
+		LIST_FOREACH (r, &hs->readers, link)
 			poll_for(hs, r);
 	periodic_done(hs->polls);
 }
@@ -265,10 +266,9 @@ static void on_closed(struct http_stream *st, int reason, void *userdata)
 {
 	struct reader *r = userdata;
 	const char *why = reason > 0 && reason <= HTTP_STREAM_SERVER_STOPPED ? close_reasons[reason]
-									      : "client_gone";
+									     : "client_gone";
 
-	log_debug("a heartbeat stream reader (%s) left: %s", r->host ? r->host : "every host",
-		  why);
+	log_debug("a heartbeat stream reader (%s) left: %s", r->host ? r->host : "every host", why);
 	opsd_metrics_stream_closed(r->hs->o->metrics, why);
 	reader_free(r);
 }

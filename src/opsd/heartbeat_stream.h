@@ -15,7 +15,7 @@ struct http_request;
 struct opsd;
 
 #define HEARTBEAT_STREAM_READERS_MAX 64
-#define HEARTBEAT_STREAM_BUFFER (256u * 1024u) /* bytes queued per reader */
+#define HEARTBEAT_STREAM_BUFFER (256u * 1024u)   /* bytes queued per reader */
 #define HEARTBEAT_STREAM_EVENT_MAX (64u * 1024u) /* larger: sent without the documents */
 #define HEARTBEAT_STREAM_PING_SECONDS 15
 #define HEARTBEAT_STREAM_POLLS_MAX 4 /* the stream's own polls in flight at a time */

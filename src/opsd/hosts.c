@@ -90,8 +90,8 @@ static int opt_uint(const json_t *e, const char *key, unsigned def, unsigned min
 		return 0;
 	}
 	if (jsonx_int(v, min, max, &x) < 0) {
-		snprintf(err, errlen, "host %s: %s must be an integer between %u and %u", hname, key,
-			 min, max);
+		snprintf(err, errlen, "host %s: %s must be an integer between %u and %u", hname,
+			 key, min, max);
 		return -EINVAL;
 	}
 	*ret = (unsigned)x;
@@ -120,9 +120,10 @@ static int credential(const json_t *e, const char *key, char **ret, hosts_warn_f
 			if (warn) {
 				char msg[512];
 
-				snprintf(msg, sizeof(msg),
-					 "environment variable %s referenced by host %s field %s is not set",
-					 s + 4, hname, key);
+				snprintf(
+					msg, sizeof(msg),
+					"environment variable %s referenced by host %s field %s is not set",
+					s + 4, hname, key);
 				warn(userdata, msg);
 			}
 			*ret = xstrdup("");
@@ -155,7 +156,8 @@ static int parse_labs(const json_t *e, struct host *h, char *err, size_t errlen)
 		char *s, *k;
 
 		if (jsonx_to_str(json_array_get(v, i), &s) < 0) {
-			snprintf(err, errlen, "host %s: lab ids must be strings or numbers", h->name);
+			snprintf(err, errlen, "host %s: lab ids must be strings or numbers",
+				 h->name);
 			return -EINVAL;
 		}
 		k = hosts_lab_key(s);
@@ -191,19 +193,24 @@ static int parse_host(const json_t *e, struct host *h, hosts_warn_fn warn, void 
 	h->key = lower(xstrdup(h->name));
 	h->address = xstrdup(json_string_value(addr));
 	if ((r = opt_str(e, "mac", NULL, &h->mac, err, errlen, h->name)) < 0 ||
-	    (r = opt_str(e, "winrm_transport", "ntlm", &h->winrm_transport, err, errlen, h->name)) < 0 ||
+	    (r = opt_str(e, "winrm_transport", "ntlm", &h->winrm_transport, err, errlen, h->name)) <
+		    0 ||
 	    (r = opt_str(e, "labstation_exe", HOSTS_DEFAULT_EXE, &h->labstation_exe, err, errlen,
 			 h->name)) < 0 ||
 	    (r = opt_str(e, "heartbeat_path", HOSTS_DEFAULT_HEARTBEAT, &h->heartbeat_path, err,
 			 errlen, h->name)) < 0 ||
 	    (r = opt_str(e, "events_path", HOSTS_DEFAULT_EVENTS, &h->events_path, err, errlen,
 			 h->name)) < 0 ||
-	    (r = opt_str(e, "ping_target", h->address, &h->ping_target, err, errlen, h->name)) < 0 ||
-	    (r = opt_str(e, "broadcast", "255.255.255.255", &h->broadcast, err, errlen, h->name)) < 0)
+	    (r = opt_str(e, "ping_target", h->address, &h->ping_target, err, errlen, h->name)) <
+		    0 ||
+	    (r = opt_str(e, "broadcast", "255.255.255.255", &h->broadcast, err, errlen, h->name)) <
+		    0)
 		return r;
-	if ((r = opt_uint(e, "winrm_port", 0, 1, 65535, &h->winrm_port, err, errlen, h->name)) < 0 ||
+	if ((r = opt_uint(e, "winrm_port", 0, 1, 65535, &h->winrm_port, err, errlen, h->name)) <
+		    0 ||
 	    (r = opt_uint(e, "wol_port", 9, 1, 65535, &h->wol_port, err, errlen, h->name)) < 0 ||
-	    (r = opt_uint(e, "wake_attempts", 3, 0, 100, &h->wake_attempts, err, errlen, h->name)) < 0)
+	    (r = opt_uint(e, "wake_attempts", 3, 0, 100, &h->wake_attempts, err, errlen, h->name)) <
+		    0)
 		return r;
 	if (h->mac != NULL && strlen(h->mac) > 32) {
 		snprintf(err, errlen, "host %s: mac too long", h->name);
@@ -213,8 +220,10 @@ static int parse_host(const json_t *e, struct host *h, hosts_warn_fn warn, void 
 	if (r < 0)
 		return r;
 	h->quarantined = jsonx_parse_bool(json_object_get(e, "quarantined"), false);
-	if ((r = credential(e, "winrm_user", &h->winrm_user, warn, userdata, h->name, err, errlen)) < 0 ||
-	    (r = credential(e, "winrm_pass", &h->winrm_pass, warn, userdata, h->name, err, errlen)) < 0)
+	if ((r = credential(e, "winrm_user", &h->winrm_user, warn, userdata, h->name, err,
+			    errlen)) < 0 ||
+	    (r = credential(e, "winrm_pass", &h->winrm_pass, warn, userdata, h->name, err,
+			    errlen)) < 0)
 		return r;
 	if (h->winrm_user == NULL || h->winrm_user[0] == '\0' || h->winrm_pass == NULL ||
 	    h->winrm_pass[0] == '\0') {
@@ -308,8 +317,8 @@ static const char *read_error(int r)
 	}
 }
 
-int hosts_load(const char *path, hosts_warn_fn warn, void *userdata,
-	       struct host_registry **ret, char *err, size_t errlen)
+int hosts_load(const char *path, hosts_warn_fn warn, void *userdata, struct host_registry **ret,
+	       char *err, size_t errlen)
 {
 	char *text = NULL;
 	size_t len = 0;
@@ -320,8 +329,8 @@ int hosts_load(const char *path, hosts_warn_fn warn, void *userdata,
 		if (warn) {
 			char msg[512];
 
-			snprintf(msg, sizeof(msg), "hosts file %s not found, starting with no hosts",
-				 path);
+			snprintf(msg, sizeof(msg),
+				 "hosts file %s not found, starting with no hosts", path);
 			warn(userdata, msg);
 		}
 		return hosts_parse("{\"hosts\":[]}", 12, warn, userdata, ret, err, errlen);
@@ -432,8 +441,8 @@ json_t *hosts_config_json(const struct host *h)
 	json_object_set_new(o, "address", json_string(h->address));
 	json_object_set_new(o, "mac", str_or_null(h->mac));
 	json_object_set_new(o, "winrm_transport", json_string(h->winrm_transport));
-	json_object_set_new(o, "winrm_port", h->winrm_port ? json_integer(h->winrm_port)
-							   : json_integer(5985));
+	json_object_set_new(o, "winrm_port",
+			    h->winrm_port ? json_integer(h->winrm_port) : json_integer(5985));
 	json_object_set_new(o, "labstation_exe", json_string(h->labstation_exe));
 	json_object_set_new(o, "heartbeat_path", json_string(h->heartbeat_path));
 	json_object_set_new(o, "events_path", json_string(h->events_path));

@@ -15,8 +15,8 @@
 	"C:\\LabStation\\labstation\\data\\telemetry\\session-guard-events.jsonl"
 
 struct host {
-	char *name;            /* as in the file */
-	char *key;             /* lower-cased name: the registry key */
+	char *name; /* as in the file */
+	char *key;  /* lower-cased name: the registry key */
 	char *address;
 	char *mac;             /* NULL when absent */
 	char *winrm_user;      /* resolved (env:VAR); secret */
@@ -26,13 +26,13 @@ struct host {
 	char *labstation_exe;
 	char *heartbeat_path;
 	char *events_path;
-	char **labs;           /* trimmed, lower-cased, non-empty */
+	char **labs; /* trimmed, lower-cased, non-empty */
 	size_t n_labs;
-	bool quarantined;      /* runtime state (the file value after a load) */
-	char *ping_target;     /* default: address */
-	char *broadcast;       /* default 255.255.255.255 */
-	unsigned wol_port;     /* default 9 */
-	unsigned wake_attempts;/* default 3 */
+	bool quarantined;       /* runtime state (the file value after a load) */
+	char *ping_target;      /* default: address */
+	char *broadcast;        /* default 255.255.255.255 */
+	unsigned wol_port;      /* default 9 */
+	unsigned wake_attempts; /* default 3 */
 };
 
 /* A loaded hosts file. Reference-counted: work in flight keeps the registry it started
@@ -53,8 +53,8 @@ int hosts_parse(const char *text, size_t len, hosts_warn_fn warn, void *userdata
 		struct host_registry **ret, char *err, size_t errlen);
 /* Load path; a missing file gives an empty registry (and a warning). err never holds the
  * path or library text (it is returned to API callers). */
-int hosts_load(const char *path, hosts_warn_fn warn, void *userdata,
-	       struct host_registry **ret, char *err, size_t errlen);
+int hosts_load(const char *path, hosts_warn_fn warn, void *userdata, struct host_registry **ret,
+	       char *err, size_t errlen);
 struct host_registry *hosts_ref(struct host_registry *reg);
 /* Drop a reference; frees (wiping secrets) at zero. Accepts NULL. */
 void hosts_unref(struct host_registry *reg);

@@ -135,8 +135,8 @@ int isotime_parse(const char *s, int64_t *ret_usec)
 	return 0;
 }
 
-static void split(int64_t usec, int64_t *y, unsigned *mo, unsigned *d, unsigned *h,
-		  unsigned *mi, unsigned *s, unsigned *us)
+static void split(int64_t usec, int64_t *y, unsigned *mo, unsigned *d, unsigned *h, unsigned *mi,
+		  unsigned *s, unsigned *us)
 {
 	int64_t secs = usec / USEC, rem = usec % USEC, days, sod;
 
@@ -164,11 +164,11 @@ void isotime_format(int64_t usec, char out[ISOTIME_MAX])
 
 	split(usec, &y, &mo, &d, &h, &mi, &s, &us);
 	if (us != 0)
-		snprintf(out, ISOTIME_MAX, "%04lld-%02u-%02uT%02u:%02u:%02u.%06u+00:00", (long long)y,
-			 mo, d, h, mi, s, us);
+		snprintf(out, ISOTIME_MAX, "%04lld-%02u-%02uT%02u:%02u:%02u.%06u+00:00",
+			 (long long)y, mo, d, h, mi, s, us);
 	else
-		snprintf(out, ISOTIME_MAX, "%04lld-%02u-%02uT%02u:%02u:%02u+00:00", (long long)y, mo,
-			 d, h, mi, s);
+		snprintf(out, ISOTIME_MAX, "%04lld-%02u-%02uT%02u:%02u:%02u+00:00", (long long)y,
+			 mo, d, h, mi, s);
 }
 
 void isotime_format_db(int64_t usec, char out[ISOTIME_MAX])
@@ -177,7 +177,8 @@ void isotime_format_db(int64_t usec, char out[ISOTIME_MAX])
 	unsigned mo, d, h, mi, s, us;
 
 	split(usec, &y, &mo, &d, &h, &mi, &s, &us);
-	snprintf(out, ISOTIME_MAX, "%04lld-%02u-%02u %02u:%02u:%02u", (long long)y, mo, d, h, mi, s);
+	snprintf(out, ISOTIME_MAX, "%04lld-%02u-%02u %02u:%02u:%02u", (long long)y, mo, d, h, mi,
+		 s);
 }
 
 int64_t isotime_now_usec(void)

@@ -39,11 +39,11 @@ TAILQ_HEAD(jlist, jentry);
 struct journal {
 	struct opsd *o;
 	char *spool_path;
-	struct jlist rows;          /* not yet in the database, oldest first */
+	struct jlist rows; /* not yet in the database, oldest first */
 	size_t n;
 	uint64_t next_id;
 	bool flushing;
-	bool spool_failed;          /* last spool write failed (logged once) */
+	bool spool_failed; /* last spool write failed (logged once) */
 	sd_event_source *retry;
 };
 
@@ -147,7 +147,8 @@ int journal_row_from_json(const char *line, size_t len, struct journal_row *ret)
 		goto out;
 	row.id = (uint64_t)json_integer_value(v);
 	if (get_str(o, "reservation_id", false, &row.reservation_id) < 0 ||
-	    get_str(o, "lab_id", true, &row.lab_id) < 0 || get_str(o, "host", false, &row.host) < 0 ||
+	    get_str(o, "lab_id", true, &row.lab_id) < 0 ||
+	    get_str(o, "host", false, &row.host) < 0 ||
 	    get_str(o, "action", false, &row.action) < 0 ||
 	    get_str(o, "status", false, &row.status) < 0 ||
 	    get_str(o, "payload", true, &row.payload) < 0 ||
@@ -186,7 +187,7 @@ static void spool_write(struct journal *j)
 	if (j->spool_path == NULL)
 		return;
 	buf_init(&b, (size_t)1 << 30);
-	TAILQ_FOREACH(e, &j->rows, link) {
+	TAILQ_FOREACH (e, &j->rows, link) {
 		char *line = journal_row_to_json(&e->row);
 
 		buf_append_str(&b, line);
@@ -304,8 +305,8 @@ static void flush_done(void *arg, int rr)
 		e->inflight = false;
 		if (fj->res[i] == 0) {
 			if (e->row.spooled)
-				log_info("journal row %s/%s from the spool written", e->row.reservation_id,
-					 e->row.action);
+				log_info("journal row %s/%s from the spool written",
+					 e->row.reservation_id, e->row.action);
 			entry_remove(j, e, true);
 			changed = true;
 			continue;
@@ -352,7 +353,7 @@ static void journal_flush(struct journal *j)
 		return;
 	fj = xcalloc(1, sizeof(*fj));
 	fj->j = j;
-	TAILQ_FOREACH(e, &j->rows, link) {
+	TAILQ_FOREACH (e, &j->rows, link) {
 		if (fj->n >= JOURNAL_FLUSH_BATCH)
 			break;
 		e->inflight = true;
@@ -418,8 +419,8 @@ size_t journal_spooled(const struct journal *j)
 	return j ? j->n : 0;
 }
 
-void journal_record(struct journal *j, struct journal_row *row, int flags,
-		    journal_done_fn done, void *userdata)
+void journal_record(struct journal *j, struct journal_row *row, int flags, journal_done_fn done,
+		    void *userdata)
 {
 	struct jentry *e;
 
@@ -491,7 +492,7 @@ void journal_stop_waiting(struct journal *j)
 
 	if (j == NULL)
 		return;
-	TAILQ_FOREACH(e, &j->rows, link) {
+	TAILQ_FOREACH (e, &j->rows, link) {
 		if (!e->notified && !e->inflight) {
 			e->notified = true;
 			if (e->done)

@@ -16,21 +16,21 @@ struct journal;
 /* One row of reservation_operations. Strings are owned by the row. */
 struct journal_row {
 	char *reservation_id;
-	char *lab_id;        /* NULL allowed */
+	char *lab_id; /* NULL allowed */
 	char *host;
 	char *action;
-	char *status;        /* "completed" / "failed" */
+	char *status; /* "completed" / "failed" */
 	bool success;
 	bool has_code;
 	int64_t response_code;
 	bool has_duration;
 	int64_t duration_ms;
-	char *payload;       /* JSON text or NULL */
-	char *message;       /* or NULL */
+	char *payload;                /* JSON text or NULL */
+	char *message;                /* or NULL */
 	char created_at[ISOTIME_MAX]; /* 'YYYY-MM-DD HH:MM:SS' UTC, set when the row is recorded */
 	/* journal bookkeeping */
 	uint64_t id;
-	bool spooled;        /* failed once (or left from a previous run): insert with dedup */
+	bool spooled; /* failed once (or left from a previous run): insert with dedup */
 };
 
 /* Called once: the row is in the database (true), or it is kept in the spool (false).
@@ -49,8 +49,8 @@ void journal_free(struct journal *j);
  * The row is written to the spool file first (write-ahead), then inserted; on success it
  * leaves the spool. Without a database it is only logged. done may be NULL.
  */
-void journal_record(struct journal *j, struct journal_row *row, int flags,
-		    journal_done_fn done, void *userdata);
+void journal_record(struct journal *j, struct journal_row *row, int flags, journal_done_fn done,
+		    void *userdata);
 /* Convenience: build and record a row. payload is taken (may be NULL). */
 void journal_add(struct journal *j, const char *reservation_id, const char *lab_id,
 		 const char *host, const char *action, bool success, const int64_t *response_code,

@@ -12,11 +12,12 @@ int journal_store_insert(struct db *db, const struct journal_row *row, bool dedu
 	int r;
 
 	if (dedup) {
-		r = db_query_int64(db, &found,
-				   "SELECT COUNT(*) FROM reservation_operations WHERE reservation_id = ? "
-				   "AND action = ? AND status = ? AND host = ? AND created_at = ?",
-				   "sssss", row->reservation_id, row->action, row->status, row->host,
-				   row->created_at);
+		r = db_query_int64(
+			db, &found,
+			"SELECT COUNT(*) FROM reservation_operations WHERE reservation_id = ? "
+			"AND action = ? AND status = ? AND host = ? AND created_at = ?",
+			"sssss", row->reservation_id, row->action, row->status, row->host,
+			row->created_at);
 		if (r < 0)
 			return r;
 		if (found > 0)

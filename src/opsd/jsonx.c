@@ -367,12 +367,13 @@ char *jsonx_utf8_lossy(const void *data, size_t n, bool strip)
 		return out;
 	start = 0;
 	end = o;
-	while (start < end && (isspace((unsigned char)out[start]) || out[start] == '\x1c' ||
-			       out[start] == '\x1d' || out[start] == '\x1e' || out[start] == '\x1f'))
+	while (start < end &&
+	       (isspace((unsigned char)out[start]) || out[start] == '\x1c' ||
+		out[start] == '\x1d' || out[start] == '\x1e' || out[start] == '\x1f'))
 		start++;
-	while (end > start && (isspace((unsigned char)out[end - 1]) || out[end - 1] == '\x1c' ||
-			       out[end - 1] == '\x1d' || out[end - 1] == '\x1e' ||
-			       out[end - 1] == '\x1f'))
+	while (end > start &&
+	       (isspace((unsigned char)out[end - 1]) || out[end - 1] == '\x1c' ||
+		out[end - 1] == '\x1d' || out[end - 1] == '\x1e' || out[end - 1] == '\x1f'))
 		end--;
 	memmove(out, out + start, end - start);
 	out[end - start] = '\0';

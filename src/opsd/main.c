@@ -157,8 +157,9 @@ static int open_database(struct opsd *o)
 			return r;
 		}
 		if (db->schema_kept)
-			log_warn("database (sqlite): cannot create tables (%s); using the existing ones",
-				 db_errmsg(db));
+			log_warn(
+				"database (sqlite): cannot create tables (%s); using the existing ones",
+				db_errmsg(db));
 		log_info("database: SQLite %s (WAL)", o->cfg.sqlite_path);
 	} else {
 		if (mysql_library_init(0, NULL, NULL) != 0) {
@@ -233,7 +234,8 @@ int main(int argc, char **argv)
 	log_set_level(o.cfg.log_level);
 	if (o.cfg.log_format != NULL) {
 		if (log_parse_format(o.cfg.log_format, &fmt) < 0) {
-			fprintf(stderr, "ops-worker: OPS_LOG_FORMAT must be text, json or journal\n");
+			fprintf(stderr,
+				"ops-worker: OPS_LOG_FORMAT must be text, json or journal\n");
 			config_free(&o.cfg);
 			return 2;
 		}
@@ -275,8 +277,9 @@ int main(int argc, char **argv)
 	o.metrics = opsd_metrics_new(&o);
 	o.hbstream = heartbeat_stream_new(&o);
 	if (o.cfg.reach == CONFIG_REACH_ICMP && reach_icmp_available() < 0)
-		log_warn("ICMP reachability checks need CAP_NET_RAW or net.ipv4.ping_group_range; "
-			 "wake-and-wait will report hosts as down (or set OPS_REACH_METHOD=tcp:<port>)");
+		log_warn(
+			"ICMP reachability checks need CAP_NET_RAW or net.ipv4.ping_group_range; "
+			"wake-and-wait will report hosts as down (or set OPS_REACH_METHOD=tcp:<port>)");
 
 	hc.host = o.cfg.bind;
 	hc.port = o.cfg.port;
@@ -300,7 +303,8 @@ int main(int argc, char **argv)
 		goto out;
 	if (o.cfg.automation) {
 		if (o.dbq == NULL)
-			log_warn("OPS_RESERVATION_AUTOMATION is on but there is no database: disabled");
+			log_warn(
+				"OPS_RESERVATION_AUTOMATION is on but there is no database: disabled");
 		else if (scheduler_new(&o, &o.sched) < 0)
 			goto out;
 	}
@@ -310,8 +314,7 @@ int main(int argc, char **argv)
 
 	log_info("ops-worker %s listening on %s:%u (db=%s, poller=%s, automation=%s, auth=%s)",
 		 RL_VERSION, o.cfg.bind, http_server_port(o.http), dbq_backend(o.dbq),
-		 o.poller ? "on" : "off", o.sched ? "on" : "off",
-		 o.auth.token ? "token" : "none");
+		 o.poller ? "on" : "off", o.sched ? "on" : "off", o.auth.token ? "token" : "none");
 	log_info("connections: at most %u, %u per address; a request within %u s, idle %u s",
 		 o.cfg.max_connections, o.cfg.max_per_address, o.cfg.request_timeout,
 		 o.cfg.idle_timeout);

@@ -24,18 +24,18 @@ struct opsd {
 	sd_event *event;
 	struct opsd_config cfg;
 	struct auth auth;
-	struct host_registry *hosts;  /* current registry (one reference owned here) */
+	struct host_registry *hosts; /* current registry (one reference owned here) */
 	struct http_server *http;
-	struct workq *netq;           /* WinRM calls, reachability checks, magic packets */
-	struct dbq *dbq;              /* the database thread; NULL without a database */
-	struct journal *journal;      /* reservation_operations writer + spool */
-	struct poller *poller;        /* heartbeat poller; NULL when disabled */
-	struct scheduler *sched;      /* reservation automation; NULL when disabled */
-	struct opsd_metrics *metrics; /* GET /metrics; NULL in unit tests */
+	struct workq *netq;                /* WinRM calls, reachability checks, magic packets */
+	struct dbq *dbq;                   /* the database thread; NULL without a database */
+	struct journal *journal;           /* reservation_operations writer + spool */
+	struct poller *poller;             /* heartbeat poller; NULL when disabled */
+	struct scheduler *sched;           /* reservation automation; NULL when disabled */
+	struct opsd_metrics *metrics;      /* GET /metrics; NULL in unit tests */
 	struct heartbeat_stream *hbstream; /* GET /api/heartbeat/stream readers */
 	bool icmp_warned;
 	bool stopping;
-	unsigned busy;                /* asynchronous operations in flight */
+	unsigned busy; /* asynchronous operations in flight */
 	sd_event_source *grace_timer;
 };
 

@@ -122,7 +122,7 @@ static void collect(struct metrics *reg, void *userdata)
 
 struct def {
 	struct metrics_family **f;
-	char type;                   /* c(ounter), g(auge), h(istogram) */
+	char type; /* c(ounter), g(auge), h(istogram) */
 	const char *name;
 	const char *help;
 	const char *const *labels;
@@ -136,8 +136,8 @@ static void register_all(struct opsd_metrics *m)
 		{ &m->http_requests, 'c', "ops_worker_http_requests_total",
 		  "HTTP answers by route pattern (\"unmatched\" for no route) and status code.",
 		  METRICS_LABELS("route", "code") },
-		{ &m->conns_open, 'g', "ops_worker_http_connections",
-		  "HTTP connections open now.", NULL },
+		{ &m->conns_open, 'g', "ops_worker_http_connections", "HTTP connections open now.",
+		  NULL },
 		{ &m->conns_closed, 'c', "ops_worker_http_connections_closed_total",
 		  "HTTP connections the worker closed before a complete request: over "
 		  "OPS_MAX_CONNECTIONS (limit), over OPS_MAX_CONNECTIONS_PER_ADDRESS "
@@ -146,7 +146,8 @@ static void register_all(struct opsd_metrics *m)
 		  METRICS_LABELS("reason") },
 		{ &m->winrm_seconds, 'h', "ops_worker_winrm_call_duration_seconds",
 		  "WinRM calls that ran, by kind (command, heartbeat) and result (ok or the error), "
-		  "with their duration.", METRICS_LABELS("kind", "result") },
+		  "with their duration.",
+		  METRICS_LABELS("kind", "result") },
 		{ &m->wake_packets, 'c', "ops_worker_wake_attempts_total",
 		  "Magic packets of wake-and-wait attempts, sent or failed to send.",
 		  METRICS_LABELS("result") },
@@ -163,7 +164,8 @@ static void register_all(struct opsd_metrics *m)
 		  "Hosts in hosts.json that are not quarantined.", NULL },
 		{ &m->sched_steps, 'c', "ops_worker_scheduler_steps_total",
 		  "Reservation automation steps by step (start, end) and result (ok, failed, "
-		  "unmapped, skipped, claim_failed).", METRICS_LABELS("step", "result") },
+		  "unmapped, skipped, claim_failed).",
+		  METRICS_LABELS("step", "result") },
 		{ &m->sched_scans, 'c', "ops_worker_scheduler_scans_total",
 		  "Reservation scans by result (ok, failed).", METRICS_LABELS("result") },
 		{ &m->spool_rows, 'g', "ops_worker_journal_spool_rows",
@@ -177,7 +179,8 @@ static void register_all(struct opsd_metrics *m)
 		  "Readers of GET /api/heartbeat/stream now.", NULL },
 		{ &m->stream_closed, 'c', "ops_worker_heartbeat_stream_closed_total",
 		  "Heartbeat stream readers that left, by reason (client_gone, too_slow, ended, "
-		  "server_stopped).", METRICS_LABELS("reason") },
+		  "server_stopped).",
+		  METRICS_LABELS("reason") },
 	};
 	size_t i;
 	int r = 0;
@@ -190,9 +193,9 @@ static void register_all(struct opsd_metrics *m)
 		else if (d->type == 'g')
 			r = metrics_gauge_new(m->reg, d->name, d->help, d->labels, d->f);
 		else
-			r = metrics_histogram_new(m->reg, d->name, d->help, d->labels, winrm_buckets,
-						  sizeof(winrm_buckets) / sizeof(winrm_buckets[0]),
-						  d->f);
+			r = metrics_histogram_new(
+				m->reg, d->name, d->help, d->labels, winrm_buckets,
+				sizeof(winrm_buckets) / sizeof(winrm_buckets[0]), d->f);
 		if (r < 0) { /* a programming error: names and labels are constants */
 			log_crit("cannot register metric %s: %s", d->name, strerror(-r));
 			abort();
@@ -205,14 +208,23 @@ static void register_all(struct opsd_metrics *m)
 			struct metrics_family *f;
 			const char *value;
 		} zero[] = {
-			{ m->wake_packets, "sent" }, { m->wake_packets, "send_failed" },
-			{ m->wakes, "reachable" }, { m->wakes, "unreachable" }, { m->wakes, "failed" },
-			{ m->hb_polls, "ok" }, { m->hb_polls, "failed" },
-			{ m->sched_scans, "ok" }, { m->sched_scans, "failed" },
-			{ m->db_errors, "unavailable" }, { m->db_errors, "failed" },
-			{ m->conns_closed, "limit" }, { m->conns_closed, "address_limit" },
-			{ m->conns_closed, "request_deadline" }, { m->conns_closed, "screened" },
-			{ m->stream_closed, "client_gone" }, { m->stream_closed, "too_slow" },
+			{ m->wake_packets, "sent" },
+			{ m->wake_packets, "send_failed" },
+			{ m->wakes, "reachable" },
+			{ m->wakes, "unreachable" },
+			{ m->wakes, "failed" },
+			{ m->hb_polls, "ok" },
+			{ m->hb_polls, "failed" },
+			{ m->sched_scans, "ok" },
+			{ m->sched_scans, "failed" },
+			{ m->db_errors, "unavailable" },
+			{ m->db_errors, "failed" },
+			{ m->conns_closed, "limit" },
+			{ m->conns_closed, "address_limit" },
+			{ m->conns_closed, "request_deadline" },
+			{ m->conns_closed, "screened" },
+			{ m->stream_closed, "client_gone" },
+			{ m->stream_closed, "too_slow" },
 		};
 
 		for (i = 0; i < sizeof(zero) / sizeof(zero[0]); i++)
@@ -260,7 +272,8 @@ void opsd_metrics_http(struct opsd_metrics *m, const char *route, unsigned statu
 void opsd_metrics_winrm(struct opsd_metrics *m, const char *kind, int r, uint64_t duration_ms)
 {
 	if (m != NULL)
-		(void)metrics_observe(m->winrm_seconds, METRICS_LABELS(kind, remote_result_label(r)),
+		(void)metrics_observe(m->winrm_seconds,
+				      METRICS_LABELS(kind, remote_result_label(r)),
 				      (double)duration_ms / 1000.0);
 }
 

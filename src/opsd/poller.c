@@ -14,7 +14,7 @@
 struct poller {
 	struct opsd *o;
 	struct periodic *job;
-	struct host_registry *reg;  /* the registry of the run in progress */
+	struct host_registry *reg; /* the registry of the run in progress */
 	size_t next;
 };
 
@@ -35,8 +35,8 @@ static void poller_host_done(void *userdata, const struct heartbeat_result *res)
 	struct poller *p = userdata;
 
 	if (res->status != 200)
-		log_warn("scheduled heartbeat poll of %s failed: %s", p->reg->hosts[p->next - 1].name,
-			 res->error);
+		log_warn("scheduled heartbeat poll of %s failed: %s",
+			 p->reg->hosts[p->next - 1].name, res->error);
 	poller_next(p);
 }
 

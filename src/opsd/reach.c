@@ -106,7 +106,8 @@ static bool same_addr(const struct sockaddr_storage *a, const struct sockaddr *b
 		return false;
 	if (b->sa_family == AF_INET)
 		return memcmp(&((const struct sockaddr_in *)a)->sin_addr,
-			      &((const struct sockaddr_in *)b)->sin_addr, sizeof(struct in_addr)) == 0;
+			      &((const struct sockaddr_in *)b)->sin_addr,
+			      sizeof(struct in_addr)) == 0;
 	return memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
 		      &((const struct sockaddr_in6 *)b)->sin6_addr, sizeof(struct in6_addr)) == 0;
 }

@@ -127,15 +127,15 @@ static void remote_work(void *arg)
 
 	fill_target(c, &c->o->cfg, &w);
 	if (c->kind == REMOTE_COMMAND) {
-		c->r = winrm_run_command(&w, c->exe, (const char *const *)c->args, c->nargs, &c->res,
-					 c->err, sizeof(c->err));
+		c->r = winrm_run_command(&w, c->exe, (const char *const *)c->args, c->nargs,
+					 &c->res, c->err, sizeof(c->err));
 	} else {
 		c->r = winrm_read_file(&w, c->path, &c->content, &c->content_len, c->err,
 				       sizeof(c->err));
 		if (c->r == 0 && c->events_path != NULL)
-			c->events_r = winrm_read_file(&w, c->events_path, &c->events,
-						      &c->events_len, c->events_err,
-						      sizeof(c->events_err));
+			c->events_r =
+				winrm_read_file(&w, c->events_path, &c->events, &c->events_len,
+						c->events_err, sizeof(c->events_err));
 	}
 	c->duration_ms = mono_ms() - start;
 }

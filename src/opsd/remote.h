@@ -15,10 +15,10 @@ struct host;
 struct remote_target {
 	char *address;
 	char *user;
-	char *password;   /* secret: wiped on free, never logged */
+	char *password; /* secret: wiped on free, never logged */
 	char *transport;
 	bool use_ssl;
-	unsigned port;    /* 0: 5985, or 5986 with use_ssl */
+	unsigned port; /* 0: 5985, or 5986 with use_ssl */
 };
 
 enum remote_kind {
@@ -31,20 +31,20 @@ struct remote_call {
 	struct remote_target target;
 	/* REMOTE_COMMAND */
 	char *exe;
-	char **args;      /* NULL-terminated; args[0] is the LabStation command */
+	char **args; /* NULL-terminated; args[0] is the LabStation command */
 	size_t nargs;
 	/* REMOTE_HEARTBEAT */
 	char *path;
-	char *events_path;   /* NULL: do not read events */
+	char *events_path; /* NULL: do not read events */
 	/* results (valid in done) */
-	int r;               /* 0, or the WinRM error (negative errno) */
-	char err[512];       /* WinRM error text, for logs */
+	int r;         /* 0, or the WinRM error (negative errno) */
+	char err[512]; /* WinRM error text, for logs */
 	struct winrm_result res;
-	char *content;       /* heartbeat text */
+	char *content; /* heartbeat text */
 	size_t content_len;
 	int events_r;
 	char events_err[512];
-	char *events;        /* events file text, NULL when not read */
+	char *events; /* events file text, NULL when not read */
 	size_t events_len;
 	uint64_t duration_ms;
 	/* completion on the loop; the callee frees with remote_call_free */

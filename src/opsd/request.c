@@ -13,11 +13,11 @@
 #include "hosts.h"
 #include "jsonx.h"
 
-#define BAD(...)                                  \
-	do {                                      \
+#define BAD(...)                                    \
+	do {                                        \
 		snprintf(err, errlen, __VA_ARGS__); \
-		status = 400;                     \
-		goto fail;                        \
+		status = 400;                       \
+		goto fail;                          \
 	} while (0)
 
 bool request_arg_safe(const char *s)
@@ -67,7 +67,8 @@ static int first_scalar(const json_t *body, const char *const *keys, size_t max,
 	for (i = 0; keys[i]; i++) {
 		json_t *v = json_object_get(body, keys[i]);
 
-		if (v == NULL || json_is_null(v) || (json_is_string(v) && json_string_length(v) == 0))
+		if (v == NULL || json_is_null(v) ||
+		    (json_is_string(v) && json_string_length(v) == 0))
 			continue;
 		if (jsonx_to_str(v, ret) < 0)
 			return -EINVAL;
@@ -288,8 +289,7 @@ void req_resv_clear(struct req_resv *r)
 	memset(r, 0, sizeof(*r));
 }
 
-static unsigned parse_wake_opts(const json_t *o, struct req_wake_opts *w, char *err,
-				size_t errlen)
+static unsigned parse_wake_opts(const json_t *o, struct req_wake_opts *w, char *err, size_t errlen)
 {
 	unsigned status = 0;
 	json_t *v;
@@ -328,8 +328,8 @@ fail:
 	return status;
 }
 
-static unsigned parse_args_field(const json_t *v, const char *def, const char *name,
-				 char ***ret, size_t *ret_n, char *err, size_t errlen)
+static unsigned parse_args_field(const json_t *v, const char *def, const char *name, char ***ret,
+				 size_t *ret_n, char *err, size_t errlen)
 {
 	const char *defs[1] = { def };
 	unsigned status = 0;
@@ -410,8 +410,9 @@ unsigned request_resv(const json_t *body, bool is_start, struct req_resv *ret, c
 			goto fail;
 	} else {
 		r.release = jsonx_parse_bool(json_object_get(body, "release"), true);
-		status = parse_args_field(json_object_get(body, "releaseArgs"), "--reboot",
-					  "releaseArgs", &r.release_args, &r.n_release, err, errlen);
+		status =
+			parse_args_field(json_object_get(body, "releaseArgs"), "--reboot",
+					 "releaseArgs", &r.release_args, &r.n_release, err, errlen);
 		if (status)
 			goto fail;
 		v = json_object_get(body, "powerAction");
@@ -429,8 +430,9 @@ unsigned request_resv(const json_t *body, bool is_start, struct req_resv *ret, c
 			} else {
 				r.power_mode = xstrdup("shutdown");
 			}
-			status = parse_args_field(json_object_get(v, "args"), NULL, "powerAction.args",
-						  &r.power_args, &r.n_power, err, errlen);
+			status = parse_args_field(json_object_get(v, "args"), NULL,
+						  "powerAction.args", &r.power_args, &r.n_power,
+						  err, errlen);
 			if (status)
 				goto fail;
 		}

@@ -11,18 +11,18 @@
 struct opsd_config;
 struct host_registry;
 
-#define REQUEST_ID_MAX 128      /* reservation_operations.reservation_id VARCHAR(128) */
-#define REQUEST_NAME_MAX 128    /* host names */
-#define REQUEST_STR_MAX 1024    /* other free strings (targets, transport, users) */
+#define REQUEST_ID_MAX 128   /* reservation_operations.reservation_id VARCHAR(128) */
+#define REQUEST_NAME_MAX 128 /* host names */
+#define REQUEST_STR_MAX 1024 /* other free strings (targets, transport, users) */
 #define REQUEST_ERR_MAX 256
 
 /* POST /api/wol */
 struct req_wol {
-	char *host;          /* NULL when absent */
-	char *mac;           /* NULL: take the host's */
-	char *broadcast;     /* NULL: 255.255.255.255 */
+	char *host;      /* NULL when absent */
+	char *mac;       /* NULL: take the host's */
+	char *broadcast; /* NULL: 255.255.255.255 */
 	unsigned port;
-	char *ping_target;   /* NULL: the host's ping_target, then address */
+	char *ping_target; /* NULL: the host's ping_target, then address */
 	double ping_timeout;
 	unsigned attempts;
 };
@@ -31,13 +31,13 @@ struct req_wol {
 struct req_winrm {
 	char *host;
 	char *command;
-	char **args;         /* NULL-terminated */
+	char **args; /* NULL-terminated */
 	size_t nargs;
-	char *user;          /* overrides, NULL when absent */
+	char *user; /* overrides, NULL when absent */
 	char *password;
 	char *transport;
 	bool use_ssl;
-	unsigned port;       /* 0: host's, then default */
+	unsigned port; /* 0: host's, then default */
 };
 
 /* POST /api/heartbeat/poll */
@@ -70,7 +70,7 @@ struct req_resv {
 	bool is_start;
 	char *reservation_id;
 	char *host;
-	char *lab_id;            /* NULL when absent */
+	char *lab_id; /* NULL when absent */
 	/* start */
 	bool wake;
 	struct req_wake_opts wake_opts;

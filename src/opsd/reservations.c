@@ -22,7 +22,7 @@
 struct resv_flow {
 	struct opsd *o;
 	struct req_resv req;
-	struct host_registry *reg;  /* keeps host alive */
+	struct host_registry *reg; /* keeps host alive */
 	const struct host *host;
 	json_t *steps;
 	bool success;
@@ -53,7 +53,8 @@ static void flow_finish(struct resv_flow *f)
 	json_object_set_new(resp, "success", json_boolean(f->success));
 	json_object_set_new(resp, "reservationId", json_string(f->req.reservation_id));
 	json_object_set_new(resp, "host", json_string(f->req.host));
-	json_object_set_new(resp, "labId", f->req.lab_id ? json_string(f->req.lab_id) : json_null());
+	json_object_set_new(resp, "labId",
+			    f->req.lab_id ? json_string(f->req.lab_id) : json_null());
 	json_object_set_new(resp, "steps", f->steps);
 	f->steps = NULL;
 	log_info("reservation %s %s on %s: %s", f->req.reservation_id,
@@ -112,8 +113,9 @@ static void wake_step(struct resv_flow *f)
 	struct wake_request wr = { 0 };
 	struct wake_outcome out = { 0 };
 	const char *mac = w->mac ? w->mac : h->mac;
-	const char *target = w->ping_target ? w->ping_target
-			     : (h->ping_target && h->ping_target[0]) ? h->ping_target : h->address;
+	const char *target = w->ping_target                          ? w->ping_target
+			     : (h->ping_target && h->ping_target[0]) ? h->ping_target
+								     : h->address;
 	const char *bcast = w->broadcast ? w->broadcast : h->broadcast;
 	json_t *d;
 
@@ -188,8 +190,8 @@ static void command_step_done(struct remote_call *c, void *userdata)
 }
 
 /* action (journal), command (LabStation), args (borrowed into f). */
-static void command_step(struct resv_flow *f, const char *action, const char *command,
-			 char **args, size_t nargs)
+static void command_step(struct resv_flow *f, const char *action, const char *command, char **args,
+			 size_t nargs)
 {
 	struct remote_call *c;
 
@@ -271,7 +273,7 @@ void resv_run(struct opsd *o, struct req_resv *req, const struct host *h, resv_d
 	f->done = done;
 	f->userdata = userdata;
 	opsd_busy_inc(o);
-	log_info("reservation %s %s on %s", f->req.reservation_id, f->req.is_start ? "start" : "end",
-		 h->name);
+	log_info("reservation %s %s on %s", f->req.reservation_id,
+		 f->req.is_start ? "start" : "end", h->name);
 	flow_next(f);
 }

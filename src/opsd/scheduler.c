@@ -25,7 +25,7 @@
 struct scheduler {
 	struct opsd *o;
 	struct periodic *job;
-	bool took_over;     /* the claims of an earlier run of this worker id are released */
+	bool took_over; /* the claims of an earlier run of this worker id are released */
 	/* the scan being dispatched */
 	struct scheduler_candidate *starts, *ends;
 	size_t n_starts, n_ends, next;
@@ -221,9 +221,10 @@ static void flow_done(void *userdata, unsigned status, json_t *response)
 	struct scheduler *s = userdata;
 	bool ok = status == 200 && json_is_true(json_object_get(response, "success"));
 	const char *err = json_string_value(json_object_get(response, "error"));
-	const char *msg = ok ? NULL
-			  : err ? err
-			  : s->cur_start ? "Reservation start failed" : "Reservation end failed";
+	const char *msg = ok             ? NULL
+			  : err          ? err
+			  : s->cur_start ? "Reservation start failed"
+					 : "Reservation end failed";
 	char *m = msg ? xstrdup(msg) : NULL;
 
 	opsd_metrics_scheduler_step(s->o->metrics, s->cur_start, ok ? "ok" : "failed");
@@ -244,7 +245,8 @@ static void claim_done(void *arg, int r)
 			opsd_metrics_scheduler_step(s->o->metrics, j->start,
 						    r < 0 ? "claim_failed" : "skipped");
 		if (r < 0)
-			log_warn("could not claim %s/%s, skipping", j->id, j->start ? "start" : "end");
+			log_warn("could not claim %s/%s, skipping", j->id,
+				 j->start ? "start" : "end");
 		job_free(j);
 		item_done(s);
 		return;

@@ -42,33 +42,35 @@ int scheduler_store_candidates(struct db *db, const struct scheduler_params *p, 
 	db_time(p->now_usec - (int64_t)(p->cooldown * USEC), cool);
 	if (start) {
 		db_time(p->now_usec + (int64_t)(p->start_lead * USEC), hi);
-		r = db_prepare(db, &st,
-			       "SELECT r.transaction_hash, r.lab_id, r.status FROM lab_reservations r "
-			       "WHERE r.status = 'CONFIRMED' AND r.start_time >= ? AND r.start_time <= ? "
-			       "AND NOT EXISTS (SELECT 1 FROM reservation_operations o "
-			       "WHERE o.reservation_id = r.transaction_hash "
-			       "AND o.action = 'scheduler:start' AND o.created_at >= ?) "
-			       "AND NOT EXISTS (SELECT 1 FROM ops_reservation_claims c "
-			       "WHERE c.reservation_id = r.transaction_hash AND c.phase = 'start' "
-			       "AND (c.claimed_until > ? OR (? > 0 AND c.attempts >= ?))) "
-			       "ORDER BY r.start_time ASC LIMIT ?",
-			       "ssssiii", lo, hi, cool, now, (int64_t)p->max_attempts,
-			       (int64_t)p->max_attempts, (int64_t)p->max_batch);
+		r = db_prepare(
+			db, &st,
+			"SELECT r.transaction_hash, r.lab_id, r.status FROM lab_reservations r "
+			"WHERE r.status = 'CONFIRMED' AND r.start_time >= ? AND r.start_time <= ? "
+			"AND NOT EXISTS (SELECT 1 FROM reservation_operations o "
+			"WHERE o.reservation_id = r.transaction_hash "
+			"AND o.action = 'scheduler:start' AND o.created_at >= ?) "
+			"AND NOT EXISTS (SELECT 1 FROM ops_reservation_claims c "
+			"WHERE c.reservation_id = r.transaction_hash AND c.phase = 'start' "
+			"AND (c.claimed_until > ? OR (? > 0 AND c.attempts >= ?))) "
+			"ORDER BY r.start_time ASC LIMIT ?",
+			"ssssiii", lo, hi, cool, now, (int64_t)p->max_attempts,
+			(int64_t)p->max_attempts, (int64_t)p->max_batch);
 	} else {
 		db_time(p->now_usec - (int64_t)(p->end_delay * USEC), hi);
-		r = db_prepare(db, &st,
-			       "SELECT r.transaction_hash, r.lab_id, r.status FROM lab_reservations r "
-			       "WHERE r.status IN ('CONFIRMED', 'ACTIVE') "
-			       "AND r.end_time >= ? AND r.end_time <= ? "
-			       "AND NOT EXISTS (SELECT 1 FROM reservation_operations o "
-			       "WHERE o.reservation_id = r.transaction_hash "
-			       "AND o.action = 'scheduler:end' AND o.created_at >= ?) "
-			       "AND NOT EXISTS (SELECT 1 FROM ops_reservation_claims c "
-			       "WHERE c.reservation_id = r.transaction_hash AND c.phase = 'end' "
-			       "AND (c.claimed_until > ? OR (? > 0 AND c.attempts >= ?))) "
-			       "ORDER BY r.end_time ASC LIMIT ?",
-			       "ssssiii", lo, hi, cool, now, (int64_t)p->max_attempts,
-			       (int64_t)p->max_attempts, (int64_t)p->max_batch);
+		r = db_prepare(
+			db, &st,
+			"SELECT r.transaction_hash, r.lab_id, r.status FROM lab_reservations r "
+			"WHERE r.status IN ('CONFIRMED', 'ACTIVE') "
+			"AND r.end_time >= ? AND r.end_time <= ? "
+			"AND NOT EXISTS (SELECT 1 FROM reservation_operations o "
+			"WHERE o.reservation_id = r.transaction_hash "
+			"AND o.action = 'scheduler:end' AND o.created_at >= ?) "
+			"AND NOT EXISTS (SELECT 1 FROM ops_reservation_claims c "
+			"WHERE c.reservation_id = r.transaction_hash AND c.phase = 'end' "
+			"AND (c.claimed_until > ? OR (? > 0 AND c.attempts >= ?))) "
+			"ORDER BY r.end_time ASC LIMIT ?",
+			"ssssiii", lo, hi, cool, now, (int64_t)p->max_attempts,
+			(int64_t)p->max_attempts, (int64_t)p->max_batch);
 	}
 	if (r < 0)
 		return r;
@@ -120,26 +122,28 @@ int scheduler_store_claim(struct db *db, const struct scheduler_params *p, const
 	if (db_changes(db) != 1) {
 		int64_t exists = 0;
 
-		r = db_query_int64(db, &exists,
-				   "SELECT COUNT(*) FROM ops_reservation_claims WHERE reservation_id = ? "
-				   "AND phase = ?",
-				   "ss", id, phase);
+		r = db_query_int64(
+			db, &exists,
+			"SELECT COUNT(*) FROM ops_reservation_claims WHERE reservation_id = ? "
+			"AND phase = ?",
+			"ss", id, phase);
 		if (r < 0)
 			goto fail;
 		if (exists > 0)
 			goto not_claimed; /* held by someone, or exhausted */
-		r = db_run(db,
-			   "INSERT INTO ops_reservation_claims (reservation_id, phase, owner, attempts, "
-			   "claimed_until, updated_at) VALUES (?, ?, ?, 1, ?, ?)",
-			   "sssss", id, phase, p->owner, until, now);
+		r = db_run(
+			db,
+			"INSERT INTO ops_reservation_claims (reservation_id, phase, owner, attempts, "
+			"claimed_until, updated_at) VALUES (?, ?, ?, 1, ?, ?)",
+			"sssss", id, phase, p->owner, until, now);
 		if (r == -EEXIST)
 			goto not_claimed;
 		if (r < 0)
 			goto fail;
 	}
 	/* Still eligible? Another worker may have finished this step just now. */
-	r = db_prepare(db, &st, "SELECT status FROM lab_reservations WHERE transaction_hash = ?", "s",
-		       id);
+	r = db_prepare(db, &st, "SELECT status FROM lab_reservations WHERE transaction_hash = ?",
+		       "s", id);
 	if (r < 0)
 		goto fail;
 	r = db_step(st);
@@ -154,10 +158,11 @@ int scheduler_store_claim(struct db *db, const struct scheduler_params *p, const
 	if (eligible) {
 		int64_t recent = 0;
 
-		r = db_query_int64(db, &recent,
-				   "SELECT COUNT(*) FROM reservation_operations WHERE reservation_id = ? "
-				   "AND action = ? AND created_at >= ?",
-				   "sss", id, start ? "scheduler:start" : "scheduler:end", cool);
+		r = db_query_int64(
+			db, &recent,
+			"SELECT COUNT(*) FROM reservation_operations WHERE reservation_id = ? "
+			"AND action = ? AND created_at >= ?",
+			"sss", id, start ? "scheduler:start" : "scheduler:end", cool);
 		if (r < 0)
 			goto fail;
 		eligible = recent == 0;
@@ -221,8 +226,8 @@ int scheduler_store_take_over(struct db *db, const struct scheduler_params *p, i
 bool scheduler_store_transition_allowed(const char *from, const char *to)
 {
 	static const char *const pairs[][2] = {
-		{ "CONFIRMED", "ACTIVE" },    { "CONFIRMED", "COMPLETED" },
-		{ "ACTIVE", "COMPLETED" },    { "CONFIRMED", "CANCELLED" },
+		{ "CONFIRMED", "ACTIVE" }, { "CONFIRMED", "COMPLETED" },
+		{ "ACTIVE", "COMPLETED" }, { "CONFIRMED", "CANCELLED" },
 		{ "ACTIVE", "CANCELLED" },
 	};
 	size_t i;
@@ -233,8 +238,8 @@ bool scheduler_store_transition_allowed(const char *from, const char *to)
 	return false;
 }
 
-int scheduler_store_set_status(struct db *db, int64_t now_usec, const char *id,
-			       const char *from, const char *to, bool *ret_changed)
+int scheduler_store_set_status(struct db *db, int64_t now_usec, const char *id, const char *from,
+			       const char *to, bool *ret_changed)
 {
 	char now[ISOTIME_MAX];
 	int r;

@@ -12,13 +12,13 @@ struct db;
 struct scheduler_params {
 	int64_t now_usec;
 	double lookback, start_lead, end_delay, cooldown, claim_ttl;
-	long max_attempts;  /* 0: unlimited */
+	long max_attempts; /* 0: unlimited */
 	long max_batch;
 	const char *owner;
 };
 
 struct scheduler_candidate {
-	char *id;       /* transaction_hash */
+	char *id; /* transaction_hash */
 	char *lab_id;
 	char *status;
 };
@@ -36,8 +36,8 @@ int scheduler_store_release(struct db *db, const struct scheduler_params *p, con
 			    bool start);
 /* Guarded transition: only CONFIRMED->ACTIVE, CONFIRMED->COMPLETED, ACTIVE->COMPLETED,
  * CONFIRMED->CANCELLED, ACTIVE->CANCELLED. *ret_changed says whether a row moved. */
-int scheduler_store_set_status(struct db *db, int64_t now_usec, const char *id,
-			       const char *from, const char *to, bool *ret_changed);
+int scheduler_store_set_status(struct db *db, int64_t now_usec, const char *id, const char *from,
+			       const char *to, bool *ret_changed);
 bool scheduler_store_transition_allowed(const char *from, const char *to);
 /* A restarted worker takes over its own claims (owner = p->owner) at once: they end now.
  * *ret_n says how many were still held. Called once, before the first scan. */

@@ -94,7 +94,8 @@ static void timeline_done(void *arg, int r)
 		q->result = NULL;
 		host = json_object();
 		h = q->host_name ? hosts_get(t->o->hosts, q->host_name) : NULL;
-		json_object_set_new(host, "name", q->host_name ? json_string(q->host_name) : json_null());
+		json_object_set_new(host, "name",
+				    q->host_name ? json_string(q->host_name) : json_null());
 		json_object_set(host, "labId",
 				json_object_get(json_object_get(res, "reservation"), "labId"));
 		json_object_set_new(host, "config", h ? hosts_config_json(h) : json_null());
@@ -105,8 +106,7 @@ static void timeline_done(void *arg, int r)
 	free(t);
 }
 
-void timeline_run(struct opsd *o, struct req_timeline *req, timeline_done_fn done,
-		  void *userdata)
+void timeline_run(struct opsd *o, struct req_timeline *req, timeline_done_fn done, void *userdata)
 {
 	struct timeline_run *t = xcalloc(1, sizeof(*t));
 

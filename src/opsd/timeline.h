@@ -15,8 +15,7 @@ typedef void (*timeline_done_fn)(void *userdata, unsigned status, const char *er
 				 json_t *result);
 
 /* Needs a database (o->dbq). Takes req's contents. done runs once, possibly at once. */
-void timeline_run(struct opsd *o, struct req_timeline *req, timeline_done_fn done,
-		  void *userdata);
+void timeline_run(struct opsd *o, struct req_timeline *req, timeline_done_fn done, void *userdata);
 void timeline_query_free(struct timeline_query *q);
 
 #endif

@@ -51,7 +51,8 @@ static json_t *json_col(struct db_stmt *st, unsigned col)
 	return v ? v : json_string(db_column_text(st, col));
 }
 
-#define OPS_COLUMNS "action, status, success, message, payload, response_code, duration_ms, created_at"
+#define OPS_COLUMNS \
+	"action, status, success, message, payload, response_code, duration_ms, created_at"
 
 static json_t *op_row(struct db_stmt *st)
 {
@@ -101,10 +102,11 @@ int timeline_store_fetch(struct db *db, struct timeline_query *q)
 	r = db_begin(db);
 	if (r < 0)
 		return r;
-	r = db_prepare(db, &st,
-		       "SELECT transaction_hash, lab_id, status, start_time, end_time, wallet_address, "
-		       "created_at, updated_at FROM lab_reservations WHERE transaction_hash = ?",
-		       "s", q->reservation_id);
+	r = db_prepare(
+		db, &st,
+		"SELECT transaction_hash, lab_id, status, start_time, end_time, wallet_address, "
+		"created_at, updated_at FROM lab_reservations WHERE transaction_hash = ?",
+		"s", q->reservation_id);
 	if (r < 0)
 		goto fail;
 	r = db_step(st);
@@ -145,12 +147,13 @@ int timeline_store_fetch(struct db *db, struct timeline_query *q)
 
 	/* operations, paginated */
 	r = db_query_int64(db, &total,
-			   "SELECT COUNT(*) FROM reservation_operations WHERE reservation_id = ?", "s",
-			   q->reservation_id);
+			   "SELECT COUNT(*) FROM reservation_operations WHERE reservation_id = ?",
+			   "s", q->reservation_id);
 	if (r < 0)
 		goto fail;
 	r = db_prepare(db, &st,
-		       "SELECT " OPS_COLUMNS " FROM reservation_operations WHERE reservation_id = ? "
+		       "SELECT " OPS_COLUMNS
+		       " FROM reservation_operations WHERE reservation_id = ? "
 		       "ORDER BY created_at ASC, id ASC LIMIT ? OFFSET ?",
 		       "sii", q->reservation_id, (int64_t)q->limit, (int64_t)q->offset);
 	if (r < 0)
@@ -164,7 +167,8 @@ int timeline_store_fetch(struct db *db, struct timeline_query *q)
 
 	/* phases: the newest rows, last match per phase */
 	r = db_prepare(db, &st,
-		       "SELECT " OPS_COLUMNS " FROM reservation_operations WHERE reservation_id = ? "
+		       "SELECT " OPS_COLUMNS
+		       " FROM reservation_operations WHERE reservation_id = ? "
 		       "ORDER BY created_at DESC, id DESC LIMIT ?",
 		       "si", q->reservation_id, (int64_t)q->phase_lookback);
 	if (r < 0)
@@ -193,13 +197,14 @@ int timeline_store_fetch(struct db *db, struct timeline_query *q)
 
 	/* latest heartbeat of the mapped host */
 	if (q->host_name != NULL) {
-		r = db_prepare(db, &st,
-			       "SELECT hb.timestamp_utc, hb.ready, hb.local_mode, hb.local_session, "
-			       "hb.last_power_action_ts, hb.last_power_action_mode, "
-			       "hb.last_forced_logoff_ts, hb.last_forced_logoff_user, hb.raw_json "
-			       "FROM lab_host_heartbeat hb JOIN lab_hosts h ON h.id = hb.host_id "
-			       "WHERE h.name = ? ORDER BY hb.timestamp_utc DESC, hb.id DESC LIMIT 1",
-			       "s", q->host_name);
+		r = db_prepare(
+			db, &st,
+			"SELECT hb.timestamp_utc, hb.ready, hb.local_mode, hb.local_session, "
+			"hb.last_power_action_ts, hb.last_power_action_mode, "
+			"hb.last_forced_logoff_ts, hb.last_forced_logoff_user, hb.raw_json "
+			"FROM lab_host_heartbeat hb JOIN lab_hosts h ON h.id = hb.host_id "
+			"WHERE h.name = ? ORDER BY hb.timestamp_utc DESC, hb.id DESC LIMIT 1",
+			"s", q->host_name);
 		if (r < 0)
 			goto fail;
 		r = db_step(st);
@@ -232,9 +237,10 @@ int timeline_store_fetch(struct db *db, struct timeline_query *q)
 	attempts = json_object();
 	json_object_set_new(attempts, "start", json_integer(0));
 	json_object_set_new(attempts, "end", json_integer(0));
-	r = db_prepare(db, &st,
-		       "SELECT phase, attempts FROM ops_reservation_claims WHERE reservation_id = ?",
-		       "s", q->reservation_id);
+	r = db_prepare(
+		db, &st,
+		"SELECT phase, attempts FROM ops_reservation_claims WHERE reservation_id = ?", "s",
+		q->reservation_id);
 	if (r < 0) {
 		json_decref(attempts);
 		goto fail;

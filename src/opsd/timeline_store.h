@@ -11,8 +11,8 @@ struct db;
 
 /* One entry of the lab -> host mapping, a snapshot taken on the loop. */
 struct timeline_lab_entry {
-	char *lab;   /* trimmed, lower-cased */
-	char *host;  /* host name */
+	char *lab;  /* trimmed, lower-cased */
+	char *host; /* host name */
 };
 
 struct timeline_query {
@@ -23,8 +23,8 @@ struct timeline_query {
 	size_t n_labs;
 	/* out */
 	bool found;
-	json_t *result;      /* the response without "host.config" */
-	char *host_name;     /* mapped host, NULL if none */
+	json_t *result;  /* the response without "host.config" */
+	char *host_name; /* mapped host, NULL if none */
 };
 
 /* Fill q->found and q->result in one read transaction. 0 or a negative errno. */

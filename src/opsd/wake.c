@@ -25,7 +25,7 @@ struct wake_op {
 	sd_event_source *timer;
 	wake_done_fn done;
 	void *userdata;
-	int r;              /* result of the last job */
+	int r; /* result of the last job */
 	LIST_ENTRY(wake_op) link;
 };
 
@@ -69,7 +69,8 @@ static void wake_reach_done(void *arg)
 	if (w->r < 0 && !w->o->icmp_warned) {
 		w->o->icmp_warned = true;
 		log_warn("cannot run reachability check: %s (ICMP needs CAP_NET_RAW or "
-			 "net.ipv4.ping_group_range), treating hosts as down", strerror(-w->r));
+			 "net.ipv4.ping_group_range), treating hosts as down",
+			 strerror(-w->r));
 	}
 	if (w->r == 1) {
 		wake_finish(w, true, 0, "Host reachable");
@@ -119,7 +120,8 @@ static void wake_send_done(void *arg)
 	}
 	log_debug("magic packet %u/%u for %s sent to %s:%u", w->attempt, w->req.attempts, mac,
 		  w->req.broadcast ? w->req.broadcast : "255.255.255.255", w->req.port);
-	r = loop_timer_arm(w->o->event, &w->timer, (uint64_t)(w->req.wait_s * 1e6), wake_on_timer, w);
+	r = loop_timer_arm(w->o->event, &w->timer, (uint64_t)(w->req.wait_s * 1e6), wake_on_timer,
+			   w);
 	if (r < 0)
 		wake_finish(w, false, r, "Failed to arm timer");
 }
@@ -154,7 +156,7 @@ void wake_cancel_all(struct opsd *o)
 {
 	struct wake_op *w;
 
-	LIST_FOREACH(w, &wake_ops, link)
+	LIST_FOREACH (w, &wake_ops, link)
 		if (w->timer != NULL && sd_event_source_get_enabled(w->timer, NULL) > 0)
 			loop_timer_arm(o->event, &w->timer, 0, wake_on_timer, w);
 }

@@ -9,18 +9,18 @@ struct opsd;
 
 struct wake_request {
 	uint8_t mac[6];
-	char *broadcast;    /* NULL: 255.255.255.255 */
+	char *broadcast; /* NULL: 255.255.255.255 */
 	unsigned port;
-	char *ping_target;  /* NULL or "": every check fails */
+	char *ping_target; /* NULL or "": every check fails */
 	unsigned attempts;
-	double wait_s;      /* sleep after each packet, and the check's timeout */
+	double wait_s; /* sleep after each packet, and the check's timeout */
 };
 
 struct wake_outcome {
 	bool success;
 	unsigned attempts_used;
 	uint64_t duration_ms;
-	int error;          /* < 0: a packet could not be sent (message says why) */
+	int error; /* < 0: a packet could not be sent (message says why) */
 	char message[256];
 };
 

@@ -37,16 +37,16 @@
  *   -ENOMEM        out of memory (the library never aborts)
  */
 
-#define WINRM_DEFAULT_READ_TIMEOUT_MS      30000u
+#define WINRM_DEFAULT_READ_TIMEOUT_MS 30000u
 #define WINRM_DEFAULT_OPERATION_TIMEOUT_MS 20000u
-#define WINRM_DEFAULT_CODEPAGE             437u
-#define WINRM_DEFAULT_MAX_OUTPUT           (16u * 1024u * 1024u)
+#define WINRM_DEFAULT_CODEPAGE 437u
+#define WINRM_DEFAULT_MAX_OUTPUT (16u * 1024u * 1024u)
 /* w:MaxEnvelopeSize we announce: the largest response envelope the server may send. */
-#define WINRM_MAX_ENVELOPE_SIZE            153600u
+#define WINRM_MAX_ENVELOPE_SIZE 153600u
 /* Hard cap on one HTTP response body (encrypted framing included), checked before parsing. */
-#define WINRM_MAX_RESPONSE                 (1024u * 1024u)
+#define WINRM_MAX_RESPONSE (1024u * 1024u)
 /* Hard cap on command + arguments (Windows itself refuses envelopes above ~500 KB). */
-#define WINRM_MAX_COMMAND_LINE             (256u * 1024u)
+#define WINRM_MAX_COMMAND_LINE (256u * 1024u)
 
 /*
  * Where and how to connect. All pointers are borrowed for the duration of the call only.
@@ -57,9 +57,9 @@ struct winrm_target {
 	/* Endpoint: either a full URL ("https://10.0.0.5:5986/wsman", used as is) ... */
 	const char *url;
 	/* ... or scheme/host/port: URL = scheme://host:port/wsman. */
-	const char *scheme;        /* "http" or "https"; NULL: https for transport "ssl", else http */
-	const char *host;          /* name or address (IPv6 without brackets is fine) */
-	unsigned port;             /* 0: 5985 for http, 5986 for https */
+	const char *scheme; /* "http" or "https"; NULL: https for transport "ssl", else http */
+	const char *host;   /* name or address (IPv6 without brackets is fine) */
+	unsigned port;      /* 0: 5985 for http, 5986 for https */
 
 	/* pywinrm transport string; NULL or "" means "ntlm" (the ops-worker default):
 	 *   "basic", "plaintext"  HTTP Basic; over http unless the endpoint is https
@@ -69,12 +69,12 @@ struct winrm_target {
 	 *                         protects the plain SOAP body
 	 *   anything else ("kerberos", "credssp", "certificate", ...) fails with -ENOTSUP. */
 	const char *transport;
-	const char *user;          /* "user", "DOMAIN\\user" or "user@domain" (NTLM) */
-	const char *password;      /* never copied into error text; wiped from our own buffers */
+	const char *user;     /* "user", "DOMAIN\\user" or "user@domain" (NTLM) */
+	const char *password; /* never copied into error text; wiped from our own buffers */
 
 	/* HTTPS only */
-	const char *ca_file;       /* PEM bundle to trust; NULL: the system store */
-	bool skip_verify;          /* true: do not verify certificate/host name (default: verify) */
+	const char *ca_file; /* PEM bundle to trust; NULL: the system store */
+	bool skip_verify;    /* true: do not verify certificate/host name (default: verify) */
 
 	/* Limits; 0 selects the default. read_timeout_ms must exceed operation_timeout_ms. */
 	unsigned read_timeout_ms;      /* per HTTP request, default 30000 */
@@ -87,13 +87,13 @@ struct winrm_target {
 /* What a finished command produced. Filled by the run functions, released by
  * winrm_result_free(). The struct itself belongs to the caller (usually on the stack). */
 struct winrm_result {
-	int64_t exit_code;     /* rsp:ExitCode; Windows exit codes are 32-bit, may be negative */
-	uint8_t *out;          /* stdout bytes in the shell codepage, NUL-terminated (not counted) */
+	int64_t exit_code; /* rsp:ExitCode; Windows exit codes are 32-bit, may be negative */
+	uint8_t *out;      /* stdout bytes in the shell codepage, NUL-terminated (not counted) */
 	size_t out_len;
-	uint8_t *err;          /* stderr bytes, NUL-terminated (not counted) */
+	uint8_t *err; /* stderr bytes, NUL-terminated (not counted) */
 	size_t err_len;
-	uint64_t duration_ms;  /* wall clock from the first request until the command was Done */
-	int cleanup_status;    /* 0, or the negative errno of a failed Signal/Delete after Done
+	uint64_t duration_ms; /* wall clock from the first request until the command was Done */
+	int cleanup_status;   /* 0, or the negative errno of a failed Signal/Delete after Done
 	                        * (the command result is still valid; the shell may linger) */
 };
 
@@ -105,14 +105,14 @@ int winrm_global_init(void);
  * pywinrm; NULL/0 for none) in a cmd shell. Returns 0 whatever the remote exit code is;
  * *ret is written only on success and must be released with winrm_result_free(). */
 int winrm_run_command(const struct winrm_target *target, const char *command,
-                      const char *const *args, size_t nargs, struct winrm_result *ret,
-                      char *errbuf, size_t errlen);
+		      const char *const *args, size_t nargs, struct winrm_result *ret, char *errbuf,
+		      size_t errlen);
 
 /* Run a PowerShell script (UTF-8) as `powershell -encodedcommand <base64 UTF-16LE>`,
  * like pywinrm's run_ps. A stderr starting with "#< CLIXML" is converted to plain text
  * (the S elements, _x000D__x000A_ -> newline, trimmed); otherwise stderr is raw. */
 int winrm_run_powershell(const struct winrm_target *target, const char *script,
-                         struct winrm_result *ret, char *errbuf, size_t errlen);
+			 struct winrm_result *ret, char *errbuf, size_t errlen);
 
 /* Read a remote text file with
  *   Get-Content -LiteralPath '<path>' -Raw -Encoding UTF8
@@ -121,7 +121,7 @@ int winrm_run_powershell(const struct winrm_target *target, const char *script,
  * "WinRM read failed (<code>): <stderr>". On success *ret_content is a malloc'd,
  * NUL-terminated copy of stdout (caller frees with free()), *ret_len its length. */
 int winrm_read_file(const struct winrm_target *target, const char *path, char **ret_content,
-                    size_t *ret_len, char *errbuf, size_t errlen);
+		    size_t *ret_len, char *errbuf, size_t errlen);
 
 /* Free the buffers inside *result and zero it. NULL is a no-op. */
 void winrm_result_free(struct winrm_result *result);

@@ -73,7 +73,7 @@ struct winrm_gss {
 	gss_cred_id_t cred;
 	gss_name_t target;
 	gss_ctx_id_t ctx;
-	OM_uint32 flags;        /* ret_flags of the completed context */
+	OM_uint32 flags; /* ret_flags of the completed context */
 	bool complete;
 	/*
 	 * Where gss_wrap puts the 16-byte NTLM signature. gss-ntlmssp >= 0.5 (2014, commit
@@ -83,7 +83,7 @@ struct winrm_gss {
 	 */
 	bool layout_known;
 	bool sig_last;
-	uint32_t send_seq;      /* messages wrapped with the current context */
+	uint32_t send_seq; /* messages wrapped with the current context */
 };
 
 /* The NTLMSSP mechanism OID 1.3.6.1.4.1.311.2.2.10. */
@@ -117,7 +117,7 @@ static void status_text(OM_uint32 code, int type, gss_OID mech, char *dst, size_
 
 /* Format "<what>: <major text>; <minor text>" into errbuf and return err. */
 static int gss_fail(char *errbuf, size_t errlen, int err, const char *what, OM_uint32 major,
-                    OM_uint32 minor)
+		    OM_uint32 minor)
 {
 	char text[512] = "";
 	gss_OID_desc oid;
@@ -126,7 +126,8 @@ static int gss_fail(char *errbuf, size_t errlen, int err, const char *what, OM_u
 	status_text(major, GSS_C_GSS_CODE, GSS_C_NO_OID, text, sizeof(text));
 	if (minor)
 		status_text(minor, GSS_C_MECH_CODE, &oid, text, sizeof(text));
-	return winrm_err(errbuf, errlen, err, "%s: %s", what, text[0] ? text : "unknown GSSAPI error");
+	return winrm_err(errbuf, errlen, err, "%s: %s", what,
+			 text[0] ? text : "unknown GSSAPI error");
 }
 
 /* An empty client: no credentials, name or context yet. */
@@ -144,7 +145,7 @@ static struct winrm_gss *gss_alloc(void)
 
 /* Acquire NTLM credentials for user/password and name the HTTP@host service. */
 int winrm_auth_gss_new(const char *user, const char *password, const char *host,
-                       struct winrm_gss **ret, char *errbuf, size_t errlen)
+		       struct winrm_gss **ret, char *errbuf, size_t errlen)
 {
 	OM_uint32 major, minor;
 	gss_OID_desc oid;
@@ -178,20 +179,21 @@ int winrm_auth_gss_new(const char *user, const char *password, const char *host,
 		gss_key_value_element_desc el = { GSS_NTLMSSP_CS_NTHASH, hex };
 		gss_key_value_set_desc store = { 1, &el };
 
-		major = gss_acquire_cred_from(&minor, uname, GSS_C_INDEFINITE, &mechs, GSS_C_INITIATE,
-		                              &store, &g->cred, NULL, NULL);
+		major = gss_acquire_cred_from(&minor, uname, GSS_C_INDEFINITE, &mechs,
+					      GSS_C_INITIATE, &store, &g->cred, NULL, NULL);
 		explicit_bzero(hex, sizeof(hex));
 	} else {
 		/* gss-ntlmssp reads the password as a C string: pass the caller's NUL-terminated one. */
 		buf.value = (void *)password;
 		buf.length = strlen(password);
-		major = gss_acquire_cred_with_password(&minor, uname, &buf, GSS_C_INDEFINITE, &mechs,
-		                                       GSS_C_INITIATE, &g->cred, NULL, NULL);
+		major = gss_acquire_cred_with_password(&minor, uname, &buf, GSS_C_INDEFINITE,
+						       &mechs, GSS_C_INITIATE, &g->cred, NULL,
+						       NULL);
 	}
 	if (GSS_ERROR(major)) {
 		r = gss_fail(errbuf, errlen, -EPROTO,
-		             "cannot acquire NTLM credentials (is gss-ntlmssp installed?)", major,
-		             minor);
+			     "cannot acquire NTLM credentials (is gss-ntlmssp installed?)", major,
+			     minor);
 		goto fail;
 	}
 
@@ -236,8 +238,8 @@ void winrm_auth_gss_reset(struct winrm_gss *g)
 }
 
 /* One gss_init_sec_context leg. */
-int winrm_auth_gss_step(struct winrm_gss *g, const void *in, size_t inlen,
-                        struct buf *out, bool *ret_complete, char *errbuf, size_t errlen)
+int winrm_auth_gss_step(struct winrm_gss *g, const void *in, size_t inlen, struct buf *out,
+			bool *ret_complete, char *errbuf, size_t errlen)
 {
 	OM_uint32 major, minor, flags = 0;
 	gss_buffer_desc itok, otok = GSS_C_EMPTY_BUFFER;
@@ -249,11 +251,10 @@ int winrm_auth_gss_step(struct winrm_gss *g, const void *in, size_t inlen,
 	ntlm_oid(&oid);
 	itok.value = (void *)in;
 	itok.length = inlen;
-	major = gss_init_sec_context(&minor, g->cred, &g->ctx, g->target, &oid,
-	                             GSS_C_CONF_FLAG | GSS_C_INTEG_FLAG, 0,
-	                             GSS_C_NO_CHANNEL_BINDINGS,
-	                             in && inlen ? &itok : GSS_C_NO_BUFFER, NULL, &otok, &flags,
-	                             NULL);
+	major = gss_init_sec_context(
+		&minor, g->cred, &g->ctx, g->target, &oid, GSS_C_CONF_FLAG | GSS_C_INTEG_FLAG, 0,
+		GSS_C_NO_CHANNEL_BINDINGS, in && inlen ? &itok : GSS_C_NO_BUFFER, NULL, &otok,
+		&flags, NULL);
 	if (GSS_ERROR(major)) {
 		r = gss_fail(errbuf, errlen, -EPROTO, "NTLM handshake failed", major, minor);
 		goto out;
@@ -295,9 +296,8 @@ static bool is_signature(const uint8_t *p, uint32_t seq)
 }
 
 /* Seal msg and split gss_wrap's output into signature and sealed bytes. */
-int winrm_auth_gss_wrap(struct winrm_gss *g, const void *msg, size_t len,
-                        struct buf *sig, struct buf *sealed,
-                        char *errbuf, size_t errlen)
+int winrm_auth_gss_wrap(struct winrm_gss *g, const void *msg, size_t len, struct buf *sig,
+			struct buf *sealed, char *errbuf, size_t errlen)
 {
 	OM_uint32 major, minor;
 	gss_buffer_desc in, out = GSS_C_EMPTY_BUFFER;
@@ -315,8 +315,9 @@ int winrm_auth_gss_wrap(struct winrm_gss *g, const void *msg, size_t len,
 		return gss_fail(errbuf, errlen, -EPROTO, "NTLM sealing failed", major, minor);
 	o = out.value;
 	if (out.length != len + WINRM_NTLM_SIG_LEN) {
-		r = winrm_err(errbuf, errlen, -EPROTO, "unexpected gss_wrap token length %zu for %zu bytes",
-		              out.length, len);
+		r = winrm_err(errbuf, errlen, -EPROTO,
+			      "unexpected gss_wrap token length %zu for %zu bytes", out.length,
+			      len);
 		goto out;
 	}
 	if (!g->layout_known) {
@@ -327,7 +328,7 @@ int winrm_auth_gss_wrap(struct winrm_gss *g, const void *msg, size_t len,
 			g->sig_last = true;
 		} else {
 			r = winrm_err(errbuf, errlen, -EPROTO,
-			              "gss_wrap returned no recognisable NTLM signature");
+				      "gss_wrap returned no recognisable NTLM signature");
 			goto out;
 		}
 		g->layout_known = true;
@@ -353,8 +354,8 @@ out:
 
 /* Reassemble the token the way gss_unwrap wants it, verify and unseal. */
 int winrm_auth_gss_unwrap(struct winrm_gss *g, const uint8_t *sig, size_t sig_len,
-                          const uint8_t *sealed, size_t sealed_len, struct buf *out,
-                          char *errbuf, size_t errlen)
+			  const uint8_t *sealed, size_t sealed_len, struct buf *out, char *errbuf,
+			  size_t errlen)
 {
 	OM_uint32 major, minor;
 	gss_buffer_desc in, plain = GSS_C_EMPTY_BUFFER;
@@ -399,7 +400,7 @@ out:
 
 /* Unseal a whole encrypted response body. */
 int winrm_auth_gss_unseal(struct winrm_gss *g, const void *body, size_t len, struct buf *out,
-                          char *errbuf, size_t errlen)
+			  char *errbuf, size_t errlen)
 {
 	struct winrm_crypt_part part;
 	int r;
@@ -408,13 +409,13 @@ int winrm_auth_gss_unseal(struct winrm_gss *g, const void *body, size_t len, str
 	if (r < 0)
 		return winrm_err(errbuf, errlen, -EPROTO, "malformed encrypted WinRM response");
 	r = winrm_auth_gss_unwrap(g, part.sig, part.sig_len, part.sealed, part.sealed_len, out,
-	                          errbuf, errlen);
+				  errbuf, errlen);
 	if (r < 0)
 		return r;
 	if (out->len != part.plain_len)
 		return winrm_err(errbuf, errlen, -EPROTO,
-		                 "encrypted WinRM response length mismatch (%zu, expected %zu)",
-		                 out->len, part.plain_len);
+				 "encrypted WinRM response length mismatch (%zu, expected %zu)",
+				 out->len, part.plain_len);
 	return 0;
 }
 
@@ -430,7 +431,7 @@ int winrm_auth_gss_export(struct winrm_gss *g, struct buf *out, char *errbuf, si
 	major = gss_export_sec_context(&minor, &g->ctx, &tok);
 	if (GSS_ERROR(major))
 		return gss_fail(errbuf, errlen, -EPROTO, "cannot export the NTLM context", major,
-		                minor);
+				minor);
 	winrm_auth_gss_reset(g);
 	r = buf_try_append(out, tok.value, tok.length);
 	gss_release_buffer(&minor, &tok);
@@ -439,7 +440,7 @@ int winrm_auth_gss_export(struct winrm_gss *g, struct buf *out, char *errbuf, si
 
 /* A client with an imported context. */
 int winrm_auth_gss_import(const void *token, size_t len, struct winrm_gss **ret, char *errbuf,
-                          size_t errlen)
+			  size_t errlen)
 {
 	OM_uint32 major, minor, flags = 0;
 	gss_buffer_desc tok = { len, (void *)token };
@@ -451,10 +452,10 @@ int winrm_auth_gss_import(const void *token, size_t len, struct winrm_gss **ret,
 	major = gss_import_sec_context(&minor, &tok, &g->ctx);
 	if (!GSS_ERROR(major))
 		major = gss_inquire_context(&minor, g->ctx, NULL, NULL, NULL, NULL, &flags, NULL,
-		                            NULL);
+					    NULL);
 	if (GSS_ERROR(major)) {
 		int r = gss_fail(errbuf, errlen, -EPROTO, "cannot import the NTLM context", major,
-		                 minor);
+				 minor);
 
 		winrm_auth_gss_free(g);
 		return r;

@@ -7,8 +7,8 @@
 
 #include "winrm_int.h"
 
-#define B64_IN_CHUNK  (3u * 4096u)   /* raw bytes per EVP_EncodeBlock call */
-#define B64_DEC_CHUNK (4u * 1024u)   /* base64 characters per EVP_DecodeBlock call */
+#define B64_IN_CHUNK (3u * 4096u)  /* raw bytes per EVP_EncodeBlock call */
+#define B64_DEC_CHUNK (4u * 1024u) /* base64 characters per EVP_DecodeBlock call */
 
 /* Base64 of in[0..len), no line breaks; *ret is malloc'd and NUL-terminated. */
 int winrm_codec_b64_encode(const void *in, size_t len, char **ret)

@@ -28,7 +28,7 @@ static bool host_ok(const char *h)
 
 /* Fill c->url/host/https from the target's URL or scheme/host/port. */
 static int resolve_endpoint(const struct winrm_target *t, bool ssl, struct winrm_conf *c,
-                            char *errbuf, size_t errlen)
+			    char *errbuf, size_t errlen)
 {
 	CURLU *u = curl_url();
 	char *scheme = NULL, *host = NULL, *url = NULL, *userinfo = NULL, *frag = NULL;
@@ -44,11 +44,13 @@ static int resolve_endpoint(const struct winrm_target *t, bool ssl, struct winrm
 		}
 		if (curl_url_get(u, CURLUPART_USER, &userinfo, 0) == CURLUE_OK ||
 		    curl_url_get(u, CURLUPART_PASSWORD, &userinfo, 0) == CURLUE_OK) {
-			r = winrm_err(errbuf, errlen, -EINVAL, "the WinRM URL must not contain credentials");
+			r = winrm_err(errbuf, errlen, -EINVAL,
+				      "the WinRM URL must not contain credentials");
 			goto out;
 		}
 		if (curl_url_get(u, CURLUPART_FRAGMENT, &frag, 0) == CURLUE_OK) {
-			r = winrm_err(errbuf, errlen, -EINVAL, "the WinRM URL must not have a fragment");
+			r = winrm_err(errbuf, errlen, -EINVAL,
+				      "the WinRM URL must not have a fragment");
 			goto out;
 		}
 	} else {
@@ -57,7 +59,8 @@ static int resolve_endpoint(const struct winrm_target *t, bool ssl, struct winrm
 		char bracketed[300];
 
 		if (!https && strcasecmp(sch, "http") != 0) {
-			r = winrm_err(errbuf, errlen, -EINVAL, "WinRM scheme must be http or https");
+			r = winrm_err(errbuf, errlen, -EINVAL,
+				      "WinRM scheme must be http or https");
 			goto out;
 		}
 		if (!t->host || !host_ok(t->host)) {
@@ -117,7 +120,7 @@ out:
 
 /* Validate the target and apply defaults. */
 int winrm_conf_resolve(const struct winrm_target *t, struct winrm_conf *ret, char *errbuf,
-                       size_t errlen)
+		       size_t errlen)
 {
 	struct winrm_conf c;
 	const char *tr = t->transport && *t->transport ? t->transport : "ntlm";
@@ -137,18 +140,19 @@ int winrm_conf_resolve(const struct winrm_target *t, struct winrm_conf *ret, cha
 
 		winrm_err_sanitize(clean, sizeof(clean), tr, strlen(tr));
 		return winrm_err(errbuf, errlen, -ENOTSUP, "WinRM transport '%s' is not supported",
-		                 clean);
+				 clean);
 	}
 	if (!t->user || !*t->user || !t->password || !*t->password)
 		return winrm_err(errbuf, errlen, -EINVAL, "WinRM credentials are required");
 
 	c.read_timeout_ms = t->read_timeout_ms ? t->read_timeout_ms : WINRM_DEFAULT_READ_TIMEOUT_MS;
 	c.operation_timeout_ms = t->operation_timeout_ms ? t->operation_timeout_ms
-	                                                 : WINRM_DEFAULT_OPERATION_TIMEOUT_MS;
+							 : WINRM_DEFAULT_OPERATION_TIMEOUT_MS;
 	if (c.read_timeout_ms <= c.operation_timeout_ms)
-		return winrm_err(errbuf, errlen, -EINVAL,
-		                 "WinRM read timeout (%u ms) must exceed the operation timeout (%u ms)",
-		                 c.read_timeout_ms, c.operation_timeout_ms);
+		return winrm_err(
+			errbuf, errlen, -EINVAL,
+			"WinRM read timeout (%u ms) must exceed the operation timeout (%u ms)",
+			c.read_timeout_ms, c.operation_timeout_ms);
 	c.total_timeout_ms = t->total_timeout_ms;
 	c.codepage = t->codepage ? t->codepage : WINRM_DEFAULT_CODEPAGE;
 	if (c.codepage > 65535)
@@ -160,7 +164,7 @@ int winrm_conf_resolve(const struct winrm_target *t, struct winrm_conf *ret, cha
 		goto fail;
 	if (ssl && !c.https) {
 		r = winrm_err(errbuf, errlen, -EINVAL,
-		              "WinRM transport 'ssl' requires an https endpoint");
+			      "WinRM transport 'ssl' requires an https endpoint");
 		goto fail;
 	}
 	c.encrypt = c.auth == WINRM_AUTH_NTLM && !c.https;

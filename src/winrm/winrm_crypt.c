@@ -5,18 +5,18 @@
 
 #include "winrm_int.h"
 
-#define BOUNDARY      "--Encrypted Boundary\r\n"
-#define BOUNDARY_END  "--Encrypted Boundary--"
-#define PART1_TYPE    "Content-Type: " WINRM_CRYPT_PROTOCOL
-#define PART2_TYPE    "Content-Type: application/octet-stream\r\n"
-#define LENGTH_KEY    "Length="
-#define MAX_HEADER    1024u          /* bytes of part headers we are willing to scan */
-#define MAX_SIG_LEN   1024u
+#define BOUNDARY "--Encrypted Boundary\r\n"
+#define BOUNDARY_END "--Encrypted Boundary--"
+#define PART1_TYPE "Content-Type: " WINRM_CRYPT_PROTOCOL
+#define PART2_TYPE "Content-Type: application/octet-stream\r\n"
+#define LENGTH_KEY "Length="
+#define MAX_HEADER 1024u /* bytes of part headers we are willing to scan */
+#define MAX_SIG_LEN 1024u
 #define MAX_PLAIN_LEN (64u * 1024u * 1024u)
 
 /* Append the framed message. */
-int winrm_crypt_build(size_t plain_len, const void *sig, size_t sig_len,
-                      const void *sealed, size_t sealed_len, struct buf *out)
+int winrm_crypt_build(size_t plain_len, const void *sig, size_t sig_len, const void *sealed,
+		      size_t sealed_len, struct buf *out)
 {
 	uint8_t le[4];
 	int r;
@@ -28,13 +28,11 @@ int winrm_crypt_build(size_t plain_len, const void *sig, size_t sig_len,
 	le[2] = (uint8_t)((sig_len >> 16) & 0xff);
 	le[3] = (uint8_t)((sig_len >> 24) & 0xff);
 	r = buf_try_printf(out,
-	                      BOUNDARY
-	                      "\t" PART1_TYPE "\r\n"
-	                      "\tOriginalContent: type=application/soap+xml;charset=UTF-8;"
-	                      LENGTH_KEY "%zu\r\n"
-	                      BOUNDARY
-	                      "\t" PART2_TYPE,
-	                      plain_len);
+			   BOUNDARY
+			   "\t" PART1_TYPE "\r\n"
+			   "\tOriginalContent: type=application/soap+xml;charset=UTF-8;" LENGTH_KEY
+			   "%zu\r\n" BOUNDARY "\t" PART2_TYPE,
+			   plain_len);
 	if (r == 0)
 		r = buf_try_append(out, le, sizeof(le));
 	if (r == 0)
@@ -129,7 +127,7 @@ int winrm_crypt_parse(const void *data, size_t len, struct winrm_crypt_part *ret
 	if (payload_len < 4)
 		return -EPROTO;
 	sig_len = (size_t)payload[0] | (size_t)payload[1] << 8 | (size_t)payload[2] << 16 |
-	          (size_t)payload[3] << 24;
+		  (size_t)payload[3] << 24;
 	if (sig_len == 0 || sig_len > MAX_SIG_LEN || sig_len > payload_len - 4)
 		return -EPROTO;
 
@@ -146,7 +144,8 @@ bool winrm_crypt_is_encrypted_type(const char *content_type)
 {
 	if (!content_type)
 		return false;
-	return strncasecmp(content_type, "multipart/encrypted", strlen("multipart/encrypted")) == 0 &&
+	return strncasecmp(content_type, "multipart/encrypted", strlen("multipart/encrypted")) ==
+		       0 &&
 	       contains_ci((const uint8_t *)content_type, strlen(content_type),
-	                   "protocol=\"" WINRM_CRYPT_PROTOCOL "\"");
+			   "protocol=\"" WINRM_CRYPT_PROTOCOL "\"");
 }

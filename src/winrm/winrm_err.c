@@ -22,7 +22,7 @@ int winrm_err(char *errbuf, size_t errlen, int err, const char *fmt, ...)
 void winrm_err_sanitize(char *dst, size_t dstlen, const char *src, size_t srclen)
 {
 	size_t i, o = 0;
-	bool space = true;  /* drops leading whitespace */
+	bool space = true; /* drops leading whitespace */
 
 	if (dstlen == 0)
 		return;

@@ -10,11 +10,11 @@
 
 #include "winrm_int.h"
 
-#define CT_SOAP       "Content-Type: application/soap+xml;charset=UTF-8"
-#define CT_ENCRYPTED  "Content-Type: " WINRM_CRYPT_CONTENT_TYPE
-#define NEGOTIATE     "Negotiate"
-#define MAX_TOKEN     (16u * 1024u)   /* base64 Negotiate token from the server */
-#define MAX_HANDSHAKE 4               /* NTLM needs 2 legs; anything longer is wrong */
+#define CT_SOAP "Content-Type: application/soap+xml;charset=UTF-8"
+#define CT_ENCRYPTED "Content-Type: " WINRM_CRYPT_CONTENT_TYPE
+#define NEGOTIATE "Negotiate"
+#define MAX_TOKEN (16u * 1024u) /* base64 Negotiate token from the server */
+#define MAX_HANDSHAKE 4         /* NTLM needs 2 legs; anything longer is wrong */
 #define CRYPT_OVERHEAD 512u
 
 struct winrm_http {
@@ -25,27 +25,27 @@ struct winrm_http {
 	/* The request body libcurl reads (and may rewind for its resend). */
 	const char *send_data;
 	size_t send_len, send_off;
-	bool send_once;                 /* refuse the rewind: the request must not go out twice */
+	bool send_once; /* refuse the rewind: the request must not go out twice */
 	bool resend_refused;
 
 	/* Per response, filled by the callbacks. */
 	struct buf *sink;
 	bool overflow;
 	char content_type[256];
-	char token[MAX_TOKEN];          /* base64 from "WWW-Authenticate: Negotiate <token>" */
+	char token[MAX_TOKEN]; /* base64 from "WWW-Authenticate: Negotiate <token>" */
 
 	/* Request headers (curl only reads them; we own and wipe them). */
 	char hdr_ct_soap[sizeof(CT_SOAP)];
 	char hdr_ct_encrypted[sizeof(CT_ENCRYPTED)];
 	char hdr_expect[8];
-	char *basic;                    /* "Authorization: Basic ..." (secret) */
+	char *basic; /* "Authorization: Basic ..." (secret) */
 	size_t basic_size;
 
 	struct winrm_gss *gss;
-	bool authenticated;             /* NTLM context established on the current connection */
+	bool authenticated; /* NTLM context established on the current connection */
 
-	struct buf wire;          /* framed request */
-	struct buf raw;           /* undecrypted response */
+	struct buf wire; /* framed request */
+	struct buf raw;  /* undecrypted response */
 	struct buf sig;
 	struct buf sealed;
 	struct buf tok;
@@ -127,7 +127,7 @@ static size_t on_header(char *ptr, size_t size, size_t nitems, void *userdata)
 		h->token[0] = 0;
 	} else if (n > strlen(ct) && strncasecmp(ptr, ct, strlen(ct)) == 0) {
 		header_value(ptr + strlen(ct), n - strlen(ct), h->content_type,
-		             sizeof(h->content_type));
+			     sizeof(h->content_type));
 	} else if (n > strlen(wa) && strncasecmp(ptr, wa, strlen(wa)) == 0) {
 		char v[MAX_TOKEN + 64];
 		char *p;
@@ -148,8 +148,7 @@ static size_t on_header(char *ptr, size_t size, size_t nitems, void *userdata)
 }
 
 /* libcurl socket factory, so that our connection is close-on-exec like every other fd. */
-static curl_socket_t open_socket(void *clientp, curlsocktype purpose,
-                                 struct curl_sockaddr *addr)
+static curl_socket_t open_socket(void *clientp, curlsocktype purpose, struct curl_sockaddr *addr)
 {
 	(void)clientp;
 	(void)purpose;
@@ -184,31 +183,33 @@ static int curl_fail(struct winrm_http *h, CURLcode c, char *errbuf, size_t errl
 		break;
 	case CURLE_SEND_FAIL_REWIND:
 		if (h->resend_refused)
-			return winrm_err(errbuf, errlen, -ECONNABORTED,
-			                 "WinRM connection to %s closed after Command was sent; it was "
-			                 "not sent again because the command may already be running",
-			                 h->conf->url);
+			return winrm_err(
+				errbuf, errlen, -ECONNABORTED,
+				"WinRM connection to %s closed after Command was sent; it was "
+				"not sent again because the command may already be running",
+				h->conf->url);
 		err = -EIO;
 		break;
 	case CURLE_WRITE_ERROR:
 		if (h->overflow)
 			return winrm_err(errbuf, errlen, -EMSGSIZE,
-			                 "WinRM response from %s exceeds %zu bytes", h->conf->url,
-			                 h->sink ? h->sink->max : 0);
+					 "WinRM response from %s exceeds %zu bytes", h->conf->url,
+					 h->sink ? h->sink->max : 0);
 		err = -EIO;
 		break;
 	default:
-		err = -EPROTO;  /* TLS handshake and certificate problems end up here */
+		err = -EPROTO; /* TLS handshake and certificate problems end up here */
 		break;
 	}
 	winrm_err_sanitize(clean, sizeof(clean), text, strlen(text));
-	return winrm_err(errbuf, errlen, err, "WinRM request to %s failed: %s", h->conf->url, clean);
+	return winrm_err(errbuf, errlen, err, "WinRM request to %s failed: %s", h->conf->url,
+			 clean);
 }
 
 /* One HTTP POST on the shared handle. */
-static int perform(struct winrm_http *h, const void *body, size_t len, bool once,
-                   bool encrypted, char *auth, unsigned timeout_ms, struct buf *sink,
-                   long *ret_status, long *ret_connects, char *errbuf, size_t errlen)
+static int perform(struct winrm_http *h, const void *body, size_t len, bool once, bool encrypted,
+		   char *auth, unsigned timeout_ms, struct buf *sink, long *ret_status,
+		   long *ret_connects, char *errbuf, size_t errlen)
 {
 	struct curl_slist hdr[3];
 	long status = 0, connects = 0;
@@ -260,7 +261,7 @@ static int make_basic(struct winrm_http *h, char *errbuf, size_t errlen)
 
 	if (strchr(user, ':'))
 		return winrm_err(errbuf, errlen, -EINVAL,
-		                 "a WinRM user name for Basic authentication must not contain ':'");
+				 "a WinRM user name for Basic authentication must not contain ':'");
 	clen = ulen + 1 + plen;
 	cred = malloc(clen + 1);
 	if (!cred)
@@ -292,7 +293,7 @@ out:
 
 /* Create the handle for one call. */
 int winrm_http_new(const struct winrm_conf *conf, struct winrm_http **ret, char *errbuf,
-                   size_t errlen)
+		   size_t errlen)
 {
 	struct winrm_http *h;
 	int r;
@@ -350,7 +351,7 @@ int winrm_http_new(const struct winrm_conf *conf, struct winrm_http **ret, char 
 		r = make_basic(h, errbuf, errlen);
 	else
 		r = winrm_auth_gss_new(conf->user, conf->password, conf->host, &h->gss, errbuf,
-		                       errlen);
+				       errlen);
 	if (r < 0)
 		goto fail;
 	*ret = h;
@@ -375,8 +376,7 @@ static int handshake(struct winrm_http *h, unsigned timeout_ms, char *errbuf, si
 	if (r < 0)
 		return r;
 	for (leg = 0; leg < MAX_HANDSHAKE; leg++) {
-		r = winrm_codec_b64_encode(buf_cstr(&h->tok), h->tok.len,
-		                           &b64);
+		r = winrm_codec_b64_encode(buf_cstr(&h->tok), h->tok.len, &b64);
 		if (r == 0 && asprintf(&auth, "Authorization: " NEGOTIATE " %s", b64) < 0) {
 			auth = NULL;
 			r = -ENOMEM;
@@ -386,40 +386,47 @@ static int handshake(struct winrm_http *h, unsigned timeout_ms, char *errbuf, si
 		if (r < 0)
 			return winrm_err(errbuf, errlen, r, "out of memory");
 		r = perform(h, NULL, 0, false, false, auth, timeout_ms, &h->raw, &status, &connects,
-		            errbuf, errlen);
+			    errbuf, errlen);
 		free(auth);
 		auth = NULL;
 		if (r < 0)
 			return r;
 		if (leg > 0 && connects > 0)
-			return winrm_err(errbuf, errlen, -ECONNRESET,
-			                 "WinRM server %s closed the connection during NTLM authentication",
-			                 h->conf->url);
+			return winrm_err(
+				errbuf, errlen, -ECONNRESET,
+				"WinRM server %s closed the connection during NTLM authentication",
+				h->conf->url);
 		if (complete) {
 			if (status == 401)
-				return winrm_err(errbuf, errlen, -EACCES, "WinRM authentication failed (HTTP 401)");
+				return winrm_err(errbuf, errlen, -EACCES,
+						 "WinRM authentication failed (HTTP 401)");
 			if (status < 200 || status > 299)
-				return winrm_err(errbuf, errlen, -EPROTO,
-				                 "WinRM endpoint answered HTTP %ld to NTLM authentication", status);
+				return winrm_err(
+					errbuf, errlen, -EPROTO,
+					"WinRM endpoint answered HTTP %ld to NTLM authentication",
+					status);
 			break;
 		}
 		if (status != 401)
-			return winrm_err(errbuf, errlen, -EPROTO,
-			                 "WinRM endpoint answered HTTP %ld instead of an NTLM challenge",
-			                 status);
+			return winrm_err(
+				errbuf, errlen, -EPROTO,
+				"WinRM endpoint answered HTTP %ld instead of an NTLM challenge",
+				status);
 		if (!h->token[0])
-			return winrm_err(errbuf, errlen, -EACCES,
-			                 "WinRM authentication failed: no Negotiate challenge (HTTP 401)");
+			return winrm_err(
+				errbuf, errlen, -EACCES,
+				"WinRM authentication failed: no Negotiate challenge (HTTP 401)");
 		buf_reset(&h->tok);
 		r = winrm_codec_b64_decode(h->token, strlen(h->token), &h->tok);
 		if (r < 0)
-			return winrm_err(errbuf, errlen, -EPROTO, "invalid Negotiate token from WinRM server");
+			return winrm_err(errbuf, errlen, -EPROTO,
+					 "invalid Negotiate token from WinRM server");
 		{
 			struct buf next;
 
 			buf_init(&next, MAX_TOKEN);
-			r = winrm_auth_gss_step(h->gss, h->tok.data, h->tok.len, &next, &complete, errbuf,
-			                        errlen);
+			r = winrm_auth_gss_step(h->gss, h->tok.data, h->tok.len, &next, &complete,
+						errbuf, errlen);
 			buf_free(&h->tok);
 			h->tok = next;
 			if (r < 0)
@@ -429,15 +436,15 @@ static int handshake(struct winrm_http *h, unsigned timeout_ms, char *errbuf, si
 	if (!complete)
 		return winrm_err(errbuf, errlen, -EPROTO, "NTLM handshake did not complete");
 	if (h->conf->encrypt && !winrm_auth_gss_can_seal(h->gss))
-		return winrm_err(errbuf, errlen, -EPROTO,
-		                 "NTLM session without sealing; cannot encrypt WinRM messages over http");
+		return winrm_err(
+			errbuf, errlen, -EPROTO,
+			"NTLM session without sealing; cannot encrypt WinRM messages over http");
 	h->authenticated = true;
 	return 0;
 }
 
 /* Seal soap into h->wire. */
-static int seal(struct winrm_http *h, const void *soap, size_t len, char *errbuf,
-                size_t errlen)
+static int seal(struct winrm_http *h, const void *soap, size_t len, char *errbuf, size_t errlen)
 {
 	int r;
 
@@ -447,7 +454,8 @@ static int seal(struct winrm_http *h, const void *soap, size_t len, char *errbuf
 	r = winrm_auth_gss_wrap(h->gss, soap, len, &h->sig, &h->sealed, errbuf, errlen);
 	if (r < 0)
 		return r;
-	r = winrm_crypt_build(len, h->sig.data, h->sig.len, h->sealed.data, h->sealed.len, &h->wire);
+	r = winrm_crypt_build(len, h->sig.data, h->sig.len, h->sealed.data, h->sealed.len,
+			      &h->wire);
 	if (r < 0)
 		return winrm_err(errbuf, errlen, r, "cannot frame the sealed WinRM message");
 	return 0;
@@ -455,8 +463,8 @@ static int seal(struct winrm_http *h, const void *soap, size_t len, char *errbuf
 
 /* POST one SOAP envelope and return the plaintext answer. */
 int winrm_http_post(struct winrm_http *h, const void *soap, size_t len, unsigned flags,
-                    unsigned timeout_ms, struct buf *body, long *ret_status, char *errbuf,
-                    size_t errlen)
+		    unsigned timeout_ms, struct buf *body, long *ret_status, char *errbuf,
+		    size_t errlen)
 {
 	bool ntlm = h->conf->auth == WINRM_AUTH_NTLM, encrypt = h->conf->encrypt, retried = false;
 	bool once = flags & WINRM_HTTP_ONCE;
@@ -473,11 +481,11 @@ int winrm_http_post(struct winrm_http *h, const void *soap, size_t len, unsigned
 			r = seal(h, soap, len, errbuf, errlen);
 			if (r < 0)
 				return r;
-			r = perform(h, h->wire.data, h->wire.len, once, true, NULL, timeout_ms, &h->raw,
-			            &status, &connects, errbuf, errlen);
+			r = perform(h, h->wire.data, h->wire.len, once, true, NULL, timeout_ms,
+				    &h->raw, &status, &connects, errbuf, errlen);
 		} else {
 			r = perform(h, soap, len, once, false, ntlm ? NULL : h->basic, timeout_ms,
-			            body, &status, &connects, errbuf, errlen);
+				    body, &status, &connects, errbuf, errlen);
 		}
 		if (r < 0)
 			return r;
@@ -490,9 +498,10 @@ int winrm_http_post(struct winrm_http *h, const void *soap, size_t len, unsigned
 			continue;
 		}
 		if (ntlm && connects > 0)
-			return winrm_err(errbuf, errlen, -ECONNRESET,
-			                 "WinRM server %s keeps closing the authenticated connection",
-			                 h->conf->url);
+			return winrm_err(
+				errbuf, errlen, -ECONNRESET,
+				"WinRM server %s keeps closing the authenticated connection",
+				h->conf->url);
 		/* The server dropped our context: the next request (Signal/Delete cleanup)
 		 * starts with a fresh handshake instead of another doomed sealed message. */
 		h->authenticated = false;
@@ -500,21 +509,20 @@ int winrm_http_post(struct winrm_http *h, const void *soap, size_t len, unsigned
 	}
 	if (status != 200 && status != 500)
 		return winrm_err(errbuf, errlen, -EPROTO, "WinRM endpoint %s answered HTTP %ld",
-		                 h->conf->url, status);
+				 h->conf->url, status);
 	if (encrypt) {
 		buf_reset(body);
 		if (winrm_crypt_is_encrypted_type(h->content_type)) {
 			r = winrm_auth_gss_unseal(h->gss, h->raw.data, h->raw.len, body, errbuf,
-			                          errlen);
+						  errlen);
 			if (r < 0)
 				return r;
 		} else if (status == 200) {
 			return winrm_err(errbuf, errlen, -EPROTO,
-			                 "unencrypted WinRM response on an encrypted session");
+					 "unencrypted WinRM response on an encrypted session");
 		} else {
 			/* A plain fault body is still worth reading for the error text. */
-			r = buf_try_append(body, buf_cstr(&h->raw),
-			                     h->raw.len);
+			r = buf_try_append(body, buf_cstr(&h->raw), h->raw.len);
 			if (r < 0)
 				return winrm_err(errbuf, errlen, r, "WinRM response too large");
 		}

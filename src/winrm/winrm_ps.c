@@ -167,12 +167,13 @@ int winrm_ps_clixml_to_text(struct buf *data)
 		return 0;
 	xml = (const char *)data->data + plen;
 	xlen = data->len - plen;
-	if (xlen > INT32_MAX || memmem(xml, xlen, "<!DOCTYPE", 9) || memmem(xml, xlen, "<!ENTITY", 8))
+	if (xlen > INT32_MAX || memmem(xml, xlen, "<!DOCTYPE", 9) ||
+	    memmem(xml, xlen, "<!ENTITY", 8))
 		return 0;
 	buf_init(&text, data->max);
 	doc = xmlReadMemory(xml, (int)xlen, "clixml.xml", NULL,
-	                    XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING |
-	                    XML_PARSE_NOCDATA);
+			    XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING |
+				    XML_PARSE_NOCDATA);
 	root = doc ? xmlDocGetRootElement(doc) : NULL;
 	if (!root || doc->intSubset)
 		goto out;
@@ -208,7 +209,7 @@ out:
 
 /* Run script through a resolved configuration and decode CLIXML stderr. */
 static int run_ps(const struct winrm_conf *conf, const char *script, struct winrm_result *ret,
-                  char *errbuf, size_t errlen)
+		  char *errbuf, size_t errlen)
 {
 	struct winrm_result res;
 	struct buf err;
@@ -236,7 +237,8 @@ static int run_ps(const struct winrm_conf *conf, const char *script, struct winr
 		res.err_len = err.len;
 		if (r < 0) {
 			winrm_result_free(&res);
-			return winrm_err(errbuf, errlen, r, "cannot decode PowerShell error output");
+			return winrm_err(errbuf, errlen, r,
+					 "cannot decode PowerShell error output");
 		}
 	}
 	*ret = res;
@@ -245,7 +247,7 @@ static int run_ps(const struct winrm_conf *conf, const char *script, struct winr
 
 /* Public: run a PowerShell script. */
 int winrm_run_powershell(const struct winrm_target *target, const char *script,
-                         struct winrm_result *ret, char *errbuf, size_t errlen)
+			 struct winrm_result *ret, char *errbuf, size_t errlen)
 {
 	struct winrm_conf conf;
 	int r;
@@ -265,7 +267,7 @@ int winrm_run_powershell(const struct winrm_target *target, const char *script,
 
 /* Public: read a remote file with Get-Content. */
 int winrm_read_file(const struct winrm_target *target, const char *path, char **ret_content,
-                    size_t *ret_len, char *errbuf, size_t errlen)
+		    size_t *ret_len, char *errbuf, size_t errlen)
 {
 	struct winrm_target t;
 	struct winrm_conf conf;
@@ -284,7 +286,7 @@ int winrm_read_file(const struct winrm_target *target, const char *path, char **
 	}
 	t = *target;
 	if (!t.codepage)
-		t.codepage = 65001;  /* UTF-8 console output, so the content survives */
+		t.codepage = 65001; /* UTF-8 console output, so the content survives */
 	r = winrm_conf_resolve(&t, &conf, errbuf, errlen);
 	if (r < 0)
 		goto out;
@@ -295,7 +297,7 @@ int winrm_read_file(const struct winrm_target *target, const char *path, char **
 	if (res.exit_code != 0) {
 		winrm_err_sanitize(msg, sizeof(msg), (const char *)res.err, res.err_len);
 		r = winrm_err(errbuf, errlen, -EREMOTEIO, "WinRM read failed (%" PRId64 "): %s",
-		              res.exit_code, msg);
+			      res.exit_code, msg);
 		winrm_result_free(&res);
 		goto out;
 	}

@@ -13,7 +13,7 @@
 #include "winrm_int.h"
 
 #define CLEANUP_TIMEOUT_MS 5000u
-#define REQUEST_MAX        (6u * WINRM_MAX_COMMAND_LINE + 16384u)
+#define REQUEST_MAX (6u * WINRM_MAX_COMMAND_LINE + 16384u)
 
 /* ---- library init ---------------------------------------------------------------------- */
 
@@ -39,7 +39,7 @@ struct session {
 	struct winrm_http *http;
 	struct buf req;
 	struct buf resp;
-	uint64_t deadline;          /* monotonic ms; 0: none */
+	uint64_t deadline; /* monotonic ms; 0: none */
 	char shell_id[WINRM_ID_MAX];
 	char command_id[WINRM_ID_MAX];
 };
@@ -58,9 +58,8 @@ static uint64_t now_ms(void)
  * or after Done) get their own short budget, so they still run after the deadline.
  * Returns 0 with *rep filled (also for SOAP faults: the caller decides), or an error.
  */
-static int exchange(struct session *s, struct winrm_soap_req *q, bool cleanup,
-                    struct buf *out, struct buf *err, struct winrm_reply *rep,
-                    char *errbuf, size_t errlen)
+static int exchange(struct session *s, struct winrm_soap_req *q, bool cleanup, struct buf *out,
+		    struct buf *err, struct winrm_reply *rep, char *errbuf, size_t errlen)
 {
 	const struct winrm_conf *c = s->conf;
 	char msgid[48];
@@ -78,10 +77,10 @@ static int exchange(struct session *s, struct winrm_soap_req *q, bool cleanup,
 	r = winrm_soap_build(q, &s->req);
 	if (r == -EINVAL || r == -EILSEQ)
 		return winrm_err(errbuf, errlen, r,
-		                 "command text is not valid UTF-8 XML character data");
+				 "command text is not valid UTF-8 XML character data");
 	if (r < 0)
 		return winrm_err(errbuf, errlen, r, "cannot build WinRM %s request",
-		                 winrm_soap_action_name(q->action));
+				 winrm_soap_action_name(q->action));
 
 	if (cleanup) {
 		if (timeout > CLEANUP_TIMEOUT_MS)
@@ -91,7 +90,8 @@ static int exchange(struct session *s, struct winrm_soap_req *q, bool cleanup,
 
 		if (now >= s->deadline)
 			return winrm_err(errbuf, errlen, -ETIMEDOUT,
-			                 "WinRM command did not finish within %u ms", c->total_timeout_ms);
+					 "WinRM command did not finish within %u ms",
+					 c->total_timeout_ms);
 		if (s->deadline - now < timeout) {
 			timeout = (unsigned)(s->deadline - now);
 			clamped = true;
@@ -99,54 +99,57 @@ static int exchange(struct session *s, struct winrm_soap_req *q, bool cleanup,
 	}
 
 	r = winrm_http_post(s->http, s->req.data, s->req.len,
-	                    q->action == WINRM_ACTION_COMMAND ? WINRM_HTTP_ONCE : 0, timeout,
-	                    &s->resp, &status, errbuf, errlen);
+			    q->action == WINRM_ACTION_COMMAND ? WINRM_HTTP_ONCE : 0, timeout,
+			    &s->resp, &status, errbuf, errlen);
 	if (r == -ETIMEDOUT && clamped)
 		return winrm_err(errbuf, errlen, -ETIMEDOUT,
-		                 "WinRM command did not finish within %u ms", c->total_timeout_ms);
+				 "WinRM command did not finish within %u ms", c->total_timeout_ms);
 	if (r < 0)
 		return r;
 
 	r = winrm_soap_parse(s->resp.data, s->resp.len, s->command_id[0] ? s->command_id : NULL,
-	                     out, err, rep, errbuf, errlen);
+			     out, err, rep, errbuf, errlen);
 	if (r < 0) {
 		if (status == 500 && r == -EPROTO)
 			return winrm_err(errbuf, errlen, -EREMOTEIO,
-			                 "WinRM %s failed: HTTP 500 without a readable SOAP fault",
-			                 winrm_soap_action_name(q->action));
+					 "WinRM %s failed: HTTP 500 without a readable SOAP fault",
+					 winrm_soap_action_name(q->action));
 		return r;
 	}
 	if (status == 500 && !rep->is_fault)
-		return winrm_err(errbuf, errlen, -EPROTO, "WinRM %s failed: HTTP 500 without SOAP fault",
-		                 winrm_soap_action_name(q->action));
-	if (rep->relates_to[0] && strcmp(rep->relates_to, msgid) != 0)
 		return winrm_err(errbuf, errlen, -EPROTO,
-		                 "WinRM %s response does not belong to the request (RelatesTo mismatch)",
-		                 winrm_soap_action_name(q->action));
+				 "WinRM %s failed: HTTP 500 without SOAP fault",
+				 winrm_soap_action_name(q->action));
+	if (rep->relates_to[0] && strcmp(rep->relates_to, msgid) != 0)
+		return winrm_err(
+			errbuf, errlen, -EPROTO,
+			"WinRM %s response does not belong to the request (RelatesTo mismatch)",
+			winrm_soap_action_name(q->action));
 	if (!rep->relates_to[0] && !rep->is_fault &&
 	    (q->action == WINRM_ACTION_SIGNAL || q->action == WINRM_ACTION_DELETE))
 		return winrm_err(errbuf, errlen, -EPROTO, "WinRM %s response has no RelatesTo",
-		                 winrm_soap_action_name(q->action));
+				 winrm_soap_action_name(q->action));
 	return 0;
 }
 
 /* Error text for a SOAP fault answer to action. */
 static int fault_error(enum winrm_action a, const struct winrm_fault *f, char *errbuf,
-                       size_t errlen)
+		       size_t errlen)
 {
 	char line[1100];
 
 	winrm_soap_fault_format(f, line, sizeof(line));
-	return winrm_err(errbuf, errlen, -EREMOTEIO, "WinRM %s failed: %s", winrm_soap_action_name(a),
-	                 line);
+	return winrm_err(errbuf, errlen, -EREMOTEIO, "WinRM %s failed: %s",
+			 winrm_soap_action_name(a), line);
 }
 
 /* Send a request whose reply carries nothing but success or a fault. */
 static int simple_step(struct session *s, enum winrm_action a, bool cleanup, char *errbuf,
-                       size_t errlen)
+		       size_t errlen)
 {
-	struct winrm_soap_req q = { .action = a, .shell_id = s->shell_id,
-	                            .command_id = s->command_id };
+	struct winrm_soap_req q = { .action = a,
+				    .shell_id = s->shell_id,
+				    .command_id = s->command_id };
 	struct winrm_reply rep;
 	int r;
 
@@ -159,7 +162,7 @@ static int simple_step(struct session *s, enum winrm_action a, bool cleanup, cha
 /* Send Create or Command and copy the id its answer must carry (ShellId, CommandId) to
  * dst (WINRM_ID_MAX bytes). */
 static int open_step(struct session *s, struct winrm_soap_req *q, char *dst, char *errbuf,
-                     size_t errlen)
+		     size_t errlen)
 {
 	bool create = q->action == WINRM_ACTION_CREATE;
 	struct winrm_reply rep;
@@ -174,7 +177,8 @@ static int open_step(struct session *s, struct winrm_soap_req *q, char *dst, cha
 	id = create ? rep.shell_id : rep.command_id;
 	if (!id[0])
 		return winrm_err(errbuf, errlen, -EPROTO, "WinRM %s response has no %s",
-		                 winrm_soap_action_name(q->action), create ? "ShellId" : "CommandId");
+				 winrm_soap_action_name(q->action),
+				 create ? "ShellId" : "CommandId");
 	memcpy(dst, id, WINRM_ID_MAX);
 	return 0;
 }
@@ -214,9 +218,8 @@ static bool command_fits(const char *command, const char *const *args, size_t na
 }
 
 /* Create -> Command -> Receive... -> Signal -> Delete. */
-int winrm_run_resolved(const struct winrm_conf *conf, const char *command,
-                       const char *const *args, size_t nargs, struct winrm_result *ret,
-                       char *errbuf, size_t errlen)
+int winrm_run_resolved(const struct winrm_conf *conf, const char *command, const char *const *args,
+		       size_t nargs, struct winrm_result *ret, char *errbuf, size_t errlen)
 {
 	struct session s;
 	struct winrm_soap_req q;
@@ -248,7 +251,7 @@ int winrm_run_resolved(const struct winrm_conf *conf, const char *command,
 	}
 	if (!command_fits(command, args, nargs)) {
 		r = winrm_err(errbuf, errlen, -E2BIG, "WinRM command line exceeds %u bytes",
-		              WINRM_MAX_COMMAND_LINE);
+			      WINRM_MAX_COMMAND_LINE);
 		goto out;
 	}
 	r = winrm_http_new(conf, &s.http, errbuf, errlen);
@@ -282,8 +285,8 @@ int winrm_run_resolved(const struct winrm_conf *conf, const char *command,
 		r = exchange(&s, &q, false, &out, &err, &rep, errbuf, errlen);
 		if (r == -E2BIG || (r == 0 && out.len + err.len > conf->max_output))
 			r = winrm_err(errbuf, errlen, -E2BIG,
-			              "WinRM command output exceeds the limit of %zu bytes",
-			              conf->max_output);
+				      "WinRM command output exceeds the limit of %zu bytes",
+				      conf->max_output);
 		if (r < 0)
 			goto fail;
 		if (rep.is_fault) {
@@ -297,7 +300,8 @@ int winrm_run_resolved(const struct winrm_conf *conf, const char *command,
 			break;
 	}
 	if (!rep.has_exit_code) {
-		r = winrm_err(errbuf, errlen, -EPROTO, "WinRM command finished without an ExitCode");
+		r = winrm_err(errbuf, errlen, -EPROTO,
+			      "WinRM command finished without an ExitCode");
 		goto fail;
 	}
 	res.exit_code = rep.exit_code;
@@ -347,8 +351,8 @@ int winrm_run_begin(bool args_ok, char *errbuf, size_t errlen)
 
 /* Public entry: resolve the target, run, scrub the error text. */
 int winrm_run_command(const struct winrm_target *target, const char *command,
-                      const char *const *args, size_t nargs, struct winrm_result *ret,
-                      char *errbuf, size_t errlen)
+		      const char *const *args, size_t nargs, struct winrm_result *ret, char *errbuf,
+		      size_t errlen)
 {
 	struct winrm_conf conf;
 	int r;

@@ -14,33 +14,29 @@
 #include "winrm_int.h"
 
 /* This file is the only one that spells SOAP. */
-#define NS_S    "http://www.w3.org/2003/05/soap-envelope"
-#define NS_A    "http://schemas.xmlsoap.org/ws/2004/08/addressing"
-#define NS_W    "http://schemas.dmtf.org/wbem/wsman/1/wsman.xsd"
-#define NS_P    "http://schemas.microsoft.com/wbem/wsman/1/wsman.xsd"
-#define NS_RSP  "http://schemas.microsoft.com/wbem/wsman/1/windows/shell"
-#define NS_X    "http://schemas.xmlsoap.org/ws/2004/09/transfer"
-#define NS_F    "http://schemas.microsoft.com/wbem/wsman/1/wsmanfault"
+#define NS_S "http://www.w3.org/2003/05/soap-envelope"
+#define NS_A "http://schemas.xmlsoap.org/ws/2004/08/addressing"
+#define NS_W "http://schemas.dmtf.org/wbem/wsman/1/wsman.xsd"
+#define NS_P "http://schemas.microsoft.com/wbem/wsman/1/wsman.xsd"
+#define NS_RSP "http://schemas.microsoft.com/wbem/wsman/1/windows/shell"
+#define NS_X "http://schemas.xmlsoap.org/ws/2004/09/transfer"
+#define NS_F "http://schemas.microsoft.com/wbem/wsman/1/wsmanfault"
 
-#define URI_ANONYMOUS  NS_A "/role/anonymous"
-#define URI_CMD        NS_RSP "/cmd"
-#define URI_TERMINATE  NS_RSP "/signal/terminate"
-#define STATE_DONE     "/CommandState/Done"
+#define URI_ANONYMOUS NS_A "/role/anonymous"
+#define URI_CMD NS_RSP "/cmd"
+#define URI_TERMINATE NS_RSP "/signal/terminate"
+#define STATE_DONE "/CommandState/Done"
 #define CODE_TIMED_OUT "2150858793"
 
 static const char *const action_uri[] = {
-	[WINRM_ACTION_CREATE] = NS_X "/Create",
-	[WINRM_ACTION_COMMAND] = NS_RSP "/Command",
-	[WINRM_ACTION_RECEIVE] = NS_RSP "/Receive",
-	[WINRM_ACTION_SIGNAL] = NS_RSP "/Signal",
+	[WINRM_ACTION_CREATE] = NS_X "/Create",     [WINRM_ACTION_COMMAND] = NS_RSP "/Command",
+	[WINRM_ACTION_RECEIVE] = NS_RSP "/Receive", [WINRM_ACTION_SIGNAL] = NS_RSP "/Signal",
 	[WINRM_ACTION_DELETE] = NS_X "/Delete",
 };
 
 static const char *const action_names[] = {
-	[WINRM_ACTION_CREATE] = "Create",
-	[WINRM_ACTION_COMMAND] = "Command",
-	[WINRM_ACTION_RECEIVE] = "Receive",
-	[WINRM_ACTION_SIGNAL] = "Signal",
+	[WINRM_ACTION_CREATE] = "Create",   [WINRM_ACTION_COMMAND] = "Command",
+	[WINRM_ACTION_RECEIVE] = "Receive", [WINRM_ACTION_SIGNAL] = "Signal",
 	[WINRM_ACTION_DELETE] = "Delete",
 };
 
@@ -76,12 +72,24 @@ int winrm_soap_append_escaped(struct buf *out, const char *s)
 		unsigned char c = (unsigned char)*s;
 
 		switch (c) {
-		case '&': rep = "&amp;"; break;
-		case '<': rep = "&lt;"; break;
-		case '>': rep = "&gt;"; break;
-		case '"': rep = "&quot;"; break;
-		case '\'': rep = "&apos;"; break;
-		case '\r': rep = "&#13;"; break;  /* a raw CR would be normalised away */
+		case '&':
+			rep = "&amp;";
+			break;
+		case '<':
+			rep = "&lt;";
+			break;
+		case '>':
+			rep = "&gt;";
+			break;
+		case '"':
+			rep = "&quot;";
+			break;
+		case '\'':
+			rep = "&apos;";
+			break;
+		case '\r':
+			rep = "&#13;";
+			break; /* a raw CR would be normalised away */
 		default:
 			if (c < 0x20 && c != '\t' && c != '\n')
 				return -EINVAL;
@@ -122,15 +130,16 @@ static int build_header(const struct winrm_soap_req *q, struct buf *o)
 {
 	int r;
 
-	r = buf_try_append_str(o,
-		"<?xml version=\"1.0\" encoding=\"utf-8\"?>\n"
-		"<s:Envelope xmlns:s=\"" NS_S "\" xmlns:a=\"" NS_A "\" xmlns:w=\"" NS_W "\""
-		" xmlns:p=\"" NS_P "\" xmlns:rsp=\"" NS_RSP "\">"
-		"<s:Header>");
+	r = buf_try_append_str(o, "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n"
+				  "<s:Envelope xmlns:s=\"" NS_S "\" xmlns:a=\"" NS_A
+				  "\" xmlns:w=\"" NS_W "\""
+				  " xmlns:p=\"" NS_P "\" xmlns:rsp=\"" NS_RSP "\">"
+				  "<s:Header>");
 	if (r == 0)
 		r = append_element(o, "a:To", q->to);
 	if (r == 0)
-		r = buf_try_printf(o,
+		r = buf_try_printf(
+			o,
 			"<a:ReplyTo><a:Address s:mustUnderstand=\"true\">" URI_ANONYMOUS
 			"</a:Address></a:ReplyTo>"
 			"<w:MaxEnvelopeSize s:mustUnderstand=\"true\">%u</w:MaxEnvelopeSize>",
@@ -138,18 +147,19 @@ static int build_header(const struct winrm_soap_req *q, struct buf *o)
 	if (r == 0)
 		r = append_element(o, "a:MessageID", q->message_id);
 	if (r == 0)
-		r = buf_try_append_str(o,
-			"<w:Locale xml:lang=\"en-US\" s:mustUnderstand=\"false\"/>"
-			"<p:DataLocale xml:lang=\"en-US\" s:mustUnderstand=\"false\"/>"
-			"<w:OperationTimeout>");
+		r = buf_try_append_str(
+			o, "<w:Locale xml:lang=\"en-US\" s:mustUnderstand=\"false\"/>"
+			   "<p:DataLocale xml:lang=\"en-US\" s:mustUnderstand=\"false\"/>"
+			   "<w:OperationTimeout>");
 	if (r == 0)
 		r = append_duration(o, q->operation_timeout_ms);
 	if (r == 0)
 		r = buf_try_printf(o,
-			"</w:OperationTimeout>"
-			"<w:ResourceURI s:mustUnderstand=\"true\">" URI_CMD "</w:ResourceURI>"
-			"<a:Action s:mustUnderstand=\"true\">%s</a:Action>",
-			action_uri[q->action]);
+				   "</w:OperationTimeout>"
+				   "<w:ResourceURI s:mustUnderstand=\"true\">" URI_CMD
+				   "</w:ResourceURI>"
+				   "<a:Action s:mustUnderstand=\"true\">%s</a:Action>",
+				   action_uri[q->action]);
 	if (r == 0 && q->action != WINRM_ACTION_CREATE) {
 		r = buf_try_append_str(o, "<w:SelectorSet><w:Selector Name=\"ShellId\">");
 		if (r == 0)
@@ -158,12 +168,14 @@ static int build_header(const struct winrm_soap_req *q, struct buf *o)
 			r = buf_try_append_str(o, "</w:Selector></w:SelectorSet>");
 	}
 	if (r == 0 && q->action == WINRM_ACTION_CREATE)
-		r = buf_try_printf(o,
+		r = buf_try_printf(
+			o,
 			"<w:OptionSet><w:Option Name=\"WINRS_NOPROFILE\">FALSE</w:Option>"
 			"<w:Option Name=\"WINRS_CODEPAGE\">%u</w:Option></w:OptionSet>",
 			q->codepage);
 	if (r == 0 && q->action == WINRM_ACTION_COMMAND)
-		r = buf_try_append_str(o,
+		r = buf_try_append_str(
+			o,
 			"<w:OptionSet><w:Option Name=\"WINRS_CONSOLEMODE_STDIN\">TRUE</w:Option>"
 			"<w:Option Name=\"WINRS_SKIP_CMD_SHELL\">FALSE</w:Option></w:OptionSet>");
 	if (r == 0)
@@ -195,7 +207,8 @@ int winrm_soap_build(const struct winrm_soap_req *q, struct buf *o)
 		return r;
 	switch (q->action) {
 	case WINRM_ACTION_CREATE:
-		r = buf_try_append_str(o,
+		r = buf_try_append_str(
+			o,
 			"<s:Body><rsp:Shell><rsp:InputStreams>stdin</rsp:InputStreams>"
 			"<rsp:OutputStreams>stdout stderr</rsp:OutputStreams></rsp:Shell></s:Body>");
 		break;
@@ -225,16 +238,16 @@ int winrm_soap_build(const struct winrm_soap_req *q, struct buf *o)
 		if (r == 0)
 			r = winrm_soap_append_escaped(o, q->command_id);
 		if (r == 0)
-			r = buf_try_append_str(o,
-				"\">stdout stderr</rsp:DesiredStream></rsp:Receive></s:Body>");
+			r = buf_try_append_str(
+				o, "\">stdout stderr</rsp:DesiredStream></rsp:Receive></s:Body>");
 		break;
 	case WINRM_ACTION_SIGNAL:
 		r = buf_try_append_str(o, "<s:Body><rsp:Signal CommandId=\"");
 		if (r == 0)
 			r = winrm_soap_append_escaped(o, q->command_id);
 		if (r == 0)
-			r = buf_try_append_str(o,
-				"\"><rsp:Code>" URI_TERMINATE "</rsp:Code></rsp:Signal></s:Body>");
+			r = buf_try_append_str(o, "\"><rsp:Code>" URI_TERMINATE
+						  "</rsp:Code></rsp:Signal></s:Body>");
 		break;
 	case WINRM_ACTION_DELETE:
 		r = buf_try_append_str(o, "<s:Body/>");
@@ -386,33 +399,35 @@ static void parse_fault(struct parse *p, xmlNodePtr fault, struct winrm_fault *f
 	code = n ? xmlGetProp(n, (const xmlChar *)"Code") : NULL;
 	if (code) {
 		winrm_err_sanitize(f->wsman_code, sizeof(f->wsman_code), (const char *)code,
-		                   strlen((const char *)code));
+				   strlen((const char *)code));
 		xmlFree(code);
 	} else {
-		text_of(p, fault,
-		        ".//*[local-name()='MSFT_WmiError']/*[local-name()='error_Code']",
-		        f->wsman_code, sizeof(f->wsman_code));
+		text_of(p, fault, ".//*[local-name()='MSFT_WmiError']/*[local-name()='error_Code']",
+			f->wsman_code, sizeof(f->wsman_code));
 	}
 	n = first_node(p, fault, "s:Code/s:Subcode/s:Value");
 	f->timed_out = strcmp(f->wsman_code, CODE_TIMED_OUT) == 0 ||
-	               (n && qname_is(n, f->subcode, NS_W, "TimedOut"));
+		       (n && qname_is(n, f->subcode, NS_W, "TimedOut"));
 }
 
 /* One line describing a fault. */
 void winrm_soap_fault_format(const struct winrm_fault *f, char *dst, size_t dstlen)
 {
 	const char *kind = f->subcode[0] ? f->subcode : f->code[0] ? f->code : "(no code)";
-	const char *text = f->message[0] ? f->message : f->reason[0] ? f->reason : "no reason given";
+	const char *text = f->message[0]  ? f->message
+			   : f->reason[0] ? f->reason
+					  : "no reason given";
 
 	if (f->wsman_code[0])
-		snprintf(dst, dstlen, "SOAP fault %s (WSManFault %s): %s", kind, f->wsman_code, text);
+		snprintf(dst, dstlen, "SOAP fault %s (WSManFault %s): %s", kind, f->wsman_code,
+			 text);
 	else
 		snprintf(dst, dstlen, "SOAP fault %s: %s", kind, text);
 }
 
 /* Decode the rsp:Stream elements of a ReceiveResponse into out/err. */
-static int parse_streams(struct parse *p, const char *cmd, struct buf *out,
-                         struct buf *err, char *errbuf, size_t errlen)
+static int parse_streams(struct parse *p, const char *cmd, struct buf *out, struct buf *err,
+			 char *errbuf, size_t errlen)
 {
 	xmlXPathObjectPtr o;
 	int i, r = 0;
@@ -437,12 +452,15 @@ static int parse_streams(struct parse *p, const char *cmd, struct buf *out,
 		if (dst) {
 			text = xmlNodeGetContent(n);
 			if (text) {
-				r = winrm_codec_b64_decode((const char *)text, strlen((const char *)text), dst);
+				r = winrm_codec_b64_decode((const char *)text,
+							   strlen((const char *)text), dst);
 				if (r == -E2BIG)
-					r = winrm_err(errbuf, errlen, r, "WinRM command output exceeds the limit");
+					r = winrm_err(errbuf, errlen, r,
+						      "WinRM command output exceeds the limit");
 				else if (r < 0)
 					r = winrm_err(errbuf, errlen, -EPROTO,
-					              "invalid base64 in WinRM %s stream", (const char *)name);
+						      "invalid base64 in WinRM %s stream",
+						      (const char *)name);
 			}
 		}
 		xmlFree(text);
@@ -455,7 +473,7 @@ static int parse_streams(struct parse *p, const char *cmd, struct buf *out,
 
 /* Read rsp:CommandState: Done and ExitCode. */
 static int parse_state(struct parse *p, const char *cmd, struct winrm_reply *rep, char *errbuf,
-                       size_t errlen)
+		       size_t errlen)
 {
 	xmlXPathObjectPtr o;
 	int i, r = 0;
@@ -469,7 +487,8 @@ static int parse_state(struct parse *p, const char *cmd, struct winrm_reply *rep
 		xmlChar *id = xmlGetProp(n, (const xmlChar *)"CommandId");
 		size_t sl = state ? strlen((const char *)state) : 0;
 
-		if ((!cmd || !id || strcmp((const char *)id, cmd) == 0) && sl >= strlen(STATE_DONE) &&
+		if ((!cmd || !id || strcmp((const char *)id, cmd) == 0) &&
+		    sl >= strlen(STATE_DONE) &&
 		    strcmp((const char *)state + sl - strlen(STATE_DONE), STATE_DONE) == 0) {
 			xmlNodePtr ec = first_node(p, n, "rsp:ExitCode");
 
@@ -480,7 +499,8 @@ static int parse_state(struct parse *p, const char *cmd, struct winrm_reply *rep
 				r = s ? parse_exit_code((const char *)s, &rep->exit_code) : -EPROTO;
 				xmlFree(s);
 				if (r < 0)
-					r = winrm_err(errbuf, errlen, -EPROTO, "invalid ExitCode in WinRM response");
+					r = winrm_err(errbuf, errlen, -EPROTO,
+						      "invalid ExitCode in WinRM response");
 				else
 					rep->has_exit_code = true;
 			}
@@ -493,12 +513,11 @@ static int parse_state(struct parse *p, const char *cmd, struct winrm_reply *rep
 }
 
 /* Parse one response envelope. */
-int winrm_soap_parse(const void *data, size_t len, const char *stream_command_id,
-                     struct buf *out, struct buf *err, struct winrm_reply *ret,
-                     char *errbuf, size_t errlen)
+int winrm_soap_parse(const void *data, size_t len, const char *stream_command_id, struct buf *out,
+		     struct buf *err, struct winrm_reply *ret, char *errbuf, size_t errlen)
 {
 	static const char *const prefixes[][2] = {
-		{ "s", NS_S }, { "a", NS_A }, { "w", NS_W }, { "p", NS_P },
+		{ "s", NS_S },     { "a", NS_A }, { "w", NS_W }, { "p", NS_P },
 		{ "rsp", NS_RSP }, { "x", NS_X }, { "f", NS_F },
 	};
 	struct parse p = { NULL, NULL };
@@ -512,13 +531,13 @@ int winrm_soap_parse(const void *data, size_t len, const char *stream_command_id
 		return winrm_err(errbuf, errlen, -EPROTO, "empty WinRM response");
 	if (len > WINRM_MAX_RESPONSE)
 		return winrm_err(errbuf, errlen, -EMSGSIZE, "WinRM response exceeds %u bytes",
-		                 WINRM_MAX_RESPONSE);
+				 WINRM_MAX_RESPONSE);
 	/* SOAP forbids DTDs; refusing them up front rules out entity tricks entirely. */
 	if (memmem(data, len, "<!DOCTYPE", 9) || memmem(data, len, "<!ENTITY", 8))
 		return winrm_err(errbuf, errlen, -EPROTO, "WinRM response contains a DTD");
 	p.doc = xmlReadMemory((const char *)data, (int)len, "winrm-response.xml", NULL,
-	                      XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING |
-	                      XML_PARSE_NOCDATA);
+			      XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING |
+				      XML_PARSE_NOCDATA);
 	if (!p.doc) {
 		r = winrm_err(errbuf, errlen, -EPROTO, "malformed XML in WinRM response");
 		goto out;
@@ -537,7 +556,7 @@ int winrm_soap_parse(const void *data, size_t len, const char *stream_command_id
 	}
 	for (i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++)
 		if (xmlXPathRegisterNs(p.xp, (const xmlChar *)prefixes[i][0],
-		                       (const xmlChar *)prefixes[i][1]) != 0) {
+				       (const xmlChar *)prefixes[i][1]) != 0) {
 			r = winrm_err(errbuf, errlen, -ENOMEM, "out of memory");
 			goto out;
 		}

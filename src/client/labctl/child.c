@@ -24,8 +24,7 @@ static const int term_signals[] = { SIGINT, SIGTERM, SIGHUP };
  * (SI_KERNEL) has already reached COMMAND, so only signals sent to labctl itself are
  * forwarded. A second signal kills COMMAND with SIGKILL.
  */
-static void
-on_signal(int sig, siginfo_t *si, void *uc)
+static void on_signal(int sig, siginfo_t *si, void *uc)
 {
 	int saved = errno;
 	pid_t pid = (pid_t)child_pid;
@@ -45,8 +44,7 @@ on_signal(int sig, siginfo_t *si, void *uc)
 }
 
 /* Catch INT/TERM/HUP (unless they were ignored when labctl started, as in `nohup`). */
-void
-child_install_signals(void)
+void child_install_signals(void)
 {
 	struct sigaction sa, old;
 	size_t i;
@@ -64,8 +62,7 @@ child_install_signals(void)
 }
 
 /* Cancel hook for the library: stop blocking calls once a signal arrived. */
-int
-child_cancel_hook(void *userdata)
+int child_cancel_hook(void *userdata)
 {
 	return child_signal != 0;
 }
@@ -74,8 +71,7 @@ child_cancel_hook(void *userdata)
  * Run argv and wait for it. *ret_status is its exit status, or 128+N when it died of
  * signal N. Returns 0, or 126/127 when it could not be started.
  */
-int
-child_run(char **argv, int *ret_status)
+int child_run(char **argv, int *ret_status)
 {
 	posix_spawnattr_t attr;
 	sigset_t block, old, empty, defs;

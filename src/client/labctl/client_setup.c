@@ -9,8 +9,7 @@
 
 /* The session options from the command line; false when none was given (then the
  * original's POST /session without a body is sent). */
-bool
-labctl_session_opts(const struct opts *o, struct rl_session_opts *ret)
+bool labctl_session_opts(const struct opts *o, struct rl_session_opts *ret)
 {
 	struct rl_session_opts x = RL_SESSION_OPTS_INIT;
 	const char *label = o->label;
@@ -29,8 +28,7 @@ labctl_session_opts(const struct opts *o, struct rl_session_opts *ret)
 }
 
 /* Apply one option-supplied secret/file setting; returns an exit code. */
-static int
-client_secrets(struct rl_client *c, const struct opts *o)
+static int client_secrets(struct rl_client *c, const struct opts *o)
 {
 	const char *v;
 	int r;
@@ -65,8 +63,7 @@ client_secrets(struct rl_client *c, const struct opts *o)
 }
 
 /* Build a client for the server(s) given; pool: several URLs allowed. */
-static int
-make_client(const struct opts *o, bool pool, struct rl_client **ret)
+static int make_client(const struct opts *o, bool pool, struct rl_client **ret)
 {
 	struct rl_client *c = NULL;
 	const char *base = NULL;
@@ -92,13 +89,16 @@ make_client(const struct opts *o, bool pool, struct rl_client **ret)
 				return LABCTL_EXIT_LOCAL;
 			}
 			return labctl_usage_error("--url '%s': %s", o->urls[i],
-						  r == -EEXIST ? "given twice" : "invalid (need http:// or https://)");
+						  r == -EEXIST
+							  ? "given twice"
+							  : "invalid (need http:// or https://)");
 		}
 	}
 	if (!pool && rl_client_url_count(c) > 1) {
 		rl_client_free(c);
-		return labctl_usage_error("this command talks to one server: pass one --url (or set "
-					  "REMOTE_LAB_URL to the server that holds the session)");
+		return labctl_usage_error(
+			"this command talks to one server: pass one --url (or set "
+			"REMOTE_LAB_URL to the server that holds the session)");
 	}
 	for (i = 0; i < o->n_requires; i++) {
 		r = rl_client_require(c, o->requires[i].key, o->requires[i].value);
@@ -118,8 +118,7 @@ make_client(const struct opts *o, bool pool, struct rl_client **ret)
 }
 
 /* The tunables from the options. */
-static void
-labctl_tune(struct rl_client *c, const struct opts *o)
+static void labctl_tune(struct rl_client *c, const struct opts *o)
 {
 	rl_client_set_retry_notify(c, output_retry, (void *)&o->quiet);
 	if (o->request_timeout > 0)
@@ -137,8 +136,7 @@ labctl_tune(struct rl_client *c, const struct opts *o)
 }
 
 /* A client for a pool (several servers allowed), configured from the options. */
-int
-labctl_pool_client(const struct opts *o, struct rl_client **ret)
+int labctl_pool_client(const struct opts *o, struct rl_client **ret)
 {
 	struct rl_client *c = NULL;
 	int r;
@@ -152,8 +150,7 @@ labctl_pool_client(const struct opts *o, struct rl_client **ret)
 }
 
 /* A client configured from the options; with need_session, attached to --session. */
-int
-labctl_client(const struct opts *o, bool need_session, struct rl_client **ret)
+int labctl_client(const struct opts *o, bool need_session, struct rl_client **ret)
 {
 	struct rl_client *c = NULL;
 	int r;
@@ -167,7 +164,8 @@ labctl_client(const struct opts *o, bool need_session, struct rl_client **ret)
 
 		if (id == NULL || id[0] == '\0') {
 			rl_client_free(c);
-			return labctl_usage_error("no session: pass --session ID or set REMOTE_LAB_SESSION");
+			return labctl_usage_error(
+				"no session: pass --session ID or set REMOTE_LAB_SESSION");
 		}
 		r = rl_session_attach(c, id);
 		if (r < 0) {

@@ -9,8 +9,7 @@
 #include "labctl.h"
 
 /* Load --topology, --extra and --extra-as into a lab request (before any waiting). */
-int
-lab_request_from_opts(struct rl_client *c, const struct opts *o, struct rl_lab_request **ret)
+int lab_request_from_opts(struct rl_client *c, const struct opts *o, struct rl_lab_request **ret)
 {
 	struct rl_lab_request *req = NULL;
 	size_t i;
@@ -21,8 +20,8 @@ lab_request_from_opts(struct rl_client *c, const struct opts *o, struct rl_lab_r
 	r = rl_lab_request_new(c, o->topology, &req);
 	if (r < 0) {
 		labctl_err("%s", rl_client_errmsg(c));
-		return r == -ENOMEM ? LABCTL_EXIT_LOCAL : (r == -EINVAL ? LABCTL_EXIT_USAGE
-								       : LABCTL_EXIT_LOCAL);
+		return r == -ENOMEM ? LABCTL_EXIT_LOCAL
+				    : (r == -EINVAL ? LABCTL_EXIT_USAGE : LABCTL_EXIT_LOCAL);
 	}
 	for (i = 0; i < o->n_extras; i++) {
 		r = rl_lab_request_add_file(c, req, o->extras[i].path, o->extras[i].name);
@@ -38,8 +37,7 @@ lab_request_from_opts(struct rl_client *c, const struct opts *o, struct rl_lab_r
 }
 
 /* Print an acquire result. */
-static void
-print_acquired(const struct opts *o, const struct rl_devices *d, const char *file)
+static void print_acquired(const struct opts *o, const struct rl_devices *d, const char *file)
 {
 	json_t *devs;
 
@@ -56,8 +54,7 @@ print_acquired(const struct opts *o, const struct rl_devices *d, const char *fil
 		printf("devices written to %s\n", file);
 }
 
-int
-cmd_lab_up(const struct opts *o)
+int cmd_lab_up(const struct opts *o)
 {
 	struct rl_lab_request *req = NULL;
 	struct rl_devices *d = NULL;
@@ -94,8 +91,7 @@ out:
 	return ex;
 }
 
-int
-cmd_lab_status(const struct opts *o)
+int cmd_lab_status(const struct opts *o)
 {
 	struct rl_lab_status *s = NULL;
 	struct rl_client *c;
@@ -121,8 +117,7 @@ cmd_lab_status(const struct opts *o)
 	return ex;
 }
 
-int
-cmd_lab_devices(const struct opts *o)
+int cmd_lab_devices(const struct opts *o)
 {
 	struct rl_devices *d = NULL;
 	struct rl_client *c;
@@ -143,8 +138,7 @@ cmd_lab_devices(const struct opts *o)
 	return ex;
 }
 
-int
-cmd_lab_release(const struct opts *o)
+int cmd_lab_release(const struct opts *o)
 {
 	struct rl_client *c;
 	int r, ex = 0;
@@ -163,8 +157,7 @@ cmd_lab_release(const struct opts *o)
 	return ex;
 }
 
-int
-cmd_lab_destroy(const struct opts *o)
+int cmd_lab_destroy(const struct opts *o)
 {
 	struct rl_client *c;
 	int r, ex = 0;

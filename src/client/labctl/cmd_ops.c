@@ -10,8 +10,7 @@
 #include "labctl.h"
 
 /* "1:05" / "2:03:04" for a number of seconds; "-" when unknown (< 0). */
-static const char *
-dur(double s, char *buf, size_t len)
+static const char *dur(double s, char *buf, size_t len)
 {
 	unsigned long t;
 
@@ -28,8 +27,7 @@ dur(double s, char *buf, size_t len)
 }
 
 /* A label cut to width for the table (the JSON output has it whole). */
-static void
-print_cut(const char *s, int width)
+static void print_cut(const char *s, int width)
 {
 	if (s == NULL)
 		s = "-";
@@ -40,16 +38,15 @@ print_cut(const char *s, int width)
 }
 
 /* One server's queue and labs as tables. */
-static void
-print_tables(const struct rl_queue *q, const struct rl_labs *l)
+static void print_tables(const struct rl_queue *q, const struct rl_labs *l)
 {
 	char a[32], b[32], w[32], slot[24];
 	size_t i;
 
 	printf("sessions (%zu; %ld slot%s)\n", q->n, q->slots, q->slots == 1 ? "" : "s");
 	if (q->n > 0) {
-		printf("  %-12s %-8s %4s %5s %8s %8s %4s %9s  %s\n", "HANDLE", "STATE", "POS", "PRIO",
-		       "AGE", "SEEN", "SLOT", "EST-WAIT", "LABEL");
+		printf("  %-12s %-8s %4s %5s %8s %8s %4s %9s  %s\n", "HANDLE", "STATE", "POS",
+		       "PRIO", "AGE", "SEEN", "SLOT", "EST-WAIT", "LABEL");
 		for (i = 0; i < q->n; i++) {
 			const struct rl_queue_entry *e = &q->items[i];
 
@@ -61,20 +58,22 @@ print_tables(const struct rl_queue *q, const struct rl_labs *l)
 			       e->state == RL_SESSION_ACTIVE ? "active" : "waiting", e->position,
 			       e->priority, dur(e->age, a, sizeof(a)),
 			       dur(e->last_seen_age, b, sizeof(b)), slot,
-			       e->state == RL_SESSION_WAITING ? dur(e->estimated_wait, w, sizeof(w)) : "");
+			       e->state == RL_SESSION_WAITING ? dur(e->estimated_wait, w, sizeof(w))
+							      : "");
 			print_cut(e->label, 60);
 			putchar('\n');
 		}
 	}
 	printf("labs (%zu)\n", l->n);
 	if (l->n > 0) {
-		printf("  %4s %-10s %-9s %-20s %-12s %-12s %3s %8s %s\n", "SLOT", "INSTANCE", "STATE",
-		       "TOPOLOGY", "HASH", "HOLDER", "REF", "UPTIME", "DEVICES");
+		printf("  %4s %-10s %-9s %-20s %-12s %-12s %3s %8s %s\n", "SLOT", "INSTANCE",
+		       "STATE", "TOPOLOGY", "HASH", "HOLDER", "REF", "UPTIME", "DEVICES");
 		for (i = 0; i < l->n; i++) {
 			const struct rl_lab_info *x = &l->items[i];
 			size_t k;
 
-			printf("  %4ld %-10s %-9s ", x->slot, x->instance, x->idle ? "idle" : x->state);
+			printf("  %4ld %-10s %-9s ", x->slot, x->instance,
+			       x->idle ? "idle" : x->state);
 			print_cut(x->topology, 20);
 			printf(" %-12.12s %-12s %3ld %8s ", x->hash, x->holder ? x->holder : "-",
 			       x->ref_count, dur(x->uptime, a, sizeof(a)));
@@ -88,8 +87,7 @@ print_tables(const struct rl_queue *q, const struct rl_labs *l)
 	}
 }
 
-int
-cmd_status(const struct opts *o)
+int cmd_status(const struct opts *o)
 {
 	struct rl_client *c;
 	struct rl_queue *q = NULL;
@@ -128,7 +126,8 @@ cmd_status(const struct opts *o)
 			ex1 = labctl_fail(one_c, r, url);
 		} else if (o->json) {
 			one = json_pack("{s:s, s:o?, s:o?}", "url", url, "sessions",
-					json_loads(q->json, 0, NULL), "labs", json_loads(l->json, 0, NULL));
+					json_loads(q->json, 0, NULL), "labs",
+					json_loads(l->json, 0, NULL));
 			if (one == NULL) {
 				labctl_err("out of memory");
 				ex1 = LABCTL_EXIT_LOCAL;
@@ -163,8 +162,7 @@ cmd_status(const struct opts *o)
 }
 
 /* Print one event: a line "TIME KIND key=value ..." or, with --json, one compact object. */
-static int
-on_event(const struct rl_event *ev, void *userdata)
+static int on_event(const struct rl_event *ev, void *userdata)
 {
 	const struct opts *o = userdata;
 	json_t *data = json_loads(ev->data, JSON_DECODE_ANY, NULL), *v, *line;
@@ -189,7 +187,7 @@ on_event(const struct rl_event *ev, void *userdata)
 	strftime(ts, sizeof(ts), "%H:%M:%S", &tm);
 	printf("%s %-17s", ts, ev->kind);
 	if (json_is_object(data)) {
-		json_object_foreach(data, key, v) {
+		json_object_foreach (data, key, v) {
 			if (strcmp(key, "time") == 0)
 				continue;
 			if (json_is_string(v))
@@ -210,8 +208,7 @@ on_event(const struct rl_event *ev, void *userdata)
 	return child_signal != 0;
 }
 
-int
-cmd_watch(const struct opts *o)
+int cmd_watch(const struct opts *o)
 {
 	struct rl_client *c;
 	int r, ex = 0;
@@ -229,8 +226,8 @@ cmd_watch(const struct opts *o)
 }
 
 /* Run one admin call with a client for the one server. */
-static int
-admin(const struct opts *o, const char *what, int (*fn)(struct rl_client *, const struct opts *))
+static int admin(const struct opts *o, const char *what,
+		 int (*fn)(struct rl_client *, const struct opts *))
 {
 	struct rl_client *c;
 	int r, ex = 0;
@@ -249,52 +246,44 @@ admin(const struct opts *o, const char *what, int (*fn)(struct rl_client *, cons
 	return ex;
 }
 
-static int
-do_drain(struct rl_client *c, const struct opts *o)
+static int do_drain(struct rl_client *c, const struct opts *o)
 {
 	return rl_admin_drain(c, true);
 }
 
-static int
-do_undrain(struct rl_client *c, const struct opts *o)
+static int do_undrain(struct rl_client *c, const struct opts *o)
 {
 	return rl_admin_drain(c, false);
 }
 
-static int
-do_end(struct rl_client *c, const struct opts *o)
+static int do_end(struct rl_client *c, const struct opts *o)
 {
 	return rl_admin_end_session(c, o->argv[0]);
 }
 
-static int
-do_destroy(struct rl_client *c, const struct opts *o)
+static int do_destroy(struct rl_client *c, const struct opts *o)
 {
 	return rl_admin_destroy_lab(c, strtol(o->argv[0], NULL, 10));
 }
 
-int
-cmd_admin_drain(const struct opts *o)
+int cmd_admin_drain(const struct opts *o)
 {
 	return admin(o, "admin drain", do_drain);
 }
 
-int
-cmd_admin_undrain(const struct opts *o)
+int cmd_admin_undrain(const struct opts *o)
 {
 	return admin(o, "admin undrain", do_undrain);
 }
 
-int
-cmd_admin_end(const struct opts *o)
+int cmd_admin_end(const struct opts *o)
 {
 	if (o->argc != 1)
 		return labctl_usage_error("admin end: which session? (labctl admin end HANDLE)");
 	return admin(o, "admin end", do_end);
 }
 
-int
-cmd_admin_destroy(const struct opts *o)
+int cmd_admin_destroy(const struct opts *o)
 {
 	char *end;
 	long v;

@@ -8,8 +8,7 @@
 #include "labctl.h"
 
 /* True when the last error says the server no longer knows the session. */
-static bool
-session_gone(struct rl_client *c)
+static bool session_gone(struct rl_client *c)
 {
 	const struct rl_error *e = rl_client_error(c);
 
@@ -18,8 +17,7 @@ session_gone(struct rl_client *c)
 }
 
 /* True when the last error says the server did not answer (after the restart ride-out). */
-static bool
-host_lost(struct rl_client *c)
+static bool host_lost(struct rl_client *c)
 {
 	int r = rl_client_error(c)->code;
 
@@ -33,8 +31,7 @@ host_lost(struct rl_client *c)
  * under COMMAND. Returns false when that happened. *lost is set when the server no
  * longer answered (a host that died while we held its lab).
  */
-static bool
-cleanup(struct rl_client *c, bool acquired, bool quiet, bool *lost)
+static bool cleanup(struct rl_client *c, bool acquired, bool quiet, bool *lost)
 {
 	struct rl_heartbeat_info hb;
 	bool gone = false;
@@ -73,8 +70,7 @@ cleanup(struct rl_client *c, bool acquired, bool quiet, bool *lost)
 }
 
 /* Export the lab to COMMAND's environment. */
-static int
-export_env(struct rl_client *c, const char *file, size_t n)
+static int export_env(struct rl_client *c, const char *file, size_t n)
 {
 	char count[32];
 
@@ -91,8 +87,7 @@ export_env(struct rl_client *c, const char *file, size_t n)
 }
 
 /* Queue and wait: one server as the original (create, heartbeat, wait), or a pool. */
-static int
-obtain(struct rl_client *c, const struct opts *o, bool *quiet)
+static int obtain(struct rl_client *c, const struct opts *o, bool *quiet)
 {
 	struct rl_session_opts so;
 	bool has = labctl_session_opts(o, &so);
@@ -128,8 +123,7 @@ obtain(struct rl_client *c, const struct opts *o, bool *quiet)
 	return 0;
 }
 
-int
-cmd_run(const struct opts *o)
+int cmd_run(const struct opts *o)
 {
 	struct rl_lab_request *req = NULL;
 	struct rl_devices *d = NULL;
@@ -139,7 +133,8 @@ cmd_run(const struct opts *o)
 	int r, ex, status;
 
 	if (o->argc == 0)
-		return labctl_usage_error("run: no COMMAND given (labctl run --topology FILE -- COMMAND ...)");
+		return labctl_usage_error(
+			"run: no COMMAND given (labctl run --topology FILE -- COMMAND ...)");
 	ex = labctl_pool_client(o, &c);
 	if (ex != 0)
 		return ex;
@@ -194,8 +189,8 @@ cmd_run(const struct opts *o)
 cleanup:
 	cleanup(c, acquired, quiet, &lost);
 	if (lost) { /* never retried elsewhere: the job's lab is gone with its host */
-		labctl_err("error: lost the lab host %s%s%s%s while holding its lab: %s", rl_client_url(c),
-			   rl_client_host_name(c) != NULL ? " (" : "",
+		labctl_err("error: lost the lab host %s%s%s%s while holding its lab: %s",
+			   rl_client_url(c), rl_client_host_name(c) != NULL ? " (" : "",
 			   rl_client_host_name(c) != NULL ? rl_client_host_name(c) : "",
 			   rl_client_host_name(c) != NULL ? ")" : "", rl_client_errmsg(c));
 		if (ex == 0)

@@ -9,8 +9,7 @@
 #include "labctl.h"
 
 /* The session id: the positional argument overrides --session / $REMOTE_LAB_SESSION. */
-static struct opts
-with_positional_session(const struct opts *o)
+static struct opts with_positional_session(const struct opts *o)
 {
 	struct opts x = *o;
 
@@ -19,8 +18,7 @@ with_positional_session(const struct opts *o)
 	return x;
 }
 
-int
-cmd_session_new(const struct opts *o)
+int cmd_session_new(const struct opts *o)
 {
 	struct rl_session_opts so;
 	struct rl_client *c;
@@ -41,8 +39,8 @@ cmd_session_new(const struct opts *o)
 		}
 		if (!quiet)
 			fprintf(stderr, "%s: host %s (%s); export REMOTE_LAB_URL=%s\n", labctl_prog,
-				rl_client_host_name(c) ? rl_client_host_name(c) : "?", rl_client_url(c),
-				rl_client_url(c));
+				rl_client_host_name(c) ? rl_client_host_name(c) : "?",
+				rl_client_url(c), rl_client_url(c));
 		if (o->json)
 			output_json_pack("{s:s, s:i, s:s, s:s, s:s?, s:s?}", "session_id",
 					 rl_session_id(c), "position", 0, "status", "active", "url",
@@ -61,8 +59,8 @@ cmd_session_new(const struct opts *o)
 		child_install_signals();
 		rl_client_set_cancel(c, child_cancel_hook, NULL);
 		if (!quiet)
-			fprintf(stderr, "%s: session %s created at queue position %d\n", labctl_prog,
-				rl_session_id(c), pos);
+			fprintf(stderr, "%s: session %s created at queue position %d\n",
+				labctl_prog, rl_session_id(c), pos);
 		r = rl_session_wait_active(c, 0, 0, output_progress, &quiet);
 		output_progress_done();
 		if (r < 0) {
@@ -88,8 +86,7 @@ out:
 	return ex;
 }
 
-int
-cmd_session_status(const struct opts *o)
+int cmd_session_status(const struct opts *o)
 {
 	struct opts x = with_positional_session(o);
 	enum rl_session_state st;
@@ -114,8 +111,7 @@ cmd_session_status(const struct opts *o)
 	return ex;
 }
 
-int
-cmd_session_end(const struct opts *o)
+int cmd_session_end(const struct opts *o)
 {
 	struct opts x = with_positional_session(o);
 	struct rl_client *c;
@@ -135,8 +131,7 @@ cmd_session_end(const struct opts *o)
 	return ex;
 }
 
-int
-cmd_session_heartbeat(const struct opts *o)
+int cmd_session_heartbeat(const struct opts *o)
 {
 	struct opts x = with_positional_session(o);
 	struct rl_client *c;
@@ -167,7 +162,8 @@ cmd_session_heartbeat(const struct opts *o)
 		/* a signal interrupts the sleep (no SA_RESTART) and ends the loop */
 		{
 			struct timespec ts = { (time_t)o->every,
-					       (long)((o->every - (double)(time_t)o->every) * 1e9) };
+					       (long)((o->every - (double)(time_t)o->every) *
+						      1e9) };
 
 			while (!child_signal && nanosleep(&ts, &ts) < 0 && errno == EINTR)
 				;
@@ -186,8 +182,7 @@ cmd_session_heartbeat(const struct opts *o)
 	return ex;
 }
 
-int
-cmd_server_health(const struct opts *o)
+int cmd_server_health(const struct opts *o)
 {
 	struct rl_client *c;
 	int r, ex = 0;

@@ -34,7 +34,7 @@ struct tag {
 };
 
 struct opts {
-	const char **urls;  /* repeated --url */
+	const char **urls; /* repeated --url */
 	size_t n_urls;
 	struct tag *requires;
 	size_t n_requires;
@@ -50,16 +50,16 @@ struct opts {
 	size_t n_extras;
 	bool json, quiet, wait, reuse, no_force, keep_devices_file;
 	double request_timeout, wait_timeout, acquire_timeout, poll, heartbeat, every;
-	int argc;      /* positional arguments left after options */
+	int argc; /* positional arguments left after options */
 	char **argv;
 };
 
 /* cmdline.c: the command line (options, which command takes which, the commands, --help) */
 struct command {
 	const char *noun, *verb;
-	unsigned bit;      /* for the options a command takes */
+	unsigned bit; /* for the options a command takes */
 	int (*fn)(const struct opts *o);
-	int max_args;      /* positional arguments allowed (-1: any, for run) */
+	int max_args; /* positional arguments allowed (-1: any, for run) */
 };
 const struct command *cmdline_command(const char *noun, const char *verb);
 int cmdline_parse(int argc, char **argv, const struct command *cmd, struct opts *o, bool *done);
@@ -107,7 +107,7 @@ int cmd_admin_destroy(const struct opts *o);
 int lab_request_from_opts(struct rl_client *c, const struct opts *o, struct rl_lab_request **ret);
 
 /* child.c: signals and the child process of `labctl run` */
-extern volatile sig_atomic_t child_signal;   /* first termination signal received, or 0 */
+extern volatile sig_atomic_t child_signal; /* first termination signal received, or 0 */
 void child_install_signals(void);
 int child_cancel_hook(void *userdata);
 int child_run(char **argv, int *ret_status);

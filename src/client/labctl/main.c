@@ -12,8 +12,7 @@
 const char *labctl_prog = "labctl";
 
 /* Print "labctl: message" to stderr. */
-void
-labctl_err(const char *fmt, ...)
+void labctl_err(const char *fmt, ...)
 {
 	va_list ap;
 
@@ -25,8 +24,7 @@ labctl_err(const char *fmt, ...)
 }
 
 /* Report a usage error; returns LABCTL_EXIT_USAGE. */
-int
-labctl_usage_error(const char *fmt, ...)
+int labctl_usage_error(const char *fmt, ...)
 {
 	va_list ap;
 
@@ -39,8 +37,7 @@ labctl_usage_error(const char *fmt, ...)
 }
 
 /* Map a library code to labctl's exit code. */
-int
-labctl_exit_for(int r)
+int labctl_exit_for(int r)
 {
 	switch (-r) {
 	case 0:
@@ -73,8 +70,7 @@ labctl_exit_for(int r)
 }
 
 /* Print the client's error and return the exit code for r. */
-int
-labctl_fail(struct rl_client *c, int r, const char *what)
+int labctl_fail(struct rl_client *c, int r, const char *what)
 {
 	const char *msg = c != NULL ? rl_client_errmsg(c) : "";
 
@@ -90,8 +86,7 @@ labctl_fail(struct rl_client *c, int r, const char *what)
 	return labctl_exit_for(r);
 }
 
-int
-main(int argc, char **argv)
+int main(int argc, char **argv)
 {
 	struct opts o;
 	const struct command *cmd;

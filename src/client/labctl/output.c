@@ -11,8 +11,7 @@
 #include "labctl.h"
 
 /* A human-readable table of devices on stdout. */
-void
-output_devices(const struct rl_devices *d)
+void output_devices(const struct rl_devices *d)
 {
 	size_t i, w = 4;
 
@@ -33,8 +32,7 @@ output_devices(const struct rl_devices *d)
 }
 
 /* Pretty-print a JSON text on stdout. */
-int
-output_json_text(const char *json)
+int output_json_text(const char *json)
 {
 	json_t *j = json_loads(json, JSON_DECODE_ANY, NULL);
 
@@ -49,8 +47,7 @@ output_json_text(const char *json)
 }
 
 /* Print json_pack(fmt, ...) pretty on stdout. */
-void
-output_json_pack(const char *fmt, ...)
+void output_json_pack(const char *fmt, ...)
 {
 	va_list ap;
 	json_t *j;
@@ -73,8 +70,7 @@ static bool line_open;
 
 /* Progress callback while waiting in the queue: a live line on a terminal, plain lines
  * (on change, or every minute) otherwise. userdata is a bool *quiet. */
-int
-output_progress(const struct rl_progress *p, void *userdata)
+int output_progress(const struct rl_progress *p, void *userdata)
 {
 	const bool *quiet = userdata;
 	unsigned el = (unsigned)p->elapsed;
@@ -103,8 +99,7 @@ output_progress(const struct rl_progress *p, void *userdata)
 }
 
 /* End a live progress line that is still open. */
-void
-output_progress_done(void)
+void output_progress_done(void)
 {
 	if (line_open)
 		fputc('\n', stderr);
@@ -113,8 +108,7 @@ output_progress_done(void)
 
 /* Write the device list (pretty JSON, mode 0600) to path, or to a new temp file when
  * path is NULL; *ret_path gets a malloc'd copy of the path used. */
-int
-output_write_devices_file(const struct rl_devices *d, const char *path, char **ret_path)
+int output_write_devices_file(const struct rl_devices *d, const char *path, char **ret_path)
 {
 	const char *tmp = getenv("TMPDIR");
 	char *p = NULL;
@@ -175,8 +169,7 @@ out:
 }
 
 /* Retry notifier: one line per back-off (userdata is a const bool *quiet). */
-void
-output_retry(const struct rl_error *why, double delay, void *userdata)
+void output_retry(const struct rl_error *why, double delay, void *userdata)
 {
 	const bool *quiet = userdata;
 

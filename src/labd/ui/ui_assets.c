@@ -3,15 +3,18 @@
  * src/labd/CMakeLists.txt. */
 #include "ui/ui_assets.h"
 
-#define UI_EMBEDDED(sym)                                                                    \
-	extern const char sym[], sym##_sha256[];                                            \
+#define UI_EMBEDDED(sym)                         \
+	extern const char sym[], sym##_sha256[]; \
 	extern const size_t sym##_len
 
 UI_EMBEDDED(labd_ui_index_html);
 UI_EMBEDDED(labd_ui_app_js);
 UI_EMBEDDED(labd_ui_app_css);
 
-#define UI_ASSET(name, type, sym) { name, type, sym, &sym##_len, sym##_sha256 }
+#define UI_ASSET(name, type, sym)                         \
+	{                                                 \
+		name, type, sym, &sym##_len, sym##_sha256 \
+	}
 
 const struct ui_asset ui_assets[] = {
 	UI_ASSET("index.html", "text/html; charset=utf-8", labd_ui_index_html),

@@ -6,11 +6,11 @@
 #include <stddef.h>
 
 struct ui_asset {
-	const char *name;         /* "index.html", "app.js": its file name here */
+	const char *name; /* "index.html", "app.js": its file name here */
 	const char *content_type;
-	const char *data;         /* *len bytes, then a NUL */
+	const char *data; /* *len bytes, then a NUL */
 	const size_t *len;
-	const char *sha256;       /* hex; the ETag is its first 16 digits, quoted */
+	const char *sha256; /* hex; the ETag is its first 16 digits, quoted */
 };
 
 extern const struct ui_asset ui_assets[];

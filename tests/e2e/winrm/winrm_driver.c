@@ -12,12 +12,17 @@
 
 #include "winrm/winrm.h"
 
-enum mode { MODE_NONE, MODE_CMD, MODE_PS, MODE_READ };
+enum mode {
+	MODE_NONE,
+	MODE_CMD,
+	MODE_PS,
+	MODE_READ
+};
 
 struct job {
 	const struct winrm_target *target;
 	enum mode mode;
-	const char *what;            /* command, script or path */
+	const char *what; /* command, script or path */
 	const char *const *args;
 	size_t nargs;
 	json_t *result;
@@ -51,7 +56,7 @@ static void *run(void *arg)
 	switch (job->mode) {
 	case MODE_CMD:
 		r = winrm_run_command(job->target, job->what, job->args, job->nargs, &res, err,
-		                      sizeof(err));
+				      sizeof(err));
 		break;
 	case MODE_PS:
 		r = winrm_run_powershell(job->target, job->what, &res, err, sizeof(err));
@@ -106,11 +111,11 @@ static unsigned long num(const char *s, const char *opt)
 static void usage(void)
 {
 	fprintf(stderr,
-	        "usage: winrm_driver [--url U | --host H [--port P] [--scheme S]] [--transport T]\n"
-	        "       [--user U] [--ca-file F] [--insecure] [--read-timeout MS] [--op-timeout MS]\n"
-	        "       [--total-timeout MS] [--codepage N] [--max-output N] [--threads N]\n"
-	        "       (--cmd COMMAND [ARG...] | --ps SCRIPT | --read-file PATH)\n"
-	        "The password comes from $WINRM_PASSWORD.\n");
+		"usage: winrm_driver [--url U | --host H [--port P] [--scheme S]] [--transport T]\n"
+		"       [--user U] [--ca-file F] [--insecure] [--read-timeout MS] [--op-timeout MS]\n"
+		"       [--total-timeout MS] [--codepage N] [--max-output N] [--threads N]\n"
+		"       (--cmd COMMAND [ARG...] | --ps SCRIPT | --read-file PATH)\n"
+		"The password comes from $WINRM_PASSWORD.\n");
 	exit(2);
 }
 
@@ -149,27 +154,65 @@ int main(int argc, char **argv)
 	/* "+": stop at the first non-option so command arguments may start with '-'. */
 	while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
 		switch (c) {
-		case 'u': t.url = optarg; break;
-		case 'H': t.host = optarg; break;
-		case 'P': t.port = (unsigned)num(optarg, "--port"); break;
-		case 'S': t.scheme = optarg; break;
-		case 't': t.transport = optarg; break;
-		case 'U': t.user = optarg; break;
-		case 'c': t.ca_file = optarg; break;
-		case 'k': t.skip_verify = true; break;
-		case 'r': t.read_timeout_ms = (unsigned)num(optarg, "--read-timeout"); break;
-		case 'o': t.operation_timeout_ms = (unsigned)num(optarg, "--op-timeout"); break;
-		case 'T': t.total_timeout_ms = (unsigned)num(optarg, "--total-timeout"); break;
-		case 'C': t.codepage = (unsigned)num(optarg, "--codepage"); break;
-		case 'm': t.max_output = num(optarg, "--max-output"); break;
-		case 'n': threads = num(optarg, "--threads"); break;
-		case 'x': mode = MODE_CMD; what = optarg; break;
-		case 'p': mode = MODE_PS; what = optarg; break;
-		case 'f': mode = MODE_READ; what = optarg; break;
-		default: usage();
+		case 'u':
+			t.url = optarg;
+			break;
+		case 'H':
+			t.host = optarg;
+			break;
+		case 'P':
+			t.port = (unsigned)num(optarg, "--port");
+			break;
+		case 'S':
+			t.scheme = optarg;
+			break;
+		case 't':
+			t.transport = optarg;
+			break;
+		case 'U':
+			t.user = optarg;
+			break;
+		case 'c':
+			t.ca_file = optarg;
+			break;
+		case 'k':
+			t.skip_verify = true;
+			break;
+		case 'r':
+			t.read_timeout_ms = (unsigned)num(optarg, "--read-timeout");
+			break;
+		case 'o':
+			t.operation_timeout_ms = (unsigned)num(optarg, "--op-timeout");
+			break;
+		case 'T':
+			t.total_timeout_ms = (unsigned)num(optarg, "--total-timeout");
+			break;
+		case 'C':
+			t.codepage = (unsigned)num(optarg, "--codepage");
+			break;
+		case 'm':
+			t.max_output = num(optarg, "--max-output");
+			break;
+		case 'n':
+			threads = num(optarg, "--threads");
+			break;
+		case 'x':
+			mode = MODE_CMD;
+			what = optarg;
+			break;
+		case 'p':
+			mode = MODE_PS;
+			what = optarg;
+			break;
+		case 'f':
+			mode = MODE_READ;
+			what = optarg;
+			break;
+		default:
+			usage();
 		}
 		if (mode == MODE_CMD)
-			break;  /* everything after --cmd COMMAND is an argument */
+			break; /* everything after --cmd COMMAND is an argument */
 	}
 	if (mode == MODE_NONE || threads == 0 || threads > 64)
 		usage();
@@ -200,7 +243,7 @@ int main(int argc, char **argv)
 			pthread_join(tids[i], NULL);
 		line = json_dumps(jobs[i].result, JSON_COMPACT | JSON_SORT_KEYS);
 		printf("%s\n", line);
-		fflush(stdout);  /* a sanitizer report at exit must not swallow the result */
+		fflush(stdout); /* a sanitizer report at exit must not swallow the result */
 		free(line);
 		if (json_integer_value(json_object_get(jobs[i].result, "rc")) != 0)
 			rc = 1;

@@ -41,8 +41,7 @@ struct fake_http {
 };
 
 /* Read until the header terminator; returns header length incl. CRLFCRLF, 0 on EOF. */
-static size_t
-read_headers(int fd, char *buf, size_t cap, size_t *have)
+static size_t read_headers(int fd, char *buf, size_t cap, size_t *have)
 {
 	char *end;
 	ssize_t n;
@@ -61,8 +60,7 @@ read_headers(int fd, char *buf, size_t cap, size_t *have)
 	}
 }
 
-const char *
-fake_header(const struct fake_req *req, const char *name, char *buf, size_t len)
+const char *fake_header(const struct fake_req *req, const char *name, char *buf, size_t len)
 {
 	const char *p = req->headers, *eol, *colon;
 	size_t nl = strlen(name), vl;
@@ -89,8 +87,7 @@ fake_header(const struct fake_req *req, const char *name, char *buf, size_t len)
 }
 
 /* Send all of buf. */
-static int
-send_all(int fd, const char *buf, size_t len)
+static int send_all(int fd, const char *buf, size_t len)
 {
 	ssize_t n;
 
@@ -105,8 +102,7 @@ send_all(int fd, const char *buf, size_t len)
 }
 
 /* Send n spaces. */
-static int
-send_pad(int fd, size_t n)
+static int send_pad(int fd, size_t n)
 {
 	char chunk[65536];
 	size_t k;
@@ -121,8 +117,7 @@ send_pad(int fd, size_t n)
 	return 0;
 }
 
-static void *
-conn_main(void *arg)
+static void *conn_main(void *arg)
 {
 	struct conn *cn = arg;
 	struct fake_http *f = cn->f;
@@ -144,7 +139,8 @@ conn_main(void *arg)
 		memset(req, 0, sizeof(*req));
 		sscanf(buf, "%15s %511s", req->method, req->path);
 		cl = memchr(buf, '\n', hlen);
-		req->headers = strndup(cl != NULL ? cl + 1 : buf, hlen - (size_t)(cl != NULL ? cl + 1 - buf : 0));
+		req->headers = strndup(cl != NULL ? cl + 1 : buf,
+				       hlen - (size_t)(cl != NULL ? cl + 1 - buf : 0));
 		pthread_mutex_unlock(&f->mu);
 		clen = 0;
 		if (fake_header(req, "Content-Length", tmp, sizeof(tmp)) != NULL)
@@ -197,8 +193,7 @@ done:
 }
 
 /* A listening socket on 127.0.0.1:port (0: any); -1 on failure. */
-static int
-listen_on(unsigned short port, unsigned short *ret_port)
+static int listen_on(unsigned short port, unsigned short *ret_port)
 {
 	struct sockaddr_in sa;
 	socklen_t sl = sizeof(sa);
@@ -222,8 +217,7 @@ listen_on(unsigned short port, unsigned short *ret_port)
 	return fd;
 }
 
-static void *
-accept_main(void *arg)
+static void *accept_main(void *arg)
 {
 	struct fake_http *f = arg;
 	struct pollfd pfd;
@@ -274,8 +268,7 @@ accept_main(void *arg)
 	return NULL;
 }
 
-struct fake_http *
-fake_http_start(fake_handler h, void *ud)
+struct fake_http *fake_http_start(fake_handler h, void *ud)
 {
 	struct fake_http *f = calloc(1, sizeof(*f));
 
@@ -296,8 +289,7 @@ fake_http_start(fake_handler h, void *ud)
 	return f;
 }
 
-void
-fake_http_stop(struct fake_http *f)
+void fake_http_stop(struct fake_http *f)
 {
 	size_t i;
 
@@ -322,14 +314,12 @@ fake_http_stop(struct fake_http *f)
 	free(f);
 }
 
-const char *
-fake_http_url(struct fake_http *f)
+const char *fake_http_url(struct fake_http *f)
 {
 	return f->url;
 }
 
-size_t
-fake_http_count(struct fake_http *f)
+size_t fake_http_count(struct fake_http *f)
 {
 	size_t n;
 
@@ -339,14 +329,12 @@ fake_http_count(struct fake_http *f)
 	return n;
 }
 
-const struct fake_req *
-fake_http_req(struct fake_http *f, size_t i)
+const struct fake_req *fake_http_req(struct fake_http *f, size_t i)
 {
 	return &f->reqs[i];
 }
 
-size_t
-fake_http_count_matching(struct fake_http *f, const char *method, const char *path)
+size_t fake_http_count_matching(struct fake_http *f, const char *method, const char *path)
 {
 	size_t i, n = 0;
 
@@ -359,8 +347,7 @@ fake_http_count_matching(struct fake_http *f, const char *method, const char *pa
 	return n;
 }
 
-void
-fake_http_pause(struct fake_http *f)
+void fake_http_pause(struct fake_http *f)
 {
 	struct timespec ts = { 0, 5 * 1000 * 1000 };
 
@@ -369,8 +356,7 @@ fake_http_pause(struct fake_http *f)
 		nanosleep(&ts, NULL);
 }
 
-void
-fake_http_resume(struct fake_http *f)
+void fake_http_resume(struct fake_http *f)
 {
 	struct timespec ts = { 0, 5 * 1000 * 1000 };
 

@@ -7,7 +7,7 @@
 struct fake_req {
 	char method[16];
 	char path[512];
-	char *headers;   /* raw header block, lines "Name: value\r\n" */
+	char *headers; /* raw header block, lines "Name: value\r\n" */
 	char *body;
 	size_t body_len;
 };
@@ -16,9 +16,9 @@ struct fake_resp {
 	int status;
 	const char *content_type; /* default application/json */
 	char body[4096];
-	double delay;             /* seconds to wait before answering */
-	int close;                /* close the connection instead of answering (a reset) */
-	size_t pad;               /* this many spaces after body (a large answer; JSON still) */
+	double delay; /* seconds to wait before answering */
+	int close;    /* close the connection instead of answering (a reset) */
+	size_t pad;   /* this many spaces after body (a large answer; JSON still) */
 };
 
 /* Called with the server lock held; n is the 0-based index of this request. */

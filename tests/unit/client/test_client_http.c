@@ -37,8 +37,7 @@ struct script {
 static struct script sc;
 
 /* CLOCK_MONOTONIC seconds, the library's clock */
-static double
-clock_now_s(void)
+static double clock_now_s(void)
 {
 	struct timespec ts;
 
@@ -48,8 +47,7 @@ clock_now_s(void)
 static struct fake_http *srv;
 static struct rl_client *cl;
 
-static size_t
-count_hb_locked(void)
+static size_t count_hb_locked(void)
 {
 	size_t i, n = 0;
 
@@ -65,12 +63,15 @@ count_hb_locked(void)
 }
 
 /* One handler for all tests; sc.mode picks the behaviour. */
-static void
-handler(const struct fake_req *req, size_t n, struct fake_resp *resp, void *ud)
+static void handler(const struct fake_req *req, size_t n, struct fake_resp *resp, void *ud)
 {
 	bool is = false;
 #define ROUTE(m, p) (strcmp(req->method, m) == 0 && strcmp(req->path, p) == 0)
-#define REPLY(st, ...) do { resp->status = (st); snprintf(resp->body, sizeof(resp->body), __VA_ARGS__); } while (0)
+#define REPLY(st, ...)                                                 \
+	do {                                                           \
+		resp->status = (st);                                   \
+		snprintf(resp->body, sizeof(resp->body), __VA_ARGS__); \
+	} while (0)
 
 	(void)is;
 	if (ROUTE("POST", "/session")) {
@@ -85,7 +86,8 @@ handler(const struct fake_req *req, size_t n, struct fake_resp *resp, void *ud)
 			REPLY(204, "%s", "");
 			resp->delay = 3;
 		} else if (sc.mode == 21)
-			REPLY(422, "{\"detail\":[{\"type\":\"missing\",\"loc\":[\"header\",\"X-Session-ID\"],"
+			REPLY(422,
+			      "{\"detail\":[{\"type\":\"missing\",\"loc\":[\"header\",\"X-Session-ID\"],"
 			      "\"msg\":\"Field required\",\"input\":null}]}");
 		else
 			REPLY(204, "%s", "");
@@ -137,7 +139,8 @@ handler(const struct fake_req *req, size_t n, struct fake_resp *resp, void *ud)
 	} else if (strncmp(req->path, "/session/", 9) == 0 && strcmp(req->method, "GET") == 0) {
 		sc.polls++;
 		if (sc.mode == 10)
-			REPLY(200, "{\"status\":\"%s\",\"position\":%d}", sc.polls >= 3 ? "active" : "waiting",
+			REPLY(200, "{\"status\":\"%s\",\"position\":%d}",
+			      sc.polls >= 3 ? "active" : "waiting",
 			      sc.polls >= 3 ? 0 : 3 - sc.polls);
 		else if (sc.mode == 11)
 			REPLY(404, "{\"detail\":\"Session not found\"}");
@@ -155,14 +158,17 @@ handler(const struct fake_req *req, size_t n, struct fake_resp *resp, void *ud)
 			resp->content_type = "text/plain";
 		} else
 			REPLY(204, "%s", "");
-	} else if (strncmp(req->path, "/lab?force=", 11) == 0 && strcmp(req->method, "DELETE") == 0) {
+	} else if (strncmp(req->path, "/lab?force=", 11) == 0 &&
+		   strcmp(req->method, "DELETE") == 0) {
 		if (strcmp(req->path, "/lab?force=false") == 0)
 			REPLY(409, "{\"detail\":\"Lab still in use\"}");
 		else
 			REPLY(202, "%s", "");
 	} else if (ROUTE("GET", "/lab")) {
-		REPLY(200, "{\"running\":true,\"topology\":\"/tmp/x/t.yml\",\"ref_count\":1,\"devices\":%s,"
-		      "\"netlab_status\":null}", devices_body);
+		REPLY(200,
+		      "{\"running\":true,\"topology\":\"/tmp/x/t.yml\",\"ref_count\":1,\"devices\":%s,"
+		      "\"netlab_status\":null}",
+		      devices_body);
 	} else if (ROUTE("GET", "/healthz")) {
 		REPLY(204, "%s", "");
 	}
@@ -170,8 +176,7 @@ handler(const struct fake_req *req, size_t n, struct fake_resp *resp, void *ud)
 #undef REPLY
 }
 
-static int
-setup(void **state)
+static int setup(void **state)
 {
 	memset(&sc, 0, sizeof(sc));
 	srv = fake_http_start(handler, NULL);
@@ -184,8 +189,7 @@ setup(void **state)
 	return 0;
 }
 
-static int
-teardown(void **state)
+static int teardown(void **state)
 {
 	rl_client_free(cl);
 	cl = NULL;
@@ -194,16 +198,14 @@ teardown(void **state)
 	return 0;
 }
 
-static const char *
-hdr(size_t i, const char *name)
+static const char *hdr(size_t i, const char *name)
 {
 	static char buf[512];
 
 	return fake_header(fake_http_req(srv, i), name, buf, sizeof(buf));
 }
 
-static void
-sleep_s(double s)
+static void sleep_s(double s)
 {
 	struct timespec ts = { (time_t)s, (long)((s - (double)(time_t)s) * 1e9) };
 
@@ -214,16 +216,14 @@ static int nretry;
 static long retry_status;
 static char retry_detail[1200];
 
-static void
-on_retry(const struct rl_error *why, double delay, void *ud)
+static void on_retry(const struct rl_error *why, double delay, void *ud)
 {
 	nretry++;
 	retry_status = why->http_status;
 	snprintf(retry_detail, sizeof(retry_detail), "%s %s", why->op, why->detail);
 }
 
-static void
-test_create_and_headers(void **state)
+static void test_create_and_headers(void **state)
 {
 	int pos = -1;
 
@@ -264,8 +264,7 @@ test_create_and_headers(void **state)
 	}
 }
 
-static void
-test_create_not_retried(void **state)
+static void test_create_not_retried(void **state)
 {
 	sc.mode = 2;
 	assert_int_equal(rl_session_create(cl, NULL), -EREMOTEIO);
@@ -275,8 +274,7 @@ test_create_not_retried(void **state)
 	assert_null(rl_session_id(cl));
 }
 
-static void
-test_get_retried_on_5xx(void **state)
+static void test_get_retried_on_5xx(void **state)
 {
 	struct rl_devices *d = NULL;
 
@@ -299,8 +297,7 @@ test_get_retried_on_5xx(void **state)
 	rl_devices_free(d);
 }
 
-static void
-test_get_5xx_exhausted(void **state)
+static void test_get_5xx_exhausted(void **state)
 {
 	struct rl_devices *d = NULL;
 
@@ -314,8 +311,7 @@ test_get_5xx_exhausted(void **state)
 	assert_string_equal(rl_client_error(cl)->op, "GET /lab/devices");
 }
 
-static void
-test_4xx_not_retried(void **state)
+static void test_4xx_not_retried(void **state)
 {
 	struct rl_devices *d = NULL;
 
@@ -326,8 +322,7 @@ test_4xx_not_retried(void **state)
 	assert_string_equal(rl_client_errmsg(cl), "GET /lab/devices: HTTP 404: No lab running");
 }
 
-static void
-test_post_not_retried(void **state)
+static void test_post_not_retried(void **state)
 {
 	sc.mode = 6;
 	rl_session_attach(cl, "sid-1");
@@ -340,8 +335,7 @@ test_post_not_retried(void **state)
 }
 
 /* Write a file, creating nothing else. */
-static void
-write_file(const char *path, const char *text)
+static void write_file(const char *path, const char *text)
 {
 	FILE *f = fopen(path, "we");
 
@@ -353,21 +347,20 @@ write_file(const char *path, const char *text)
 static const char topo_text[] = "name: unit\nnodes: [r1, r2]\n# marker-7f3a\n";
 static const char extra_text[] = "hostname r1\n! extra-marker-91b2\n";
 
-static struct rl_lab_request *
-make_request(bool reuse)
+static struct rl_lab_request *make_request(bool reuse)
 {
 	struct rl_lab_request *req = NULL;
 
 	write_file("/tmp/rl-unit-topo.yml", topo_text);
 	write_file("/tmp/rl-unit-r1.cfg", extra_text);
 	assert_int_equal(rl_lab_request_new(cl, "/tmp/rl-unit-topo.yml", &req), 0);
-	assert_int_equal(rl_lab_request_add_file(cl, req, "/tmp/rl-unit-r1.cfg", "configs/r1.cfg"), 0);
+	assert_int_equal(rl_lab_request_add_file(cl, req, "/tmp/rl-unit-r1.cfg", "configs/r1.cfg"),
+			 0);
 	rl_lab_request_set_reuse(req, reuse);
 	return req;
 }
 
-static void
-check_multipart(size_t i, const char *reuse)
+static void check_multipart(size_t i, const char *reuse)
 {
 	const struct fake_req *r = fake_http_req(srv, i);
 	char want[128];
@@ -388,8 +381,7 @@ check_multipart(size_t i, const char *reuse)
 	assert_non_null(strstr(r->body, extra_text));
 }
 
-static void
-test_acquire_423_resends_everything(void **state)
+static void test_acquire_423_resends_everything(void **state)
 {
 	struct rl_lab_request *req;
 	struct rl_devices *d = NULL;
@@ -421,8 +413,7 @@ test_acquire_423_resends_everything(void **state)
  * the time left (that made this test fail under load: -ETIMEDOUT from a retry sent with a
  * few milliseconds to live, or "deadline passed" after a back-off that woke up late).
  */
-static void
-test_acquire_423_deadline(void **state)
+static void test_acquire_423_deadline(void **state)
 {
 	struct rl_lab_request *req;
 	struct rl_devices *d = NULL;
@@ -442,14 +433,14 @@ test_acquire_423_deadline(void **state)
 	assert_int_equal((size_t)nretry, fake_http_count(srv) - 1);
 	check_multipart(fake_http_count(srv) - 1, "false");
 	assert_int_equal(rl_client_error(cl)->http_status, 423);
-	assert_non_null(strstr(rl_client_errmsg(cl), "POST /lab: HTTP 423: Lab currently busy (gave up"));
+	assert_non_null(
+		strstr(rl_client_errmsg(cl), "POST /lab: HTTP 423: Lab currently busy (gave up"));
 	rl_lab_request_free(req);
 }
 
 /* POST /lab in mode 23/24 with an acquire deadline of `deadline` s, the 200 coming 0.2 s
  * after it: the caller gets the lab, not a timeout, after `requests` uploads in all. */
-static void
-acquire_answered_after_deadline(int mode, double deadline, size_t requests)
+static void acquire_answered_after_deadline(int mode, double deadline, size_t requests)
 {
 	struct rl_lab_request *req;
 	struct rl_devices *d = NULL;
@@ -471,22 +462,19 @@ acquire_answered_after_deadline(int mode, double deadline, size_t requests)
 
 /* A retry sent before the deadline and answered after it (the lab came free and is being
  * started). */
-static void
-test_acquire_retry_answered_after_deadline(void **state)
+static void test_acquire_retry_answered_after_deadline(void **state)
 {
 	acquire_answered_after_deadline(23, 2, 2);
 }
 
 /* The first POST /lab has at least RL_PARAM_REQUEST_TIMEOUT too, even with a shorter
  * acquire deadline; it is not sent again. */
-static void
-test_acquire_first_answer_after_deadline(void **state)
+static void test_acquire_first_answer_after_deadline(void **state)
 {
 	acquire_answered_after_deadline(24, 0.3, 1);
 }
 
-static void
-test_acquire_500_not_retried(void **state)
+static void test_acquire_500_not_retried(void **state)
 {
 	struct rl_lab_request *req;
 	struct rl_devices *d = NULL;
@@ -502,16 +490,14 @@ test_acquire_500_not_retried(void **state)
 
 static int seen[16], nseen;
 
-static int
-record_progress(const struct rl_progress *p, void *ud)
+static int record_progress(const struct rl_progress *p, void *ud)
 {
 	if (nseen < 16)
 		seen[nseen++] = p->position;
 	return ud != NULL; /* non-NULL userdata: cancel */
 }
 
-static void
-test_wait_progress(void **state)
+static void test_wait_progress(void **state)
 {
 	sc.mode = 10;
 	nseen = 0;
@@ -524,8 +510,7 @@ test_wait_progress(void **state)
 	assert_string_equal(fake_http_req(srv, 0)->path, "/session/sid-1");
 }
 
-static void
-test_wait_404_is_immediate(void **state)
+static void test_wait_404_is_immediate(void **state)
 {
 	sc.mode = 11;
 	rl_session_attach(cl, "sid-1");
@@ -534,8 +519,7 @@ test_wait_404_is_immediate(void **state)
 	assert_string_equal(rl_client_error(cl)->detail, "Session not found");
 }
 
-static void
-test_wait_transient(void **state)
+static void test_wait_transient(void **state)
 {
 	sc.mode = 12;
 	rl_session_attach(cl, "sid-1");
@@ -543,36 +527,33 @@ test_wait_transient(void **state)
 	assert_int_equal(sc.polls, 2);
 }
 
-static void
-test_wait_deadline_and_cancel(void **state)
+static void test_wait_deadline_and_cancel(void **state)
 {
 	sc.mode = 13;
 	rl_session_attach(cl, "sid-1");
 	assert_int_equal(rl_session_wait_active(cl, 0.02, 0.2, NULL, NULL), -ETIMEDOUT);
 	assert_non_null(strstr(rl_client_errmsg(cl), "not active after"));
 	nseen = 0;
-	assert_int_equal(rl_session_wait_active(cl, 0.02, 10, record_progress, (void *)1), -ECANCELED);
+	assert_int_equal(rl_session_wait_active(cl, 0.02, 10, record_progress, (void *)1),
+			 -ECANCELED);
 	assert_int_equal(nseen, 1);
 }
 
 static volatile int cancel_now;
 
-static int
-cancel_hook(void *ud)
+static int cancel_hook(void *ud)
 {
 	return cancel_now;
 }
 
-static void *
-cancel_later(void *arg)
+static void *cancel_later(void *arg)
 {
 	sleep_s(0.3);
 	cancel_now = 1;
 	return NULL;
 }
 
-static void
-test_cancel_hook(void **state)
+static void test_cancel_hook(void **state)
 {
 	struct rl_devices *d = NULL;
 	pthread_t t;
@@ -588,8 +569,7 @@ test_cancel_hook(void **state)
 	rl_client_set_cancel(cl, NULL, NULL);
 }
 
-static void
-test_heartbeat_during_acquire(void **state)
+static void test_heartbeat_during_acquire(void **state)
 {
 	struct rl_heartbeat_info info;
 	struct rl_lab_request *req;
@@ -620,8 +600,7 @@ test_heartbeat_during_acquire(void **state)
 	rl_lab_request_free(req);
 }
 
-static void
-test_heartbeat_stops_on_404(void **state)
+static void test_heartbeat_stops_on_404(void **state)
 {
 	struct rl_heartbeat_info info;
 	int i;
@@ -645,8 +624,7 @@ test_heartbeat_stops_on_404(void **state)
 	rl_heartbeat_stop(cl);
 }
 
-static void
-test_heartbeat_stop_aborts_inflight(void **state)
+static void test_heartbeat_stop_aborts_inflight(void **state)
 {
 	struct rl_heartbeat_info info;
 	int i;
@@ -665,8 +643,7 @@ test_heartbeat_stop_aborts_inflight(void **state)
 	assert_false(info.running);
 }
 
-static void
-test_session_end(void **state)
+static void test_session_end(void **state)
 {
 	sc.mode = 0;
 	rl_session_attach(cl, "a b/c");
@@ -689,8 +666,7 @@ test_session_end(void **state)
 	assert_string_equal(rl_session_id(cl), "sid-1"); /* kept so the caller can retry */
 }
 
-static void
-test_destroy_and_status(void **state)
+static void test_destroy_and_status(void **state)
 {
 	struct rl_lab_status *s = NULL;
 
@@ -709,8 +685,7 @@ test_destroy_and_status(void **state)
 	rl_lab_status_free(s);
 }
 
-static void
-test_validation_detail(void **state)
+static void test_validation_detail(void **state)
 {
 	sc.mode = 21;
 	rl_session_attach(cl, "sid-1");
@@ -722,8 +697,7 @@ test_validation_detail(void **state)
 
 /* The body limit (RL_MAX_RESPONSE, 16 MiB): at it a response is read; one byte over, the
  * transfer stops with the public -EMSGSIZE (rl_buf says -E2BIG) and is not retried. */
-static void
-test_response_limit(void **state)
+static void test_response_limit(void **state)
 {
 	const size_t max = 16u * 1024 * 1024;
 	struct rl_devices *d = NULL;
@@ -743,8 +717,7 @@ test_response_limit(void **state)
 			    "GET /lab/devices: response larger than 16777216 bytes");
 }
 
-static void
-test_connect_refused(void **state)
+static void test_connect_refused(void **state)
 {
 	struct rl_client *c2 = NULL;
 	struct sockaddr_in sa;
@@ -774,8 +747,7 @@ test_connect_refused(void **state)
 }
 
 /* One client per thread, all at once: session, heartbeat thread, lab calls, end. */
-static void *
-thread_body(void *arg)
+static void *thread_body(void *arg)
 {
 	struct rl_devices *d = NULL;
 	struct rl_client *c = NULL;
@@ -787,8 +759,8 @@ thread_body(void *arg)
 	for (i = 0; i < 5; i++) {
 		if (rl_session_create(c, NULL) != 0 || rl_heartbeat_start(c, 0.01) != 0)
 			break;
-		if (rl_session_wait_active(c, 0.01, 10, NULL, NULL) == 0 && rl_lab_devices(c, &d) == 0 &&
-		    d->n == 2 && rl_session_end(c) == 0)
+		if (rl_session_wait_active(c, 0.01, 10, NULL, NULL) == 0 &&
+		    rl_lab_devices(c, &d) == 0 && d->n == 2 && rl_session_end(c) == 0)
 			ok++;
 		rl_devices_free(d);
 		d = NULL;
@@ -797,8 +769,7 @@ thread_body(void *arg)
 	return (void *)ok;
 }
 
-static void
-test_threads(void **state)
+static void test_threads(void **state)
 {
 	pthread_t t[4];
 	void *ok;
@@ -814,8 +785,7 @@ test_threads(void **state)
 	assert_int_equal(fake_http_count_matching(srv, "DELETE", "/session/"), 20);
 }
 
-int
-main(void)
+int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_create_and_headers, setup, teardown),
@@ -824,7 +794,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_get_5xx_exhausted, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_4xx_not_retried, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_post_not_retried, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_acquire_423_resends_everything, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_acquire_423_resends_everything, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_acquire_423_deadline, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_acquire_retry_answered_after_deadline, setup,
 						teardown),
@@ -838,7 +809,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_cancel_hook, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_heartbeat_during_acquire, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_heartbeat_stops_on_404, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_heartbeat_stop_aborts_inflight, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_heartbeat_stop_aborts_inflight, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_session_end, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_destroy_and_status, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_validation_detail, setup, teardown),

@@ -31,23 +31,36 @@ char *__wrap_strndup(const char *s, size_t n);
 static _Thread_local long fail_at = -1, count;
 
 /* True when this allocation is the one to fail. */
-static int
-inject(void)
+static int inject(void)
 {
 	return fail_at >= 0 && count++ == fail_at;
 }
 
-void *__wrap_malloc(size_t n) { return inject() ? NULL : __real_malloc(n); }
-void *__wrap_calloc(size_t n, size_t m) { return inject() ? NULL : __real_calloc(n, m); }
-void *__wrap_realloc(void *p, size_t n) { return inject() ? NULL : __real_realloc(p, n); }
-char *__wrap_strdup(const char *s) { return inject() ? NULL : __real_strdup(s); }
-char *__wrap_strndup(const char *s, size_t n) { return inject() ? NULL : __real_strndup(s, n); }
+void *__wrap_malloc(size_t n)
+{
+	return inject() ? NULL : __real_malloc(n);
+}
+void *__wrap_calloc(size_t n, size_t m)
+{
+	return inject() ? NULL : __real_calloc(n, m);
+}
+void *__wrap_realloc(void *p, size_t n)
+{
+	return inject() ? NULL : __real_realloc(p, n);
+}
+char *__wrap_strdup(const char *s)
+{
+	return inject() ? NULL : __real_strdup(s);
+}
+char *__wrap_strndup(const char *s, size_t n)
+{
+	return inject() ? NULL : __real_strndup(s, n);
+}
 
 /* Run op with the k-th allocation failing, for k = 0, 1, ... until op makes no more than k
  * allocations; every injected failure must come back as -ENOMEM. Returns the number of
  * failure points exercised. */
-static long
-torture(int (*op)(void))
+static long torture(int (*op)(void))
 {
 	long k;
 	int r;
@@ -72,8 +85,7 @@ static const char acquire_body[] =
 	"\"ansible_host\":\"h1\",\"ansible_user\":\"u\",\"ansible_network_os\":\"frr\"}},"
 	"{\"name\":\"r2\",\"raw\":{\"mgmt\":{\"ipv4\":\"192.0.2.2\"},\"ansible_host\":\"h2\"}}]}";
 
-static int
-op_acquire(void)
+static int op_acquire(void)
 {
 	struct rl_devices *d = NULL;
 	int r = reply_acquire(acquire_body, strlen(acquire_body), &d);
@@ -82,8 +94,7 @@ op_acquire(void)
 	return r;
 }
 
-static int
-op_lab_status(void)
+static int op_lab_status(void)
 {
 	static const char body[] =
 		"{\"running\":true,\"topology\":\"/tmp/u/t.yml\",\"ref_count\":1,\"devices\":"
@@ -95,8 +106,7 @@ op_lab_status(void)
 	return r;
 }
 
-static int
-op_session_created(void)
+static int op_session_created(void)
 {
 	static const char body[] = "{\"session_id\":\"abc\",\"position\":1}";
 	char *id = NULL;
@@ -106,8 +116,7 @@ op_session_created(void)
 	return r;
 }
 
-static int
-op_host(void)
+static int op_host(void)
 {
 	static const char body[] =
 		"{\"name\":\"lab1\",\"version\":\"2.1.0\",\"slots\":2,\"free_slots\":1,\"warm\":[\"ab\",\"cd\"],"
@@ -119,8 +128,7 @@ op_host(void)
 	return r;
 }
 
-static int
-op_queue_labs(void)
+static int op_queue_labs(void)
 {
 	static const char q[] =
 		"{\"slots\":1,\"sessions\":[{\"handle\":\"s-1\",\"state\":\"active\",\"label\":\"l\","
@@ -139,8 +147,7 @@ op_queue_labs(void)
 	return r;
 }
 
-static int
-op_session_body(void)
+static int op_session_body(void)
 {
 	struct rl_session_opts o = RL_SESSION_OPTS_INIT;
 	char *s = NULL, *h = NULL;
@@ -158,14 +165,12 @@ op_session_body(void)
 	return r;
 }
 
-static int
-ev_cb(const struct rl_event *ev, void *ud)
+static int ev_cb(const struct rl_event *ev, void *ud)
 {
 	return 0;
 }
 
-static int
-op_sse(void)
+static int op_sse(void)
 {
 	static const char s[] = "id: 1\nevent: lab.up\ndata: {\"a\":1}\ndata: x\n\n";
 	struct sse p;
@@ -177,8 +182,7 @@ op_sse(void)
 	return r;
 }
 
-static int
-op_pool_client(void)
+static int op_pool_client(void)
 {
 	struct rl_client *c = NULL;
 	int r;
@@ -194,8 +198,7 @@ op_pool_client(void)
 	return r;
 }
 
-static int
-op_client(void)
+static int op_client(void)
 {
 	struct rl_client *c = NULL;
 	int r;
@@ -213,8 +216,7 @@ static char topo_path[64], extra_path[64];
 static struct rl_client *gc; /* made outside the injection */
 static CURL *geasy;
 
-static int
-op_lab_request(void)
+static int op_lab_request(void)
 {
 	struct rl_lab_request *req = NULL;
 	curl_mime *m = NULL;
@@ -226,7 +228,8 @@ op_lab_request(void)
 	if (r == 0)
 		r = rl_lab_request_add_file(gc, req, extra_path, "configs/b.cfg");
 	if (r == 0)
-		r = form_build(geasy, req, &m); /* our cursors are wrapped; curl's own memory is not */
+		r = form_build(geasy, req,
+			       &m); /* our cursors are wrapped; curl's own memory is not */
 	curl_mime_free(m);
 	rl_lab_request_free(req);
 	return r;
@@ -237,8 +240,7 @@ static const char devices_body[] =
 
 /* GET /lab/devices: the devices list followed by 6000 spaces, so that the response body
  * buffer (rl_buf) grows several times */
-static void
-devices_handler(const struct fake_req *req, size_t n, struct fake_resp *resp, void *ud)
+static void devices_handler(const struct fake_req *req, size_t n, struct fake_resp *resp, void *ud)
 {
 	resp->status = 200;
 	snprintf(resp->body, sizeof(resp->body), "%s", devices_body);
@@ -247,8 +249,7 @@ devices_handler(const struct fake_req *req, size_t n, struct fake_resp *resp, vo
 
 static struct fake_http *gsrv;
 
-static int
-op_http(void)
+static int op_http(void)
 {
 	struct rl_client *c = NULL;
 	struct rl_devices *d = NULL;
@@ -266,8 +267,7 @@ op_http(void)
 	return r;
 }
 
-static void
-test_parsers(void **state)
+static void test_parsers(void **state)
 {
 	assert_true(torture(op_acquire) >= 10);
 	assert_true(torture(op_lab_status) >= 4);
@@ -278,8 +278,7 @@ test_parsers(void **state)
 	assert_true(torture(op_sse) >= 2);
 }
 
-static void
-test_client_handle(void **state)
+static void test_client_handle(void **state)
 {
 	setenv("REMOTE_LAB_TOKEN", "env-token", 1);
 	assert_true(torture(op_client) >= 4);
@@ -288,8 +287,7 @@ test_client_handle(void **state)
 }
 
 /* A whole call: the handle, the request, the response body buffer and the parser. */
-static void
-test_http_call(void **state)
+static void test_http_call(void **state)
 {
 	unsetenv("REMOTE_LAB_TOKEN");
 	gsrv = fake_http_start(devices_handler, NULL);
@@ -299,8 +297,7 @@ test_http_call(void **state)
 	gsrv = NULL;
 }
 
-static void
-test_lab_request(void **state)
+static void test_lab_request(void **state)
 {
 	FILE *f;
 	int fd;
@@ -326,8 +323,7 @@ test_lab_request(void **state)
 	unlink(extra_path);
 }
 
-int
-main(void)
+int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_parsers),

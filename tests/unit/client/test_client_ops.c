@@ -26,12 +26,12 @@
 struct srv {
 	int idx;
 	int mode;
-	int free_slots, waiting;    /* for GET /host */
+	int free_slots, waiting; /* for GET /host */
 	const char *tags, *warm;
-	int polls;                  /* GET /session polls seen */
-	int active_after;           /* polls until the session is active (0: never) */
-	bool trylock_ok;            /* POST /session with wait=false: 201, else 409 */
-	int sessions;               /* sessions created here */
+	int polls;        /* GET /session polls seen */
+	int active_after; /* polls until the session is active (0: never) */
+	bool trylock_ok;  /* POST /session with wait=false: 201, else 409 */
+	int sessions;     /* sessions created here */
 	bool session_alive;
 };
 
@@ -46,8 +46,7 @@ static int nseq;
 
 static void logev(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-static void
-logev(const char *fmt, ...)
+static void logev(const char *fmt, ...)
 {
 	va_list ap;
 
@@ -60,22 +59,27 @@ logev(const char *fmt, ...)
 	pthread_mutex_unlock(&log_mu);
 }
 
-#define REPLY(code, ...) do { resp->status = (code); snprintf(resp->body, sizeof(resp->body), __VA_ARGS__); } while (0)
+#define REPLY(code, ...)                                               \
+	do {                                                           \
+		resp->status = (code);                                 \
+		snprintf(resp->body, sizeof(resp->body), __VA_ARGS__); \
+	} while (0)
 #define IS(m, p) (strcmp(req->method, m) == 0 && strcmp(req->path, p) == 0)
 
-static void
-handler(const struct fake_req *req, size_t n, struct fake_resp *resp, void *ud)
+static void handler(const struct fake_req *req, size_t n, struct fake_resp *resp, void *ud)
 {
 	struct srv *s = ud;
 	char buf[256];
 
 	if (IS("GET", "/host")) {
-		REPLY(200, "{\"name\":\"host%d\",\"version\":\"2.1.0\",\"slots\":1,\"free_slots\":%d,"
+		REPLY(200,
+		      "{\"name\":\"host%d\",\"version\":\"2.1.0\",\"slots\":1,\"free_slots\":%d,"
 		      "\"active\":%d,\"waiting\":%d,\"queue_length\":%d,\"estimated_wait\":%d,"
-		      "\"warm\":[%s],\"draining\":false,\"tags\":{%s}}", s->idx, s->free_slots,
-		      1 - s->free_slots, s->waiting, 1 - s->free_slots + s->waiting,
-		      s->free_slots > 0 && s->waiting == 0 ? 0 : 10 * s->waiting, s->warm ? s->warm : "",
-		      s->tags ? s->tags : "");
+		      "\"warm\":[%s],\"draining\":false,\"tags\":{%s}}",
+		      s->idx, s->free_slots, 1 - s->free_slots, s->waiting,
+		      1 - s->free_slots + s->waiting,
+		      s->free_slots > 0 && s->waiting == 0 ? 0 : 10 * s->waiting,
+		      s->warm ? s->warm : "", s->tags ? s->tags : "");
 	} else if (IS("POST", "/session")) {
 		bool trylock = req->body != NULL && strstr(req->body, "\"wait\":false") != NULL;
 
@@ -93,7 +97,8 @@ handler(const struct fake_req *req, size_t n, struct fake_resp *resp, void *ud)
 		s->polls = 0;
 		logev("%d create%s", s->idx, trylock ? " trylock" : "");
 		if (req->body != NULL && req->body_len > 0)
-			REPLY(201, "{\"session_id\":\"sid-%d-%d\",\"position\":%d,\"handle\":\"s-h%d\"}",
+			REPLY(201,
+			      "{\"session_id\":\"sid-%d-%d\",\"position\":%d,\"handle\":\"s-h%d\"}",
 			      s->idx, s->sessions, trylock ? 0 : 1, s->idx);
 		else
 			REPLY(201, "{\"session_id\":\"sid-%d-%d\",\"position\":%d}", s->idx,
@@ -125,7 +130,8 @@ handler(const struct fake_req *req, size_t n, struct fake_resp *resp, void *ud)
 	} else if (IS("POST", "/lab/release")) {
 		resp->close = 1; /* a reset after sending: a POST is never retried */
 	} else if (IS("GET", "/sessions")) {
-		REPLY(200, "{\"slots\":1,\"sessions\":[{\"handle\":\"s-1\",\"state\":\"active\",\"position\":0,"
+		REPLY(200,
+		      "{\"slots\":1,\"sessions\":[{\"handle\":\"s-1\",\"state\":\"active\",\"position\":0,"
 		      "\"priority\":0,\"label\":\"job\",\"age\":1,\"last_seen_age\":0,\"slot\":0,"
 		      "\"lab_hash\":null,\"estimated_wait\":null}]}");
 	} else if (IS("GET", "/labs")) {
@@ -133,7 +139,7 @@ handler(const struct fake_req *req, size_t n, struct fake_resp *resp, void *ud)
 	} else if (IS("GET", "/events")) {
 		resp->content_type = "text/event-stream";
 		REPLY(200, "id: 1\nevent: session.created\ndata: {\"handle\":\"s-1\"}\n\n: ping\n\n"
-		      "id: 2\nevent: drain.on\ndata: {}\n\n");
+			   "id: 2\nevent: drain.on\ndata: {}\n\n");
 	} else if (strncmp(req->path, "/admin/", 7) == 0) {
 		if (fake_header(req, "Authorization", buf, sizeof(buf)) == NULL ||
 		    strcmp(buf, "Bearer adm1n") != 0)
@@ -148,15 +154,15 @@ handler(const struct fake_req *req, size_t n, struct fake_resp *resp, void *ud)
 		if (fake_header(req, "Authorization", buf, sizeof(buf)) != NULL &&
 		    strcmp(buf, "Bearer wrong") == 0)
 			REPLY(401, "{\"detail\":\"Not authenticated\"}");
-		else if (s->mode == 5 && fake_header(req, "Authorization", buf, sizeof(buf)) == NULL)
+		else if (s->mode == 5 &&
+			 fake_header(req, "Authorization", buf, sizeof(buf)) == NULL)
 			REPLY(401, "{\"detail\":\"Not authenticated\"}");
 		else
 			REPLY(204, "%s", "");
 	}
 }
 
-static int
-setup(void **state)
+static int setup(void **state)
 {
 	int i;
 
@@ -180,8 +186,7 @@ setup(void **state)
 	return 0;
 }
 
-static int
-teardown(void **state)
+static int teardown(void **state)
 {
 	int i;
 
@@ -194,16 +199,14 @@ teardown(void **state)
 	return 0;
 }
 
-static void
-sleep_s(double s)
+static void sleep_s(double s)
 {
 	struct timespec ts = { (time_t)s, (long)((s - (double)(time_t)s) * 1e9) };
 
 	nanosleep(&ts, NULL);
 }
 
-static void *
-resume_later(void *arg)
+static void *resume_later(void *arg)
 {
 	sleep_s(0.6);
 	fake_http_resume(arg);
@@ -212,8 +215,7 @@ resume_later(void *arg)
 
 /* --- restart ride-out --- */
 
-static void
-test_ride_out_restart(void **state)
+static void test_ride_out_restart(void **state)
 {
 	struct rl_devices *d = NULL;
 	pthread_t t;
@@ -252,8 +254,7 @@ test_ride_out_restart(void **state)
 	assert_int_equal(rl_client_set(cl, RL_PARAM_RESTART_WAIT, -1), -EINVAL);
 }
 
-static void
-test_reset_idempotent_vs_post(void **state)
+static void test_reset_idempotent_vs_post(void **state)
 {
 	struct rl_devices *d = NULL;
 
@@ -271,14 +272,13 @@ test_reset_idempotent_vs_post(void **state)
 	assert_null(rl_session_id(cl));
 }
 
-static void
-test_heartbeat_rides_out(void **state)
+static void test_heartbeat_rides_out(void **state)
 {
 	struct rl_heartbeat_info info;
 	int i;
 
 	rl_session_attach(cl, "sid-x");
-	fake_http_pause(fs[0]); /* the server restarts ... */
+	fake_http_pause(fs[0]);                          /* the server restarts ... */
 	assert_int_equal(rl_heartbeat_start(cl, 30), 0); /* ... a 30 s period */
 	for (i = 0; i < 1000; i++) {
 		rl_heartbeat_get_info(cl, &info);
@@ -290,7 +290,8 @@ test_heartbeat_rides_out(void **state)
 	assert_int_equal(info.last_error, -ECONNREFUSED);
 	fake_http_resume(fs[0]);
 	/* a beat arrives once the server is back, long before the 30 s period */
-	for (i = 0; i < 1000 && fake_http_count_matching(fs[0], "POST", "/session/heartbeat") == 0; i++)
+	for (i = 0; i < 1000 && fake_http_count_matching(fs[0], "POST", "/session/heartbeat") == 0;
+	     i++)
 		sleep_s(0.01);
 	assert_int_equal(fake_http_count_matching(fs[0], "POST", "/session/heartbeat"), 1);
 	rl_heartbeat_get_info(cl, &info);
@@ -300,8 +301,7 @@ test_heartbeat_rides_out(void **state)
 
 /* --- access control --- */
 
-static void
-write_file(const char *path, const char *text)
+static void write_file(const char *path, const char *text)
 {
 	FILE *f = fopen(path, "we");
 
@@ -310,16 +310,14 @@ write_file(const char *path, const char *text)
 	fclose(f);
 }
 
-static const char *
-hdr(struct fake_http *f, size_t i, const char *name)
+static const char *hdr(struct fake_http *f, size_t i, const char *name)
 {
 	static char buf[512];
 
 	return fake_header(fake_http_req(f, i), name, buf, sizeof(buf));
 }
 
-static void
-test_token_file_and_401(void **state)
+static void test_token_file_and_401(void **state)
 {
 	char path[] = "/tmp/rl-unit-tokenXXXXXX";
 	int fd = mkstemp(path);
@@ -341,7 +339,8 @@ test_token_file_and_401(void **state)
 	assert_int_equal(rl_client_set_token(cl, "wrong"), 0);
 	assert_int_equal(rl_server_health(cl), -EACCES);
 	assert_int_equal(rl_client_error(cl)->http_status, 401);
-	assert_non_null(strstr(rl_client_errmsg(cl), "Not authenticated (the server refused the token)"));
+	assert_non_null(
+		strstr(rl_client_errmsg(cl), "Not authenticated (the server refused the token)"));
 	assert_null(strstr(rl_client_errmsg(cl), "wrong"));
 	st[0].mode = 5;
 	assert_int_equal(rl_client_set_token(cl, NULL), 0);
@@ -354,8 +353,7 @@ test_token_file_and_401(void **state)
 
 /* --- queue controls --- */
 
-static void
-test_queue_controls(void **state)
+static void test_queue_controls(void **state)
 {
 	struct rl_session_opts o = RL_SESSION_OPTS_INIT;
 	const struct fake_req *r;
@@ -367,7 +365,8 @@ test_queue_controls(void **state)
 	r = fake_http_req(fs[0], 0);
 	assert_int_equal(r->body_len, 0);
 	assert_true(fake_header(r, "Content-Type", ct, sizeof(ct)) == NULL ||
-		    strcmp(ct, "application/json") != 0); /* libcurl's form type for an empty POST, as before */
+		    strcmp(ct, "application/json") !=
+			    0); /* libcurl's form type for an empty POST, as before */
 	assert_null(rl_session_handle(cl));
 	rl_session_detach(cl);
 	/* options: a JSON body, the handle comes back */
@@ -393,8 +392,7 @@ test_queue_controls(void **state)
 	assert_int_equal(fake_http_count_matching(fs[0], "POST", "/session"), 3);
 }
 
-static void
-test_end_reasons(void **state)
+static void test_end_reasons(void **state)
 {
 	rl_session_attach(cl, "sid-x");
 	st[0].mode = 2;
@@ -404,7 +402,8 @@ test_end_reasons(void **state)
 	st[0].mode = 3;
 	assert_int_equal(rl_session_wait_active(cl, 0.01, 10, NULL, NULL), -ENOENT);
 	assert_string_equal(rl_client_end_reason(cl), "reaped");
-	assert_non_null(strstr(rl_client_error(cl)->detail, "Session not found (session ended by the server: reaped"));
+	assert_non_null(strstr(rl_client_error(cl)->detail,
+			       "Session not found (session ended by the server: reaped"));
 	assert_int_equal(rl_session_heartbeat(cl), 0);
 	assert_null(rl_client_end_reason(cl)); /* reset by the next call */
 }
@@ -414,8 +413,7 @@ test_end_reasons(void **state)
 static int nev;
 static char ev_kinds[256];
 
-static int
-on_ev(const struct rl_event *ev, void *ud)
+static int on_ev(const struct rl_event *ev, void *ud)
 {
 	nev++;
 	strncat(ev_kinds, ev->kind, sizeof(ev_kinds) - strlen(ev_kinds) - 2);
@@ -423,8 +421,7 @@ on_ev(const struct rl_event *ev, void *ud)
 	return nev >= 3; /* stop after the first event of the second connection */
 }
 
-static void
-test_events_status_admin(void **state)
+static void test_events_status_admin(void **state)
 {
 	struct rl_queue *q = NULL;
 	struct rl_labs *l = NULL;
@@ -464,8 +461,7 @@ test_events_status_admin(void **state)
 
 /* --- pools --- */
 
-static void
-add_all(void)
+static void add_all(void)
 {
 	int i;
 
@@ -474,8 +470,7 @@ add_all(void)
 	assert_int_equal(rl_client_url_count(cl), NSRV);
 }
 
-static void
-test_pool_single_url_is_the_original(void **state)
+static void test_pool_single_url_is_the_original(void **state)
 {
 	st[0].active_after = 2;
 	assert_int_equal(rl_session_obtain(cl, NULL, false, 10, NULL, NULL), 0);
@@ -485,8 +480,7 @@ test_pool_single_url_is_the_original(void **state)
 	assert_int_equal(rl_session_end(cl), 0);
 }
 
-static void
-test_pool_choice(void **state)
+static void test_pool_choice(void **state)
 {
 	struct rl_lab_request *req = NULL;
 	char topo[] = "/tmp/rl-unit-poolXXXXXX";
@@ -540,8 +534,7 @@ test_pool_choice(void **state)
 	}
 }
 
-static void
-test_pool_switch_never_two_sessions(void **state)
+static void test_pool_switch_never_two_sessions(void **state)
 {
 	int i;
 
@@ -580,8 +573,7 @@ test_pool_switch_never_two_sessions(void **state)
 
 void *flip(void *a);
 
-void *
-flip(void *a)
+void *flip(void *a)
 {
 	int i;
 
@@ -592,8 +584,7 @@ flip(void *a)
 	return NULL;
 }
 
-static void
-test_pool_lost_race_and_dead_host(void **state)
+static void test_pool_lost_race_and_dead_host(void **state)
 {
 	int i;
 
@@ -617,7 +608,7 @@ test_pool_lost_race_and_dead_host(void **state)
 	for (i = 0; i < nseq; i++)
 		if (strcmp(seqlog[i], "1 refuse") == 0)
 			break;
-	assert_true(i < nseq);          /* the try-lock was refused ... */
+	assert_true(i < nseq);                       /* the try-lock was refused ... */
 	assert_string_equal(seqlog[i - 1], "0 end"); /* ... after the waiting session ended */
 	assert_int_equal(rl_session_end(cl), 0);
 
@@ -653,8 +644,7 @@ test_pool_lost_race_and_dead_host(void **state)
 
 void *kill0(void *a);
 
-void *
-kill0(void *a)
+void *kill0(void *a)
 {
 	int i;
 
@@ -664,8 +654,7 @@ kill0(void *a)
 	return NULL;
 }
 
-static void
-test_pool_nothing_matches(void **state)
+static void test_pool_nothing_matches(void **state)
 {
 	add_all();
 	assert_int_equal(rl_client_require(cl, "site", "mars"), 0);
@@ -675,8 +664,7 @@ test_pool_nothing_matches(void **state)
 	assert_int_equal(st[0].sessions + st[1].sessions + st[2].sessions, 0);
 }
 
-static void
-test_pool_env(void **state)
+static void test_pool_env(void **state)
 {
 	struct rl_client *c = NULL;
 	char list[256], err[256];
@@ -706,8 +694,7 @@ test_pool_env(void **state)
 	unsetenv("REMOTE_LAB_RESTART_WAIT");
 }
 
-int
-main(void)
+int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_ride_out_restart, setup, teardown),
@@ -717,9 +704,11 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_queue_controls, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_end_reasons, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_events_status_admin, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_pool_single_url_is_the_original, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pool_single_url_is_the_original, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_pool_choice, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_pool_switch_never_two_sessions, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pool_switch_never_two_sessions, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_pool_lost_race_and_dead_host, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pool_nothing_matches, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pool_env, setup, teardown),

@@ -13,8 +13,7 @@
 
 #include "internal.h"
 
-static struct rl_host_info *
-host(const char *json)
+static struct rl_host_info *host(const char *json)
 {
 	struct rl_host_info *h = NULL;
 
@@ -25,13 +24,13 @@ host(const char *json)
 #define HASH_A "aaaa000000000000000000000000000000000000000000000000000000000001"
 #define HASH_B "bbbb000000000000000000000000000000000000000000000000000000000002"
 
-static void
-test_reply_host(void **state)
+static void test_reply_host(void **state)
 {
 	struct rl_host_info *h = NULL;
 	static const char full[] =
 		"{\"name\":\"lab1\",\"version\":\"2.1.0\",\"slots\":4,\"free_slots\":1,\"active\":3,"
-		"\"waiting\":2,\"queue_length\":5,\"estimated_wait\":12.5,\"warm\":[\"" HASH_A "\",7],"
+		"\"waiting\":2,\"queue_length\":5,\"estimated_wait\":12.5,\"warm\":[\"" HASH_A
+		"\",7],"
 		"\"draining\":false,\"tags\":{\"provider\":\"clab\",\"ram\":\"64G\",\"n\":3}}";
 
 	h = host(full);
@@ -62,26 +61,32 @@ test_reply_host(void **state)
 	h = NULL;
 	assert_int_equal(reply_host("{}", strlen("{}"), &h), -EBADMSG);
 	assert_int_equal(reply_host("{\"name\":1}", strlen("{\"name\":1}"), &h), -EBADMSG);
-	assert_int_equal(reply_host("{\"name\":\"x\",\"free_slots\":\"1\"}", strlen("{\"name\":\"x\",\"free_slots\":\"1\"}"), &h), -EBADMSG);
-	assert_int_equal(reply_host("{\"name\":\"x\",\"warm\":{}}", strlen("{\"name\":\"x\",\"warm\":{}}"), &h), -EBADMSG);
-	assert_int_equal(reply_host("{\"name\":\"x\",\"draining\":1}", strlen("{\"name\":\"x\",\"draining\":1}"), &h), -EBADMSG);
+	assert_int_equal(reply_host("{\"name\":\"x\",\"free_slots\":\"1\"}",
+				    strlen("{\"name\":\"x\",\"free_slots\":\"1\"}"), &h),
+			 -EBADMSG);
+	assert_int_equal(reply_host("{\"name\":\"x\",\"warm\":{}}",
+				    strlen("{\"name\":\"x\",\"warm\":{}}"), &h),
+			 -EBADMSG);
+	assert_int_equal(reply_host("{\"name\":\"x\",\"draining\":1}",
+				    strlen("{\"name\":\"x\",\"draining\":1}"), &h),
+			 -EBADMSG);
 	assert_int_equal(reply_host("[", strlen("["), &h), -EBADMSG);
 	assert_null(h);
 	rl_host_info_free(NULL);
 }
 
-static void
-test_reply_queue_and_labs(void **state)
+static void test_reply_queue_and_labs(void **state)
 {
 	static const char qj[] =
 		"{\"slots\":2,\"sessions\":[{\"handle\":\"s-7k2m9q4x\",\"state\":\"active\",\"position\":0,"
 		"\"priority\":5,\"label\":\"https://ci/job/1\",\"age\":10.5,\"last_seen_age\":1,\"slot\":1,"
-		"\"lab_hash\":\"" HASH_A "\",\"estimated_wait\":null},{\"handle\":\"s-2\",\"state\":"
+		"\"lab_hash\":\"" HASH_A
+		"\",\"estimated_wait\":null},{\"handle\":\"s-2\",\"state\":"
 		"\"waiting\",\"position\":1,\"priority\":0,\"label\":null,\"age\":3,\"last_seen_age\":0.5,"
 		"\"slot\":null,\"lab_hash\":null,\"estimated_wait\":42}]}";
 	static const char lj[] =
-		"{\"labs\":[{\"slot\":1,\"instance\":\"7\",\"state\":\"up\",\"topology\":\"t.yml\",\"hash\":\""
-		HASH_A "\",\"holder\":\"s-7k2m9q4x\",\"ref_count\":1,\"uptime\":99,\"idle\":false,"
+		"{\"labs\":[{\"slot\":1,\"instance\":\"7\",\"state\":\"up\",\"topology\":\"t.yml\",\"hash\":\"" HASH_A
+		"\",\"holder\":\"s-7k2m9q4x\",\"ref_count\":1,\"uptime\":99,\"idle\":false,"
 		"\"devices\":[{\"name\":\"r1\",\"mgmt_ipv4\":\"192.0.2.1\"},{\"name\":\"r2\",\"mgmt_ipv4\":null}]}]}";
 	struct rl_queue *q = NULL;
 	struct rl_labs *l = NULL;
@@ -102,8 +107,11 @@ test_reply_queue_and_labs(void **state)
 	assert_true(q->items[1].estimated_wait > 41.9);
 	rl_queue_free(q);
 	q = NULL;
-	assert_int_equal(reply_queue("{\"sessions\":[{\"state\":\"gone\"}]}", strlen("{\"sessions\":[{\"state\":\"gone\"}]}"), &q), -EBADMSG);
-	assert_int_equal(reply_queue("{\"sessions\":{}}", strlen("{\"sessions\":{}}"), &q), -EBADMSG);
+	assert_int_equal(reply_queue("{\"sessions\":[{\"state\":\"gone\"}]}",
+				     strlen("{\"sessions\":[{\"state\":\"gone\"}]}"), &q),
+			 -EBADMSG);
+	assert_int_equal(reply_queue("{\"sessions\":{}}", strlen("{\"sessions\":{}}"), &q),
+			 -EBADMSG);
 	assert_null(q);
 
 	assert_int_equal(reply_labs(lj, strlen(lj), &l), 0);
@@ -116,14 +124,15 @@ test_reply_queue_and_labs(void **state)
 	assert_null(l->items[0].devices[1].mgmt_ipv4);
 	rl_labs_free(l);
 	l = NULL;
-	assert_int_equal(reply_labs("{\"labs\":[{\"devices\":[1]}]}", strlen("{\"labs\":[{\"devices\":[1]}]}"), &l), -EBADMSG);
+	assert_int_equal(reply_labs("{\"labs\":[{\"devices\":[1]}]}",
+				    strlen("{\"labs\":[{\"devices\":[1]}]}"), &l),
+			 -EBADMSG);
 	assert_null(l);
 	rl_queue_free(NULL);
 	rl_labs_free(NULL);
 }
 
-static void
-test_session_body_and_reasons(void **state)
+static void test_session_body_and_reasons(void **state)
 {
 	struct rl_session_opts o = RL_SESSION_OPTS_INIT;
 	char *s = NULL, reason[32];
@@ -168,17 +177,32 @@ test_session_body_and_reasons(void **state)
 	assert_int_equal(reply_session_body(&o, &s), -EINVAL);
 	assert_null(s);
 
-	assert_int_equal(reply_session_handle("{\"session_id\":\"a\",\"position\":0,\"handle\":\"s-1\"}", strlen("{\"session_id\":\"a\",\"position\":0,\"handle\":\"s-1\"}"), &s), 0);
+	assert_int_equal(reply_session_handle(
+				 "{\"session_id\":\"a\",\"position\":0,\"handle\":\"s-1\"}",
+				 strlen("{\"session_id\":\"a\",\"position\":0,\"handle\":\"s-1\"}"),
+				 &s),
+			 0);
 	assert_string_equal(s, "s-1");
 	free(s);
-	assert_int_equal(reply_session_handle("{\"session_id\":\"a\",\"position\":0}", strlen("{\"session_id\":\"a\",\"position\":0}"), &s), 0);
+	assert_int_equal(reply_session_handle("{\"session_id\":\"a\",\"position\":0}",
+					      strlen("{\"session_id\":\"a\",\"position\":0}"), &s),
+			 0);
 	assert_null(s);
 
-	assert_int_equal(reply_end_reason("{\"detail\":\"Session not found\",\"reason\":\"max_wait\"}", strlen("{\"detail\":\"Session not found\",\"reason\":\"max_wait\"}"), reason, sizeof(reason)), 0);
+	assert_int_equal(
+		reply_end_reason(
+			"{\"detail\":\"Session not found\",\"reason\":\"max_wait\"}",
+			strlen("{\"detail\":\"Session not found\",\"reason\":\"max_wait\"}"),
+			reason, sizeof(reason)),
+		0);
 	assert_string_equal(reason, "max_wait");
-	assert_int_equal(reply_end_reason("{\"detail\":\"Session not found\"}", strlen("{\"detail\":\"Session not found\"}"), reason,
-					  sizeof(reason)), -ENOENT);
-	assert_int_equal(reply_end_reason("{\"reason\":\"a\\nb\"}", strlen("{\"reason\":\"a\\nb\"}"), reason, sizeof(reason)), 0);
+	assert_int_equal(reply_end_reason("{\"detail\":\"Session not found\"}",
+					  strlen("{\"detail\":\"Session not found\"}"), reason,
+					  sizeof(reason)),
+			 -ENOENT);
+	assert_int_equal(reply_end_reason("{\"reason\":\"a\\nb\"}",
+					  strlen("{\"reason\":\"a\\nb\"}"), reason, sizeof(reason)),
+			 0);
 	assert_string_equal(reason, "a b"); /* printable only */
 	assert_int_equal(reply_end_reason("oops", strlen("oops"), reason, sizeof(reason)), -ENOENT);
 }
@@ -187,22 +211,19 @@ test_session_body_and_reasons(void **state)
 
 static double fixed_u;
 
-static double
-fixed_rnd(void *ud)
+static double fixed_rnd(void *ud)
 {
 	return fixed_u;
 }
 
 static unsigned seq_state;
 
-static double
-seq_rnd(void *ud)
+static double seq_rnd(void *ud)
 {
 	return (double)rand_r(&seq_state) / ((double)RAND_MAX + 1.0);
 }
 
-static struct pool_req
-req_of(const char *k, const char *v)
+static struct pool_req req_of(const char *k, const char *v)
 {
 	struct pool_req r;
 
@@ -215,10 +236,10 @@ req_of(const char *k, const char *v)
 	return r;
 }
 
-static void
-test_pool_judge(void **state)
+static void test_pool_judge(void **state)
 {
-	struct rl_host_info *h = host("{\"name\":\"a\",\"tags\":{\"provider\":\"clab\",\"site\":\"zrh\"}}");
+	struct rl_host_info *h =
+		host("{\"name\":\"a\",\"tags\":{\"provider\":\"clab\",\"site\":\"zrh\"}}");
 	struct rl_host_info *d = host("{\"name\":\"d\",\"draining\":true,\"free_slots\":1}");
 	struct pool_req none = req_of(NULL, NULL), clab = req_of("provider", "clab"),
 			libvirt = req_of("provider", "libvirt"), ram = req_of("ram", "64G");
@@ -231,10 +252,10 @@ test_pool_judge(void **state)
 	assert_int_equal(pool_judge(h, &ram), POOL_MISMATCH); /* a missing tag never matches */
 	two = clab;
 	two.n = 2;
-	two.keys[1] = (char *)(uintptr_t)"site";
-	two.values[1] = (char *)(uintptr_t)"zrh";
+	two.keys[1] = (char *)(uintptr_t) "site";
+	two.values[1] = (char *)(uintptr_t) "zrh";
 	assert_int_equal(pool_judge(h, &two), POOL_OK);
-	two.values[1] = (char *)(uintptr_t)"ber";
+	two.values[1] = (char *)(uintptr_t) "ber";
 	assert_int_equal(pool_judge(h, &two), POOL_MISMATCH);
 	assert_int_equal(pool_judge(d, &none), POOL_DRAINING);
 	assert_false(pool_serves_now(d)); /* a draining host never serves */
@@ -242,8 +263,7 @@ test_pool_judge(void **state)
 	rl_host_info_free(d);
 }
 
-static void
-test_pool_cost_and_warm(void **state)
+static void test_pool_cost_and_warm(void **state)
 {
 	struct rl_host_info *idle = host("{\"name\":\"i\",\"free_slots\":1,\"waiting\":0,"
 					 "\"estimated_wait\":0,\"warm\":[\"" HASH_A "\"]}");
@@ -258,7 +278,8 @@ test_pool_cost_and_warm(void **state)
 	assert_false(pool_serves_now(busy));
 	assert_false(pool_serves_now(freeq)); /* others wait ahead: they get the free slot */
 	assert_true(pool_is_warm(idle, HASH_A));
-	assert_true(pool_is_warm(idle, "AAAA000000000000000000000000000000000000000000000000000000000001"));
+	assert_true(pool_is_warm(
+		idle, "AAAA000000000000000000000000000000000000000000000000000000000001"));
 	assert_false(pool_is_warm(idle, HASH_B));
 	assert_false(pool_is_warm(idle, ""));
 	assert_false(pool_is_warm(busy, HASH_A));
@@ -277,8 +298,7 @@ test_pool_cost_and_warm(void **state)
 	rl_host_info_free(freeq);
 }
 
-static void
-test_pool_pick_rules(void **state)
+static void test_pool_pick_rules(void **state)
 {
 	struct rl_host_info *h[5];
 	struct pool_host ph[5];
@@ -321,16 +341,17 @@ test_pool_pick_rules(void **state)
 		rl_host_info_free(h[i]);
 }
 
-static void
-test_pool_warm_wins(void **state)
+static void test_pool_warm_wins(void **state)
 {
 	struct rl_host_info *h[3];
 	struct pool_host ph[3];
 	size_t i, k;
 	struct pool_req none = req_of(NULL, NULL);
 
-	h[0] = host("{\"name\":\"a\",\"free_slots\":1,\"estimated_wait\":0,\"warm\":[\"" HASH_B "\"]}");
-	h[1] = host("{\"name\":\"b\",\"free_slots\":1,\"estimated_wait\":0,\"warm\":[\"" HASH_A "\"]}");
+	h[0] = host("{\"name\":\"a\",\"free_slots\":1,\"estimated_wait\":0,\"warm\":[\"" HASH_B
+		    "\"]}");
+	h[1] = host("{\"name\":\"b\",\"free_slots\":1,\"estimated_wait\":0,\"warm\":[\"" HASH_A
+		    "\"]}");
 	h[2] = host("{\"name\":\"c\",\"free_slots\":1,\"estimated_wait\":0}");
 	for (i = 0; i < 3; i++) {
 		ph[i].info = h[i];
@@ -338,15 +359,17 @@ test_pool_warm_wins(void **state)
 	}
 	seq_state = 1;
 	for (k = 0; k < 200; k++) /* whatever the jitter draws */
-		assert_int_equal(pool_pick(ph, 3, &none, HASH_A, 1, 0, seq_rnd, NULL, false,
-					   (size_t)-1), 1);
+		assert_int_equal(
+			pool_pick(ph, 3, &none, HASH_A, 1, 0, seq_rnd, NULL, false, (size_t)-1), 1);
 	/* warm but queued loses to cold and free (a switch would follow at once anyway) */
 	rl_host_info_free(h[1]);
-	h[1] = host("{\"name\":\"b\",\"free_slots\":0,\"waiting\":2,\"estimated_wait\":30,\"warm\":[\"" HASH_A "\"]}");
+	h[1] = host(
+		"{\"name\":\"b\",\"free_slots\":0,\"waiting\":2,\"estimated_wait\":30,\"warm\":[\"" HASH_A
+		"\"]}");
 	ph[1].info = h[1];
 	for (k = 0; k < 50; k++)
-		assert_int_not_equal(pool_pick(ph, 3, &none, HASH_A, 1, 0, seq_rnd, NULL, false,
-					       (size_t)-1), 1);
+		assert_int_not_equal(
+			pool_pick(ph, 3, &none, HASH_A, 1, 0, seq_rnd, NULL, false, (size_t)-1), 1);
 	/* among queued hosts, warm first */
 	rl_host_info_free(h[0]);
 	rl_host_info_free(h[2]);
@@ -354,15 +377,15 @@ test_pool_warm_wins(void **state)
 	h[2] = host("{\"name\":\"c\",\"free_slots\":0,\"waiting\":1,\"estimated_wait\":3}");
 	ph[0].info = h[0];
 	ph[2].info = h[2];
-	assert_int_equal(pool_pick(ph, 3, &none, HASH_A, 1, 0, seq_rnd, NULL, false, (size_t)-1), 1);
+	assert_int_equal(pool_pick(ph, 3, &none, HASH_A, 1, 0, seq_rnd, NULL, false, (size_t)-1),
+			 1);
 	assert_int_equal(pool_pick(ph, 3, &none, "", 0, 0, seq_rnd, NULL, false, (size_t)-1), 2);
 	for (i = 0; i < 3; i++)
 		rl_host_info_free(h[i]);
 }
 
 /* Many clients choosing among equal idle hosts spread over all of them (the jitter). */
-static void
-test_pool_spread(void **state)
+static void test_pool_spread(void **state)
 {
 	struct rl_host_info *h[3];
 	struct pool_host ph[3];
@@ -396,8 +419,7 @@ struct seen_events {
 	int stop_at;
 };
 
-static int
-collect(const struct rl_event *ev, void *ud)
+static int collect(const struct rl_event *ev, void *ud)
 {
 	struct seen_events *s = ud;
 
@@ -410,16 +432,14 @@ collect(const struct rl_event *ev, void *ud)
 	return s->stop_at > 0 && s->n >= s->stop_at ? 7 : 0;
 }
 
-static void
-test_sse(void **state)
+static void test_sse(void **state)
 {
-	static const char stream[] =
-		"\xef\xbb\xbf: ping\n\n"
-		"id: 1\nevent: session.created\ndata: {\"handle\":\"s-1\"}\n\n"
-		"id: 2\r\nevent: lab.up\r\ndata: {\"a\":\r\ndata:1}\r\n\r\n"
-		"data: no kind\rretry: 5\r\r"
-		"event: empty\n\n" /* no data: not dispatched */
-		"id: 3\nevent: drain.on\ndata: {}\n\n";
+	static const char stream[] = "\xef\xbb\xbf: ping\n\n"
+				     "id: 1\nevent: session.created\ndata: {\"handle\":\"s-1\"}\n\n"
+				     "id: 2\r\nevent: lab.up\r\ndata: {\"a\":\r\ndata:1}\r\n\r\n"
+				     "data: no kind\rretry: 5\r\r"
+				     "event: empty\n\n" /* no data: not dispatched */
+				     "id: 3\nevent: drain.on\ndata: {}\n\n";
 	struct seen_events s;
 	struct sse p;
 	size_t i;
@@ -472,8 +492,7 @@ test_sse(void **state)
 	}
 }
 
-int
-main(void)
+int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_reply_host),

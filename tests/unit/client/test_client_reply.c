@@ -17,44 +17,46 @@
 
 #define S(x) x, strlen(x)
 
-static void
-test_session_created(void **state)
+static void test_session_created(void **state)
 {
 	char *id = NULL;
 	int pos = -1;
 
-	assert_int_equal(reply_session_created(S("{\"session_id\":\"abc-1\",\"position\":3}"), &id,
-					       &pos), 0);
+	assert_int_equal(
+		reply_session_created(S("{\"session_id\":\"abc-1\",\"position\":3}"), &id, &pos),
+		0);
 	assert_string_equal(id, "abc-1");
 	assert_int_equal(pos, 3);
 	free(id);
 	id = NULL;
-	assert_int_equal(reply_session_created(S("{\"session_id\":\"\",\"position\":0}"), &id, &pos),
-			 -EBADMSG);
+	assert_int_equal(
+		reply_session_created(S("{\"session_id\":\"\",\"position\":0}"), &id, &pos),
+		-EBADMSG);
 	assert_int_equal(reply_session_created(S("{\"session_id\":\"x\"}"), &id, &pos), -EBADMSG);
 	assert_int_equal(reply_session_created(S("{\"session_id\":5,\"position\":0}"), &id, &pos),
 			 -EBADMSG);
-	assert_int_equal(reply_session_created(S("{\"session_id\":\"x\",\"position\":1.5}"), &id,
-					       &pos), -EBADMSG);
+	assert_int_equal(
+		reply_session_created(S("{\"session_id\":\"x\",\"position\":1.5}"), &id, &pos),
+		-EBADMSG);
 	assert_int_equal(reply_session_created(S("{\"session_id\":\"x\",\"position\":99999999999}"),
-					       &id, &pos), -EBADMSG);
+					       &id, &pos),
+			 -EBADMSG);
 	assert_int_equal(reply_session_created(S("not json"), &id, &pos), -EBADMSG);
 	assert_int_equal(reply_session_created("", 0, &id, &pos), -EBADMSG);
 	assert_null(id);
 }
 
-static void
-test_session_status(void **state)
+static void test_session_status(void **state)
 {
 	enum rl_session_state st = RL_SESSION_ACTIVE;
 	int pos = -1;
 
-	assert_int_equal(reply_session_status(S("{\"status\":\"waiting\",\"position\":2}"), &st, &pos),
-			 0);
+	assert_int_equal(
+		reply_session_status(S("{\"status\":\"waiting\",\"position\":2}"), &st, &pos), 0);
 	assert_int_equal(st, RL_SESSION_WAITING);
 	assert_int_equal(pos, 2);
-	assert_int_equal(reply_session_status(S("{\"status\":\"ACTIVE\",\"position\":0}"), &st, &pos),
-			 0);
+	assert_int_equal(
+		reply_session_status(S("{\"status\":\"ACTIVE\",\"position\":0}"), &st, &pos), 0);
 	assert_int_equal(st, RL_SESSION_ACTIVE);
 	assert_int_equal(pos, 0);
 	assert_int_equal(reply_session_status(S("{\"status\":\"done\",\"position\":0}"), &st, &pos),
@@ -68,8 +70,7 @@ static const char two_devices[] =
 	"\"ansible_network_os\":\"frr\",\"box\":\"quay.io/frr\"}},"
 	"{\"name\":\"r2\",\"raw\":{\"mgmt\":{\"ipv4\":7},\"ansible_user\":null}}]";
 
-static void
-test_devices(void **state)
+static void test_devices(void **state)
 {
 	struct rl_devices *d = NULL;
 
@@ -100,8 +101,7 @@ test_devices(void **state)
 	rl_devices_free(NULL);
 }
 
-static void
-test_acquire(void **state)
+static void test_acquire(void **state)
 {
 	struct rl_devices *d = NULL;
 	char body[1024];
@@ -115,14 +115,15 @@ test_acquire(void **state)
 	assert_int_equal(reply_acquire(S("{\"reused\":false}"), &d), -EBADMSG);
 }
 
-static void
-test_lab_status(void **state)
+static void test_lab_status(void **state)
 {
 	struct rl_lab_status *s = NULL;
 	char body[1024];
 
 	assert_int_equal(reply_lab_status(S("{\"running\":false,\"topology\":null,\"ref_count\":0,"
-					    "\"devices\":[],\"netlab_status\":null}"), &s), 0);
+					    "\"devices\":[],\"netlab_status\":null}"),
+					  &s),
+			 0);
 	assert_false(s->running);
 	assert_null(s->topology);
 	assert_int_equal(s->ref_count, 0);
@@ -130,8 +131,10 @@ test_lab_status(void **state)
 	assert_non_null(strstr(s->json, "\"netlab_status\":null"));
 	rl_lab_status_free(s);
 
-	snprintf(body, sizeof(body), "{\"running\":true,\"topology\":\"/tmp/u/t.yml\","
-		 "\"ref_count\":2,\"devices\":%s,\"netlab_status\":null}", two_devices);
+	snprintf(body, sizeof(body),
+		 "{\"running\":true,\"topology\":\"/tmp/u/t.yml\","
+		 "\"ref_count\":2,\"devices\":%s,\"netlab_status\":null}",
+		 two_devices);
 	assert_int_equal(reply_lab_status(S(body), &s), 0);
 	assert_true(s->running);
 	assert_string_equal(s->topology, "/tmp/u/t.yml");
@@ -140,24 +143,26 @@ test_lab_status(void **state)
 	rl_lab_status_free(s);
 
 	assert_int_equal(reply_lab_status(S("{\"running\":1,\"ref_count\":0}"), &s), -EBADMSG);
-	assert_int_equal(reply_lab_status(S("{\"running\":true,\"topology\":3,\"ref_count\":0}"), &s),
-			 -EBADMSG);
+	assert_int_equal(
+		reply_lab_status(S("{\"running\":true,\"topology\":3,\"ref_count\":0}"), &s),
+		-EBADMSG);
 	rl_lab_status_free(NULL);
 }
 
-static void
-test_error_detail(void **state)
+static void test_error_detail(void **state)
 {
 	char out[256];
 
 	reply_error_detail(S("{\"detail\":\"Lab currently busy\"}"), 423, out, sizeof(out));
 	assert_string_equal(out, "Lab currently busy");
-	reply_error_detail(S("{\"detail\":[{\"type\":\"missing\",\"loc\":[\"header\",\"X-Session-ID\"],"
-			     "\"msg\":\"Field required\",\"input\":null},{\"type\":\"bool_parsing\","
-			     "\"loc\":[\"body\",\"reuse\"],\"msg\":\"Input should be a valid boolean\"}]}"),
-			   422, out, sizeof(out));
-	assert_string_equal(out, "header.X-Session-ID: Field required; body.reuse: Input should be a "
-				 "valid boolean");
+	reply_error_detail(
+		S("{\"detail\":[{\"type\":\"missing\",\"loc\":[\"header\",\"X-Session-ID\"],"
+		  "\"msg\":\"Field required\",\"input\":null},{\"type\":\"bool_parsing\","
+		  "\"loc\":[\"body\",\"reuse\"],\"msg\":\"Input should be a valid boolean\"}]}"),
+		422, out, sizeof(out));
+	assert_string_equal(out,
+			    "header.X-Session-ID: Field required; body.reuse: Input should be a "
+			    "valid boolean");
 	reply_error_detail(S("Internal Server Error"), 500, out, sizeof(out));
 	assert_string_equal(out, "Internal Server Error");
 	reply_error_detail(S("  line one\r\nline two\n"), 502, out, sizeof(out));
@@ -183,8 +188,7 @@ test_error_detail(void **state)
 	}
 }
 
-static void
-test_status_errno(void **state)
+static void test_status_errno(void **state)
 {
 	assert_int_equal(reply_status_errno(400), -EINVAL);
 	assert_int_equal(reply_status_errno(422), -EINVAL);
@@ -199,8 +203,7 @@ test_status_errno(void **state)
 	assert_int_equal(reply_status_errno(200), -EPROTO);
 }
 
-static void
-test_check_name(void **state)
+static void test_check_name(void **state)
 {
 	assert_int_equal(form_check_name("topo.yml"), 0);
 	assert_int_equal(form_check_name("configs/r1.cfg"), 0);
@@ -219,8 +222,7 @@ test_check_name(void **state)
 	assert_int_equal(form_check_name("c:\\x"), -EINVAL);
 }
 
-static void
-test_backoff(void **state)
+static void test_backoff(void **state)
 {
 	assert_true(clock_backoff(1, 10, 0) == 1);
 	assert_true(clock_backoff(1, 10, 1) == 2);
@@ -231,8 +233,7 @@ test_backoff(void **state)
 	assert_true(clock_backoff(5, 2, 0) == 2);
 }
 
-static void
-test_read_file(void **state)
+static void test_read_file(void **state)
 {
 	char path[] = "/tmp/rl-unit-XXXXXX", *data = NULL;
 	size_t len = 0;
@@ -293,8 +294,7 @@ test_read_file(void **state)
 	unlink(path);
 }
 
-static void
-test_client_config(void **state)
+static void test_client_config(void **state)
 {
 	struct rl_client *c = NULL;
 	char err[256];
@@ -374,8 +374,7 @@ test_client_config(void **state)
 	rl_client_free(NULL);
 }
 
-static void
-test_lab_request_local_checks(void **state)
+static void test_lab_request_local_checks(void **state)
 {
 	struct rl_lab_request *req = NULL;
 	struct rl_client *c = NULL;
@@ -407,8 +406,7 @@ test_lab_request_local_checks(void **state)
 	rl_client_free(c);
 }
 
-static void
-test_strerror(void **state)
+static void test_strerror(void **state)
 {
 	assert_string_equal(rl_strerror(-ENOENT), "not found (session or lab)");
 	assert_string_equal(rl_strerror(-EAGAIN), "locked: session not active or lab busy");
@@ -416,8 +414,7 @@ test_strerror(void **state)
 	assert_string_equal(rl_version(), REMOTELAB_VERSION);
 }
 
-int
-main(void)
+int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_session_created),

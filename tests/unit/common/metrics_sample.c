@@ -16,12 +16,15 @@ int main(void)
 	r |= metrics_counter_new(m, "rl_http_requests_total", "HTTP requests by route and code.",
 				 METRICS_LABELS("route", "code"), &req);
 	r |= metrics_counter_new(m, "rl_lab_reuse_hits_total", "Labs reused.", NULL, &reuse);
-	r |= metrics_gauge_new(m, "rl_sessions", "Sessions by state (\"help\" with \\ and\nnewline).",
+	r |= metrics_gauge_new(m, "rl_sessions",
+			       "Sessions by state (\"help\" with \\ and\nnewline).",
 			       METRICS_LABELS("state"), &sessions);
 	r |= metrics_gauge_new(m, "rl_values", "Awkward values.", METRICS_LABELS("name"), &temp);
-	r |= metrics_histogram_new(m, "rl_lab_operation_seconds", "Lab operations by kind and result.",
+	r |= metrics_histogram_new(m, "rl_lab_operation_seconds",
+				   "Lab operations by kind and result.",
 				   METRICS_LABELS("kind", "result"), buckets, 6, &op);
-	r |= metrics_histogram_new(m, "rl_queue_wait_seconds", "Queue wait.", NULL, buckets, 6, &wait);
+	r |= metrics_histogram_new(m, "rl_queue_wait_seconds", "Queue wait.", NULL, buckets, 6,
+				   &wait);
 	r |= metrics_gauge_new(m, "rl_idle", "A labelled metric without series.",
 			       METRICS_LABELS("host"), &idle);
 	r |= metrics_inc(req, METRICS_LABELS("GET /healthz", "204"));

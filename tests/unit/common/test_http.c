@@ -105,19 +105,27 @@ static void on_stream_closed(struct http_stream *st, int reason, void *userdata)
 static void h_stream(struct http_request *req)
 {
 	fx.stream_reason = 0;
-	fx.stream = http_stream_open(req, "text/event-stream", fx.stream_max, on_stream_closed,
-				     NULL);
+	fx.stream =
+		http_stream_open(req, "text/event-stream", fx.stream_max, on_stream_closed, NULL);
 	assert_non_null(fx.stream);
 	assert_int_equal(http_stream_write(fx.stream, ": hello\n\n", 9), 0);
 }
 
 static const struct http_route routes[] = {
 	{ .method = "GET", .path = "/hello", .handler = h_hello },
-	{ .method = "POST", .path = "/echo", .handler = h_echo, .body = HTTP_BODY_BUFFER, .body_max = 16 },
+	{ .method = "POST",
+	  .path = "/echo",
+	  .handler = h_echo,
+	  .body = HTTP_BODY_BUFFER,
+	  .body_max = 16 },
 	{ .method = "GET", .path = "/item/{id}", .handler = h_param },
 	{ .method = "GET", .path = "/async", .handler = h_async },
-	{ .method = "POST", .path = "/form", .handler = h_form, .body = HTTP_BODY_FORM,
-	  .body_max = 4096, .form_part = f_part },
+	{ .method = "POST",
+	  .path = "/form",
+	  .handler = h_form,
+	  .body = HTTP_BODY_FORM,
+	  .body_max = 4096,
+	  .form_part = f_part },
 	{ .method = "GET", .path = "/stream", .handler = h_stream },
 };
 
@@ -165,9 +173,13 @@ static void exchange(const char *request, char *out, size_t outlen)
 }
 
 static const struct http_server_config base_cfg = {
-	.host = "127.0.0.1", .port = 0, .routes = routes,
-	.n_routes = sizeof(routes) / sizeof(routes[0]), .head_as_get = true,
-	.default_body_max = 1024, .error = on_error,
+	.host = "127.0.0.1",
+	.port = 0,
+	.routes = routes,
+	.n_routes = sizeof(routes) / sizeof(routes[0]),
+	.head_as_get = true,
+	.default_body_max = 1024,
+	.error = on_error,
 };
 
 static int setup(void **state)
@@ -233,12 +245,14 @@ static void test_body_limits(void **state)
 	assert_non_null(strstr(r, "HTTP/1.1 200"));
 	assert_non_null(strstr(r, "\r\n\r\nabcde"));
 	/* Declared too large: 413 before the body is read. */
-	exchange("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 17\r\n" CLOSE "\r\n0123456789abcdefg",
+	exchange("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 17\r\n" CLOSE
+		 "\r\n0123456789abcdefg",
 		 r, sizeof(r));
 	assert_non_null(strstr(r, "HTTP/1.1 413"));
 	/* Chunked and too large: the connection is closed without an answer. */
 	exchange("POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n" CLOSE
-		 "\r\n11\r\n0123456789abcdefg\r\n0\r\n\r\n", r, sizeof(r));
+		 "\r\n11\r\n0123456789abcdefg\r\n0\r\n\r\n",
+		 r, sizeof(r));
 	assert_null(strstr(r, "HTTP/1.1 200"));
 }
 
@@ -261,13 +275,14 @@ static void test_form(void **state)
 
 	fx.parts = 0;
 	fx.form_bytes = 0;
-	snprintf(req, sizeof(req),
-		 "POST /form HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=XX\r\n"
-		 "Content-Length: %zu\r\n" CLOSE "\r\n%s", strlen(body), body);
+	snprintf(
+		req, sizeof(req),
+		"POST /form HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=XX\r\n"
+		"Content-Length: %zu\r\n" CLOSE "\r\n%s",
+		strlen(body), body);
 	exchange(req, r, sizeof(r));
 	assert_non_null(strstr(r, "2 parts 9 bytes"));
 }
-
 
 /* --- connections driven from the test thread (non-blocking clients, the loop pumped) --- */
 
@@ -283,7 +298,8 @@ static void pump(int ms)
  * server accepts it when the loop runs). */
 static int client_from(const char *src)
 {
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)http_server_port(fx.srv)) };
+	struct sockaddr_in sa = { .sin_family = AF_INET,
+				  .sin_port = htons((uint16_t)http_server_port(fx.srv)) };
 	struct sockaddr_in me = { .sin_family = AF_INET };
 	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 
@@ -365,14 +381,16 @@ static void test_malformed_length_is_one_json_answer(void **state)
 	size_t i;
 
 	for (i = 0; i < sizeof(lengths) / sizeof(lengths[0]); i++) {
-		snprintf(req, sizeof(req), "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: %s\r\n\r\n",
+		snprintf(req, sizeof(req),
+			 "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: %s\r\n\r\n",
 			 lengths[i]);
 		exchange(req, r, sizeof(r));
 		assert_int_equal(count(r, "HTTP/1.1 "), 1);
 		assert_non_null(strstr(r, i == 3 ? "HTTP/1.1 413" : "HTTP/1.1 400"));
 		assert_non_null(strstr(r, "Content-Type: application/json"));
-		assert_non_null(strstr(r, i == 3 ? "\r\n\r\n{\"error\":\"Content-Length too large\"}"
-						 : "\r\n\r\n{\"error\":\"Invalid Content-Length\"}"));
+		assert_non_null(
+			strstr(r, i == 3 ? "\r\n\r\n{\"error\":\"Content-Length too large\"}"
+					 : "\r\n\r\n{\"error\":\"Invalid Content-Length\"}"));
 		assert_null(strstr(r, "<html>"));
 	}
 }
@@ -406,14 +424,17 @@ static void test_form_nul_is_400(void **state)
 	int n;
 
 	fx.parts = 0;
-	n = snprintf(req, sizeof(req),
-		     "POST /form HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=XX\r\n"
-		     "Content-Length: %zu\r\n" CLOSE "\r\n", sizeof(body) - 1);
+	n = snprintf(
+		req, sizeof(req),
+		"POST /form HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=XX\r\n"
+		"Content-Length: %zu\r\n" CLOSE "\r\n",
+		sizeof(body) - 1);
 	memcpy(req + n, body, sizeof(body)); /* with its NUL: send by hand */
 	{
 		int fd = client_from("127.0.0.1");
 
-		assert_int_equal(send(fd, req, (size_t)n + sizeof(body) - 1, 0), (ssize_t)(n + sizeof(body) - 1));
+		assert_int_equal(send(fd, req, (size_t)n + sizeof(body) - 1, 0),
+				 (ssize_t)(n + sizeof(body) - 1));
 		assert_true(read_until_closed(fd, r, sizeof(r), 10000));
 		close(fd);
 	}
@@ -512,7 +533,7 @@ static void test_stream(void **state)
 	fx.stream = NULL;
 	assert_true(read_until_closed(fd, r, sizeof(r), 10000));
 	assert_non_null(strstr(r, "\r\n0\r\n\r\n")); /* the last chunk: well framed */
-	assert_int_equal(fx.stream_reason, 0);   /* on_close is not called after close */
+	assert_int_equal(fx.stream_reason, 0);       /* on_close is not called after close */
 	assert_int_equal(http_server_suspended(fx.srv), 0);
 	close(fd);
 }
@@ -522,7 +543,8 @@ static void test_stream_slow_reader(void **state)
 {
 	char r[512] = "", block[4096];
 	int fd, rcv = 4096, i, rc = 0;
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)http_server_port(fx.srv)) };
+	struct sockaddr_in sa = { .sin_family = AF_INET,
+				  .sin_port = htons((uint16_t)http_server_port(fx.srv)) };
 
 	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcv, sizeof(rcv));

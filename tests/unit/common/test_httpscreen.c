@@ -54,7 +54,8 @@ static void test_screen_passes(void **state)
 	assert_passes("POST /x HTTP/1.1\r\nContent-Length:  0\r\n\r\n");
 	assert_passes("POST /x HTTP/1.1\r\ncontent-length: 007\r\ncontent-length: 7\r\n\r\n");
 	/* with Transfer-Encoding libmicrohttpd ignores Content-Length, and so do we */
-	assert_passes("POST /x HTTP/1.1\r\nTransfer-Encoding: chunked\r\nContent-Length: x\r\n\r\n");
+	assert_passes(
+		"POST /x HTTP/1.1\r\nTransfer-Encoding: chunked\r\nContent-Length: x\r\n\r\n");
 	/* a name with a space before the colon is another field for libmicrohttpd */
 	assert_passes("POST /x HTTP/1.1\r\nContent-Length : x\r\n\r\n");
 	assert_int_equal(http_screen(s, strlen(s), &lim, &sc), HTTP_SCREEN_DONE);
@@ -152,10 +153,8 @@ static void test_form_nul(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_screen_passes),
-		cmocka_unit_test(test_screen_waits),
-		cmocka_unit_test(test_screen_length),
-		cmocka_unit_test(test_screen_lines),
+		cmocka_unit_test(test_screen_passes), cmocka_unit_test(test_screen_waits),
+		cmocka_unit_test(test_screen_length), cmocka_unit_test(test_screen_lines),
 		cmocka_unit_test(test_form_nul),
 	};
 

@@ -82,8 +82,7 @@ static void test_json_invalid_utf8_is_escaped(void **state)
 	log_info("upload name %s rejected", "bad\xff\xfe-na\xc3me");
 	o = json_line(captured(1));
 	assert_string_equal(field(o, "level"), "INFO");
-	assert_string_equal(field(o, "message"),
-			    "upload name bad\\xff\\xfe-na\\xc3me rejected");
+	assert_string_equal(field(o, "message"), "upload name bad\\xff\\xfe-na\\xc3me rejected");
 	json_decref(o);
 }
 
@@ -107,7 +106,8 @@ static void test_json_rejects_non_utf8_forms(void **state)
 	/* Overlong '/', a UTF-16 surrogate, a code point above U+10FFFF, a lone continuation
 	 * byte and a sequence cut short by the end of the string. */
 	capture(LOG_FORMAT_JSON);
-	log_error("%s|%s|%s|%s|%s", "\xc0\xaf", "\xed\xa0\x80", "\xf4\x90\x80\x80", "\x80", "\xe2\x82");
+	log_error("%s|%s|%s|%s|%s", "\xc0\xaf", "\xed\xa0\x80", "\xf4\x90\x80\x80", "\x80",
+		  "\xe2\x82");
 	o = json_line(captured(1));
 	assert_string_equal(field(o, "message"),
 			    "\\xc0\\xaf|\\xed\\xa0\\x80|\\xf4\\x90\\x80\\x80|\\x80|\\xe2\\x82");

@@ -28,11 +28,15 @@ static void test_counter_and_gauge_text(void **state)
 	struct buf b;
 
 	buf_init(&b, 0);
-	assert_int_equal(metrics_counter_new(m, "rl_http_requests_total", "HTTP requests by route and code.",
-					     METRICS_LABELS("route", "code"), &req), 0);
+	assert_int_equal(metrics_counter_new(m, "rl_http_requests_total",
+					     "HTTP requests by route and code.",
+					     METRICS_LABELS("route", "code"), &req),
+			 0);
 	assert_int_equal(metrics_gauge_new(m, "rl_up", "Whether the server is up.", NULL, &up), 0);
-	assert_int_equal(metrics_gauge_new(m, "rl_temp", "A gauge with labels\nand a \\ in its help.",
-					   METRICS_LABELS("host"), &temp), 0);
+	assert_int_equal(metrics_gauge_new(m, "rl_temp",
+					   "A gauge with labels\nand a \\ in its help.",
+					   METRICS_LABELS("host"), &temp),
+			 0);
 	/* labelled metrics show no series before the first update; unlabelled ones show 0 */
 	assert_string_equal(render(m, &b),
 			    "# HELP rl_http_requests_total HTTP requests by route and code.\n"
@@ -80,36 +84,37 @@ static void test_histogram_text(void **state)
 
 	buf_init(&b, 0);
 	assert_int_equal(metrics_histogram_new(m, "rl_lab_op_seconds", "Lab operation durations.",
-					       METRICS_LABELS("op"), buckets, 3, &h), 0);
-	assert_int_equal(metrics_histogram_new(m, "rl_wait_seconds", "Queue wait.", NULL, buckets, 1,
-					       &plain), 0);
+					       METRICS_LABELS("op"), buckets, 3, &h),
+			 0);
+	assert_int_equal(metrics_histogram_new(m, "rl_wait_seconds", "Queue wait.", NULL, buckets,
+					       1, &plain),
+			 0);
 	assert_int_equal(metrics_observe(h, METRICS_LABELS("up"), 0.05), 0);
-	assert_int_equal(metrics_observe(h, METRICS_LABELS("up"), 0.1), 0);  /* le is inclusive */
+	assert_int_equal(metrics_observe(h, METRICS_LABELS("up"), 0.1), 0); /* le is inclusive */
 	assert_int_equal(metrics_observe(h, METRICS_LABELS("up"), 5), 0);
 	assert_int_equal(metrics_observe(h, METRICS_LABELS("up"), 100), 0);
 	assert_int_equal(metrics_observe(h, METRICS_LABELS("down"), 2), 0);
 	assert_int_equal(metrics_observe(plain, NULL, 0.25), 0);
-	assert_string_equal(render(m, &b),
-			    "# HELP rl_lab_op_seconds Lab operation durations.\n"
-			    "# TYPE rl_lab_op_seconds histogram\n"
-			    "rl_lab_op_seconds_bucket{op=\"up\",le=\"0.1\"} 2\n"
-			    "rl_lab_op_seconds_bucket{op=\"up\",le=\"1\"} 2\n"
-			    "rl_lab_op_seconds_bucket{op=\"up\",le=\"10\"} 3\n"
-			    "rl_lab_op_seconds_bucket{op=\"up\",le=\"+Inf\"} 4\n"
-			    "rl_lab_op_seconds_sum{op=\"up\"} 105.15\n"
-			    "rl_lab_op_seconds_count{op=\"up\"} 4\n"
-			    "rl_lab_op_seconds_bucket{op=\"down\",le=\"0.1\"} 0\n"
-			    "rl_lab_op_seconds_bucket{op=\"down\",le=\"1\"} 0\n"
-			    "rl_lab_op_seconds_bucket{op=\"down\",le=\"10\"} 1\n"
-			    "rl_lab_op_seconds_bucket{op=\"down\",le=\"+Inf\"} 1\n"
-			    "rl_lab_op_seconds_sum{op=\"down\"} 2\n"
-			    "rl_lab_op_seconds_count{op=\"down\"} 1\n"
-			    "# HELP rl_wait_seconds Queue wait.\n"
-			    "# TYPE rl_wait_seconds histogram\n"
-			    "rl_wait_seconds_bucket{le=\"0.1\"} 0\n"
-			    "rl_wait_seconds_bucket{le=\"+Inf\"} 1\n"
-			    "rl_wait_seconds_sum 0.25\n"
-			    "rl_wait_seconds_count 1\n");
+	assert_string_equal(render(m, &b), "# HELP rl_lab_op_seconds Lab operation durations.\n"
+					   "# TYPE rl_lab_op_seconds histogram\n"
+					   "rl_lab_op_seconds_bucket{op=\"up\",le=\"0.1\"} 2\n"
+					   "rl_lab_op_seconds_bucket{op=\"up\",le=\"1\"} 2\n"
+					   "rl_lab_op_seconds_bucket{op=\"up\",le=\"10\"} 3\n"
+					   "rl_lab_op_seconds_bucket{op=\"up\",le=\"+Inf\"} 4\n"
+					   "rl_lab_op_seconds_sum{op=\"up\"} 105.15\n"
+					   "rl_lab_op_seconds_count{op=\"up\"} 4\n"
+					   "rl_lab_op_seconds_bucket{op=\"down\",le=\"0.1\"} 0\n"
+					   "rl_lab_op_seconds_bucket{op=\"down\",le=\"1\"} 0\n"
+					   "rl_lab_op_seconds_bucket{op=\"down\",le=\"10\"} 1\n"
+					   "rl_lab_op_seconds_bucket{op=\"down\",le=\"+Inf\"} 1\n"
+					   "rl_lab_op_seconds_sum{op=\"down\"} 2\n"
+					   "rl_lab_op_seconds_count{op=\"down\"} 1\n"
+					   "# HELP rl_wait_seconds Queue wait.\n"
+					   "# TYPE rl_wait_seconds histogram\n"
+					   "rl_wait_seconds_bucket{le=\"0.1\"} 0\n"
+					   "rl_wait_seconds_bucket{le=\"+Inf\"} 1\n"
+					   "rl_wait_seconds_sum 0.25\n"
+					   "rl_wait_seconds_count 1\n");
 	buf_free(&b);
 	metrics_free(m);
 }
@@ -135,15 +140,19 @@ static void test_label_sets_are_bounded(void **state)
 	}
 	assert_int_equal(metrics_dropped(c), 997);
 	assert_int_equal(metrics_inc(c, METRICS_LABELS("1")), 0);
-	assert_string_equal(render(m, &b), "# HELP rl_x_total x\n# TYPE rl_x_total counter\n"
-			    "rl_x_total{v=\"0\"} 1\nrl_x_total{v=\"1\"} 2\nrl_x_total{v=\"2\"} 1\n");
+	assert_string_equal(
+		render(m, &b),
+		"# HELP rl_x_total x\n# TYPE rl_x_total counter\n"
+		"rl_x_total{v=\"0\"} 1\nrl_x_total{v=\"1\"} 2\nrl_x_total{v=\"2\"} 1\n");
 	/* removing one makes room again */
 	assert_int_equal(metrics_remove(c, METRICS_LABELS("0")), 0);
 	assert_int_equal(metrics_remove(c, METRICS_LABELS("0")), -ENOENT);
 	assert_int_equal(metrics_inc(c, METRICS_LABELS("new")), 0);
 	assert_int_equal(metrics_inc(c, METRICS_LABELS("newer")), -ENOSPC);
-	assert_string_equal(render(m, &b), "# HELP rl_x_total x\n# TYPE rl_x_total counter\n"
-			    "rl_x_total{v=\"1\"} 2\nrl_x_total{v=\"2\"} 1\nrl_x_total{v=\"new\"} 1\n");
+	assert_string_equal(
+		render(m, &b),
+		"# HELP rl_x_total x\n# TYPE rl_x_total counter\n"
+		"rl_x_total{v=\"1\"} 2\nrl_x_total{v=\"2\"} 1\nrl_x_total{v=\"new\"} 1\n");
 	metrics_clear(c);
 	assert_string_equal(render(m, &b), "# HELP rl_x_total x\n# TYPE rl_x_total counter\n");
 	buf_free(&b);
@@ -159,7 +168,8 @@ static void test_bad_updates(void **state)
 	struct buf b;
 
 	buf_init(&b, 0);
-	assert_int_equal(metrics_counter_new(m, "rl_c_total", "c", METRICS_LABELS("a", "b"), &c), 0);
+	assert_int_equal(metrics_counter_new(m, "rl_c_total", "c", METRICS_LABELS("a", "b"), &c),
+			 0);
 	assert_int_equal(metrics_gauge_new(m, "rl_g", "g", NULL, &g), 0);
 	assert_int_equal(metrics_histogram_new(m, "rl_h", "h", NULL, buckets, 1, &h), 0);
 	assert_int_equal(metrics_inc(c, METRICS_LABELS("only-one")), -EINVAL);
@@ -203,16 +213,18 @@ static void test_bad_registrations(void **state)
 	assert_int_equal(metrics_gauge_new(m, "ok", "x", METRICS_LABELS("a:b"), &f), -EINVAL);
 	assert_int_equal(metrics_gauge_new(m, "ok", "x", METRICS_LABELS("__name"), &f), -EINVAL);
 	assert_int_equal(metrics_gauge_new(m, "ok", "x", METRICS_LABELS("a", "a"), &f), -EINVAL);
-	assert_int_equal(metrics_gauge_new(m, "ok", "x",
-					   METRICS_LABELS("a", "b", "c", "d", "e", "f", "g", "h", "i"),
-					   &f), -E2BIG);
+	assert_int_equal(
+		metrics_gauge_new(m, "ok", "x",
+				  METRICS_LABELS("a", "b", "c", "d", "e", "f", "g", "h", "i"), &f),
+		-E2BIG);
 	assert_int_equal(metrics_histogram_new(m, "h", "x", METRICS_LABELS("le"), good, 2, &f),
 			 -EINVAL);
 	assert_int_equal(metrics_histogram_new(m, "h", "x", NULL, unsorted, 2, &f), -EINVAL);
 	assert_int_equal(metrics_histogram_new(m, "h", "x", NULL, inf, 2, &f), -EINVAL);
 	assert_int_equal(metrics_histogram_new(m, "h", "x", NULL, good, 0, &f), -EINVAL);
-	assert_int_equal(metrics_histogram_new(m, "h", "x", NULL, many, METRICS_BUCKETS_MAX + 1, &f),
-			 -E2BIG);
+	assert_int_equal(
+		metrics_histogram_new(m, "h", "x", NULL, many, METRICS_BUCKETS_MAX + 1, &f),
+		-E2BIG);
 	/* names, including those a histogram renders, are unique */
 	assert_int_equal(metrics_gauge_new(m, "ok", "x", METRICS_LABELS("le"), &f), 0);
 	assert_int_equal(metrics_gauge_new(m, "ok", "x", NULL, &f), -EEXIST);
@@ -240,11 +252,13 @@ static void test_collect_and_bounded_output(void **state)
 	struct buf b;
 
 	assert_int_equal(metrics_gauge_new(m, "rl_sessions", "Sessions by state.",
-					   METRICS_LABELS("state"), &g), 0);
+					   METRICS_LABELS("state"), &g),
+			 0);
 	assert_int_equal(metrics_set(g, METRICS_LABELS("WAITING"), 4), 0);
 	metrics_set_collect(m, collect, g);
 	buf_init(&b, 0);
-	assert_string_equal(render(m, &b), "# HELP rl_sessions Sessions by state.\n"
+	assert_string_equal(render(m, &b),
+			    "# HELP rl_sessions Sessions by state.\n"
 			    "# TYPE rl_sessions gauge\nrl_sessions{state=\"ACTIVE\"} 1\n");
 	/* an output buffer that is too small says so */
 	buf_free(&b);

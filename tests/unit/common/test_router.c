@@ -10,7 +10,10 @@
 #include "common/http.h"
 #include "common/router.h"
 
-static void h(struct http_request *req) { (void)req; }
+static void h(struct http_request *req)
+{
+	(void)req;
+}
 
 static const struct http_route routes[] = {
 	{ .method = "POST", .path = "/session", .handler = h },
@@ -28,7 +31,8 @@ static void test_found_with_params(void **state)
 {
 	struct router_match m;
 
-	assert_int_equal(router_match(routes, N, "GET", "/session/abc-123", false, &m), ROUTER_FOUND);
+	assert_int_equal(router_match(routes, N, "GET", "/session/abc-123", false, &m),
+			 ROUTER_FOUND);
 	assert_ptr_equal(m.route, &routes[2]);
 	assert_string_equal(router_param(&m, "session_id"), "abc-123");
 	assert_null(router_param(&m, "nope"));
@@ -42,9 +46,11 @@ static void test_first_full_match_wins(void **state)
 	struct router_match m;
 
 	/* The original's quirk: GET /session/heartbeat reaches GET /session/{id}. */
-	assert_int_equal(router_match(routes, N, "GET", "/session/heartbeat", false, &m), ROUTER_FOUND);
+	assert_int_equal(router_match(routes, N, "GET", "/session/heartbeat", false, &m),
+			 ROUTER_FOUND);
 	assert_ptr_equal(m.route, &routes[2]);
-	assert_int_equal(router_match(routes, N, "POST", "/session/heartbeat", false, &m), ROUTER_FOUND);
+	assert_int_equal(router_match(routes, N, "POST", "/session/heartbeat", false, &m),
+			 ROUTER_FOUND);
 	assert_ptr_equal(m.route, &routes[1]);
 }
 
@@ -54,12 +60,15 @@ static void test_not_found_and_405(void **state)
 
 	assert_int_equal(router_match(routes, N, "GET", "/nope", false, &m), ROUTER_NOT_FOUND);
 	assert_int_equal(router_match(routes, N, "GET", "/session/", false, &m), ROUTER_NOT_FOUND);
-	assert_int_equal(router_match(routes, N, "GET", "/session/a/b", false, &m), ROUTER_NOT_FOUND);
+	assert_int_equal(router_match(routes, N, "GET", "/session/a/b", false, &m),
+			 ROUTER_NOT_FOUND);
 	assert_int_equal(router_match(routes, N, "GET", "", false, &m), ROUTER_NOT_FOUND);
 	assert_int_equal(router_match(routes, N, "GET", "lab", false, &m), ROUTER_NOT_FOUND);
-	assert_int_equal(router_match(routes, N, "PUT", "/lab", false, &m), ROUTER_METHOD_NOT_ALLOWED);
+	assert_int_equal(router_match(routes, N, "PUT", "/lab", false, &m),
+			 ROUTER_METHOD_NOT_ALLOWED);
 	assert_string_equal(m.allow, "GET, POST, DELETE");
-	assert_int_equal(router_match(routes, N, "GET", "/session", false, &m), ROUTER_METHOD_NOT_ALLOWED);
+	assert_int_equal(router_match(routes, N, "GET", "/session", false, &m),
+			 ROUTER_METHOD_NOT_ALLOWED);
 	assert_string_equal(m.allow, "POST");
 }
 
@@ -67,10 +76,12 @@ static void test_head(void **state)
 {
 	struct router_match m;
 
-	assert_int_equal(router_match(routes, N, "HEAD", "/lab", false, &m), ROUTER_METHOD_NOT_ALLOWED);
+	assert_int_equal(router_match(routes, N, "HEAD", "/lab", false, &m),
+			 ROUTER_METHOD_NOT_ALLOWED);
 	assert_int_equal(router_match(routes, N, "HEAD", "/lab", true, &m), ROUTER_FOUND);
 	assert_ptr_equal(m.route, &routes[4]);
-	assert_int_equal(router_match(routes, N, "PATCH", "/lab", true, &m), ROUTER_METHOD_NOT_ALLOWED);
+	assert_int_equal(router_match(routes, N, "PATCH", "/lab", true, &m),
+			 ROUTER_METHOD_NOT_ALLOWED);
 	assert_string_equal(m.allow, "GET, HEAD, POST, DELETE");
 }
 

@@ -32,8 +32,8 @@ struct outcome {
 	bool done;
 	struct spawn_result res;
 	int lines;
-	char out_lines[128];  /* stdout lines, '|'-joined, in order */
-	char err_lines[128];  /* stderr lines likewise */
+	char out_lines[128]; /* stdout lines, '|'-joined, in order */
+	char err_lines[128]; /* stderr lines likewise */
 };
 
 static void on_done(struct spawn *sp, struct spawn_result *res, void *ud)
@@ -99,11 +99,15 @@ static void test_exit_code_and_output(void **state)
 static void test_stdin_devnull_cwd_and_group(void **state)
 {
 	/* stdin must read EOF at once; cwd applied; the child leads its own process group. */
-	const char *argv[] = { "/bin/sh", "-c",
-			       "cat; pwd; [ \"$(ps -o pgid= $$ | tr -d ' ')\" = \"$$\" ] && echo own-group",
-			       NULL };
-	struct spawn_options opt = { .argv = argv, .cwd = "/tmp", .stdout_max = 1024,
-				     .stderr_max = 1024, .timeout_usec = 10 * USEC_PER_SEC };
+	const char *argv[] = {
+		"/bin/sh", "-c",
+		"cat; pwd; [ \"$(ps -o pgid= $$ | tr -d ' ')\" = \"$$\" ] && echo own-group", NULL
+	};
+	struct spawn_options opt = { .argv = argv,
+				     .cwd = "/tmp",
+				     .stdout_max = 1024,
+				     .stderr_max = 1024,
+				     .timeout_usec = 10 * USEC_PER_SEC };
 	struct outcome o;
 
 	run(&opt, &o);
@@ -116,7 +120,9 @@ static void test_deadline_kills_group(void **state)
 {
 	/* The grandchild sleeps too; killing only the leader would leave the pipe open. */
 	const char *argv[] = { "/bin/sh", "-c", "trap '' TERM; sleep 30 & sleep 30; wait", NULL };
-	struct spawn_options opt = { .argv = argv, .stdout_max = 64, .stderr_max = 64,
+	struct spawn_options opt = { .argv = argv,
+				     .stdout_max = 64,
+				     .stderr_max = 64,
 				     .timeout_usec = 200 * USEC_PER_MSEC,
 				     .kill_grace_usec = 200 * USEC_PER_MSEC };
 	struct outcome o;
@@ -131,9 +137,11 @@ static void test_deadline_kills_group(void **state)
 
 static void test_output_caps(void **state)
 {
-	const char *argv[] = { "/bin/sh", "-c",
-			       "head -c 100000 /dev/zero | tr '\\0' a; head -c 5000 /dev/zero | tr '\\0' b >&2; echo -n END >&2",
-			       NULL };
+	const char *argv[] = {
+		"/bin/sh", "-c",
+		"head -c 100000 /dev/zero | tr '\\0' a; head -c 5000 /dev/zero | tr '\\0' b >&2; echo -n END >&2",
+		NULL
+	};
 	struct spawn_options opt = { .argv = argv, .stdout_max = 1000, .stderr_max = 10 };
 	struct outcome o;
 
@@ -170,8 +178,11 @@ static void test_line_callback(void **state)
 {
 	const char *argv[] = { "/bin/sh", "-c", "printf 'a\\nb\\n'; printf 'c' >&2", NULL };
 	struct outcome lines = { 0 };
-	struct spawn_options opt = { .argv = argv, .stdout_max = 64, .stderr_max = 64,
-				     .on_line = on_line, .line_userdata = &lines };
+	struct spawn_options opt = { .argv = argv,
+				     .stdout_max = 64,
+				     .stderr_max = 64,
+				     .on_line = on_line,
+				     .line_userdata = &lines };
 	struct spawn_result res;
 
 	assert_int_equal(spawn_run_sync(&opt, &res), 0);
@@ -186,9 +197,10 @@ static void test_signals_and_fds_reset(void **state)
 {
 	/* We block SIGCHLD (setup) and ignore SIGPIPE, like the daemons, and hold an fd
 	 * without O_CLOEXEC: the child gets default dispositions, an empty mask, fds 0-2. */
-	const char *argv[] = { "/bin/sh", "-c",
-			       "grep -E '^Sig(Blk|Ign)' /proc/self/status; ls /proc/self/fd | tr '\\n' ' '",
-			       NULL };
+	const char *argv[] = {
+		"/bin/sh", "-c",
+		"grep -E '^Sig(Blk|Ign)' /proc/self/status; ls /proc/self/fd | tr '\\n' ' '", NULL
+	};
 	struct spawn_options opt = { .argv = argv, .stdout_max = 1024, .stderr_max = 1024 };
 	struct outcome o;
 	int leak = open("/dev/null", O_RDONLY);
@@ -227,8 +239,8 @@ static int wait_exit(pid_t pid, int seconds)
 }
 
 struct crash {
-	pid_t server;  /* the forked "server" process, killed with SIGKILL */
-	pid_t child;   /* its spawned child: /bin/sh, leader of its own group */
+	pid_t server;             /* the forked "server" process, killed with SIGKILL */
+	pid_t child;              /* its spawned child: /bin/sh, leader of its own group */
 	struct spawn_group group; /* as the server would record it */
 };
 
@@ -253,8 +265,11 @@ static void crash_server(struct crash *c, int death_signal)
 	assert_true(c->server >= 0);
 	if (c->server == 0) {
 		bool started = false;
-		struct spawn_options opt = { .argv = argv, .stdout_max = 64, .stderr_max = 64,
-					     .on_line = on_started, .line_userdata = &started,
+		struct spawn_options opt = { .argv = argv,
+					     .stdout_max = 64,
+					     .stderr_max = 64,
+					     .on_line = on_started,
+					     .line_userdata = &started,
 					     .death_signal = death_signal };
 		struct outcome o = { 0 };
 		struct spawn *sp = NULL;
@@ -441,8 +456,9 @@ static void test_other_children_untouched(void **state)
 	memset(&si, 0, sizeof(si));
 	assert_int_equal(waitid(P_PID, (id_t)unwatched, &si, WEXITED | WNOWAIT), 0);
 	assert_int_equal(sd_event_new(&e), 0);
-	assert_int_equal(sd_event_add_child(e, &other_src, other, WEXITED, other_child_cb,
-					    &other_status), 0);
+	assert_int_equal(
+		sd_event_add_child(e, &other_src, other, WEXITED, other_child_cb, &other_status),
+		0);
 	assert_int_equal(spawn_start(e, &opt, on_done, &o, &sp), 0);
 	while (!o.done || other_status < 0)
 		assert_true(sd_event_run(e, 10 * USEC_PER_SEC) >= 0);
@@ -502,7 +518,8 @@ int main(void)
 			close(fd);
 		if (spawn_uses_pidfd() != (fd >= 0)) {
 			fprintf(stderr, "spawn %s pidfds, but pidfd_open %s\n",
-				spawn_uses_pidfd() ? "used" : "did not use", fd >= 0 ? "works" : "fails");
+				spawn_uses_pidfd() ? "used" : "did not use",
+				fd >= 0 ? "works" : "fails");
 			failed++;
 		}
 	}

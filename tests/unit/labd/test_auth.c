@@ -62,8 +62,8 @@ static void test_load(void **state)
 	struct labd_auth a = { 0 };
 	char err[512];
 
-	assert_int_equal(labd_auth_load(&a, write_file("t", "  tok-123_ABC\n", 0600), err,
-					sizeof(err)), 0);
+	assert_int_equal(
+		labd_auth_load(&a, write_file("t", "  tok-123_ABC\n", 0600), err, sizeof(err)), 0);
 	assert_string_equal(a.token, "tok-123_ABC");
 	labd_auth_clear(&a);
 	assert_null(a.token);

@@ -20,7 +20,11 @@
 
 /* --- the fake runner: jobs wait until the test completes them --- */
 
-enum fake_kind { FAKE_START, FAKE_STOP, FAKE_STARTUP };
+enum fake_kind {
+	FAKE_START,
+	FAKE_STOP,
+	FAKE_STARTUP
+};
 
 struct labjob {
 	enum fake_kind kind;
@@ -65,8 +69,8 @@ static int fake_start(void *ctx, int mlid, const struct upload *u, labjob_done_f
 	return 0;
 }
 
-static int fake_stop(void *ctx, int mlid, const char *workdir, const char *name,
-		     const char *reason, labjob_done_fn done, void *userdata, struct labjob **ret)
+static int fake_stop(void *ctx, int mlid, const char *workdir, const char *name, const char *reason,
+		     labjob_done_fn done, void *userdata, struct labjob **ret)
 {
 	struct fake *f = ctx;
 	struct labjob *j = xcalloc(1, sizeof(*j));
@@ -198,8 +202,12 @@ static struct world *world_new(unsigned slots, double idle_keep)
 	struct world *w = xcalloc(1, sizeof(*w));
 	static int mlids[] = { 1, 2, 3, 4, 5, 6, 7, 8 };
 	struct labjob_runner runner = {
-		.start = fake_start, .stop = fake_stop, .startup = fake_startup,
-		.cancel = fake_cancel, .abandon = fake_abandon, .foreign = fake_foreign,
+		.start = fake_start,
+		.stop = fake_stop,
+		.startup = fake_startup,
+		.cancel = fake_cancel,
+		.abandon = fake_abandon,
+		.foreign = fake_foreign,
 		.ctx = &w->fake,
 	};
 

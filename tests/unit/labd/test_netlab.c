@@ -18,7 +18,8 @@
 
 static void test_parse_nodes(void **state)
 {
-	static const char obj[] = "{\"r2\": {\"id\": 2}, \"r10\": {\"id\": 10}, \"r1\": {\"id\": 1}}";
+	static const char obj[] =
+		"{\"r2\": {\"id\": 2}, \"r10\": {\"id\": 10}, \"r1\": {\"id\": 1}}";
 	static const char noid[] = "{\"b\": {}, \"a\": {}}";
 	json_t *names;
 
@@ -49,8 +50,9 @@ static void test_parse_node(void **state)
 	json_t *node;
 
 	assert_int_equal(netlab_parse_node("{\"mgmt\": {\"ipv4\": \"1.2.3.4\"}}", 29, &node), 0);
-	assert_string_equal(json_string_value(json_object_get(json_object_get(node, "mgmt"), "ipv4")),
-			    "1.2.3.4");
+	assert_string_equal(
+		json_string_value(json_object_get(json_object_get(node, "mgmt"), "ipv4")),
+		"1.2.3.4");
 	json_decref(node);
 	assert_int_equal(netlab_parse_node(" \n", 2, &node), 0); /* empty output is {} */
 	assert_int_equal(json_object_size(node), 0);
@@ -71,16 +73,21 @@ static void test_parse_devices_and_status(void **state)
 	assert_int_equal(json_array_size(v), 2);
 	/* ordered by node id; each {"name", "raw"} with the node's own data */
 	assert_string_equal(json_string_value(json_object_get(json_array_get(v, 0), "name")), "r1");
-	assert_string_equal(json_string_value(json_object_get(json_object_get(json_object_get(
-				    json_array_get(v, 0), "raw"), "mgmt"), "ipv4")), "192.168.1.101");
+	assert_string_equal(
+		json_string_value(json_object_get(
+			json_object_get(json_object_get(json_array_get(v, 0), "raw"), "mgmt"),
+			"ipv4")),
+		"192.168.1.101");
 	json_decref(v);
 	assert_int_equal(netlab_parse_devices(S("{\"r1\": 3}"), &v), -EINVAL);
 	assert_int_equal(netlab_parse_devices(S("[]"), &v), -EINVAL);
-	assert_int_equal(netlab_parse_status(S("{\"warning\": \"No netlab-managed labs\"}"), &v), 0);
+	assert_int_equal(netlab_parse_status(S("{\"warning\": \"No netlab-managed labs\"}"), &v),
+			 0);
 	assert_int_equal(json_object_size(v), 0);
 	json_decref(v);
 	assert_int_equal(netlab_parse_status(S("{\"3\": {\"dir\": \"/x\"}}"), &v), 0);
-	assert_string_equal(json_string_value(json_object_get(json_object_get(v, "3"), "dir")), "/x");
+	assert_string_equal(json_string_value(json_object_get(json_object_get(v, "3"), "dir")),
+			    "/x");
 	json_decref(v);
 	assert_int_equal(netlab_parse_status(S("{\"3\": 1}"), &v), -EINVAL);
 }
@@ -106,7 +113,8 @@ static void test_status_file(void **state)
 	f = fopen(path, "w");
 	fputs("x: [unclosed\ndefault: 1\n", f);
 	fclose(f);
-	assert_true(netlab_status_file_has_default(dir) < 0); /* unreadable: the caller tears down */
+	assert_true(netlab_status_file_has_default(dir) <
+		    0); /* unreadable: the caller tears down */
 	assert_int_equal(fs_rm_rf(dir), 0);
 }
 

@@ -63,8 +63,8 @@ static void test_every_documented_path_is_a_route(void **state)
 	bool found;
 
 	routes = api_routes_get(&n, 1 << 20);
-	json_object_foreach(paths, path, ops) {
-		json_object_foreach(ops, method, op) {
+	json_object_foreach (paths, path, ops) {
+		json_object_foreach (ops, method, op) {
 			found = false;
 			for (i = 0; i < n && !found; i++) {
 				lower(routes[i].method, m, sizeof(m));
@@ -84,8 +84,9 @@ static void test_is_openapi_3_1(void **state)
 	json_t *doc = document();
 
 	assert_true(strncmp(json_string_value(json_object_get(doc, "openapi")), "3.1.", 4) == 0);
-	assert_string_equal(json_string_value(json_object_get(json_object_get(doc, "info"),
-							      "title")), "neops-remote-lab");
+	assert_string_equal(
+		json_string_value(json_object_get(json_object_get(doc, "info"), "title")),
+		"neops-remote-lab");
 	assert_true(json_is_object(json_object_get(json_object_get(doc, "components"), "schemas")));
 	json_decref(doc);
 }

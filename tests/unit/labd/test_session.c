@@ -76,7 +76,7 @@ static void test_priorities(void **state)
 	assert_int_equal(sessions_position(&ss, mid2), 2);
 	assert_int_equal(sessions_position(&ss, low), 3);
 	SESSIONS_FOREACH(it, &ss)
-		order[n++] = it;
+	order[n++] = it;
 	assert_int_equal(n, 4);
 	assert_ptr_equal(order[0], high);
 	assert_ptr_equal(order[1], mid1);
@@ -97,7 +97,9 @@ static void test_priorities(void **state)
 /* Positions stay exact across many adds/removes (Fenwick renumbering included). */
 static void test_positions_against_model(void **state)
 {
-	enum { N = 5000 };
+	enum {
+		N = 5000
+	};
 	struct sessions ss;
 	struct session **all = calloc(N, sizeof(*all));
 	int *alive = calloc(N, sizeof(*alive));

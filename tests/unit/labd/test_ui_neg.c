@@ -31,7 +31,7 @@ static void test_everything_else_keeps_json(void **state)
 	(void)state;
 	assert_false(ui_neg_prefers_html(NULL));
 	assert_false(ui_neg_prefers_html(""));
-	assert_false(ui_neg_prefers_html("*/*"));          /* curl, requests, libcurl */
+	assert_false(ui_neg_prefers_html("*/*")); /* curl, requests, libcurl */
 	assert_false(ui_neg_prefers_html("text/*"));
 	assert_false(ui_neg_prefers_html("application/json"));
 	assert_false(ui_neg_prefers_html("application/json, text/html"));
@@ -39,7 +39,7 @@ static void test_everything_else_keeps_json(void **state)
 	assert_false(ui_neg_prefers_html("text/html;q=0"));
 	assert_false(ui_neg_prefers_html("text/html;q=0.000"));
 	assert_false(ui_neg_prefers_html("text/htmlx"));
-	assert_false(ui_neg_prefers_html("text/html;q=2"));     /* malformed: ignored */
+	assert_false(ui_neg_prefers_html("text/html;q=2")); /* malformed: ignored */
 	assert_false(ui_neg_prefers_html("text/html;q=1.5"));
 	assert_false(ui_neg_prefers_html("text/html;q=0.1234"));
 	assert_false(ui_neg_prefers_html("text/html;q=."));

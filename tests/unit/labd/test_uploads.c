@@ -17,11 +17,13 @@
 
 static void test_relpath(void **state)
 {
-	static const char *const good[] = { "a.cfg", "configs/r1.cfg", "a/b/c/d.j2", ".hidden",
-					    "topology-defaults.yml", "..a", "a..b/c" };
-	static const char *const bad[] = { "", "/abs", "../x", "a/../b", "a/./b", ".", "..",
-					   "a//b", "a/", "clab.yml", "host_vars/x", "netlab.lock",
-					   "a\nb", "a\tb" };
+	static const char *const good[] = { "a.cfg",   "configs/r1.cfg",        "a/b/c/d.j2",
+					    ".hidden", "topology-defaults.yml", "..a",
+					    "a..b/c" };
+	static const char *const bad[] = { "",      "/abs",     "../x",        "a/../b",
+					   "a/./b", ".",        "..",          "a//b",
+					   "a/",    "clab.yml", "host_vars/x", "netlab.lock",
+					   "a\nb",  "a\tb" };
 	char why[128];
 	size_t i;
 
@@ -46,8 +48,9 @@ static int teardown(void **state)
 
 static void feed(struct upload *u, const char *name, const char *filename, const char *data)
 {
-	struct http_form_part p = { .name = name, .filename = filename, .data = data,
-				    .len = strlen(data), .offset = 0 };
+	struct http_form_part p = {
+		.name = name, .filename = filename, .data = data, .len = strlen(data), .offset = 0
+	};
 
 	(void)upload_part(u, &p);
 }
@@ -55,8 +58,9 @@ static void feed(struct upload *u, const char *name, const char *filename, const
 static void test_upload_stream_and_install(void **state)
 {
 	struct upload_limits lim = { .file_max = 100, .total_max = 1000, .files_max = 10 };
-	struct http_form_part cont = { .name = "topology", .filename = "t.yml", .data = "c\n",
-				       .len = 2, .offset = 4 };
+	struct http_form_part cont = {
+		.name = "topology", .filename = "t.yml", .data = "c\n", .len = 2, .offset = 4
+	};
 	struct upload u;
 	char work[300], path[400];
 	const char *detail = NULL;
@@ -77,7 +81,8 @@ static void test_upload_stream_and_install(void **state)
 	assert_int_equal(upload_check(&u, &reuse, &detail), 0);
 	assert_false(reuse);
 	/* SHA-256 of the two chunks together, "a: bc\n" */
-	assert_string_equal(u.hash, "a59c2110e3deda022641ec07c97b4112f8cde9320546e35bc0707efa319edb84");
+	assert_string_equal(u.hash,
+			    "a59c2110e3deda022641ec07c97b4112f8cde9320546e35bc0707efa319edb84");
 	snprintf(work, sizeof(work), "%s/work", dir);
 	assert_int_equal(mkdir(work, 0700), 0);
 	assert_int_equal(upload_install(&u, work), 0);
@@ -103,7 +108,8 @@ static void test_upload_hash_value(void **state)
 	feed(&u, "topology", "t.yml", "abc");
 	upload_finish(&u);
 	/* Known SHA-256 of "abc". */
-	assert_string_equal(u.hash, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+	assert_string_equal(u.hash,
+			    "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
 	upload_remove(&u);
 	upload_free(&u);
 }
@@ -127,7 +133,10 @@ static void test_upload_limits_and_errors(void **state)
 	feed(&u, "topology", "t.yml", "12");
 	feed(&u, "extra_files", "a", "34");
 	assert_int_equal(upload_part(&u, &(struct http_form_part){ .name = "extra_files",
-		.filename = "b", .data = "5", .len = 1 }), -E2BIG);
+								   .filename = "b",
+								   .data = "5",
+								   .len = 1 }),
+			 -E2BIG);
 	upload_finish(&u);
 	assert_int_equal(upload_check(&u, &reuse, &detail), 413);
 	assert_non_null(strstr(detail, "Too many files"));

@@ -89,8 +89,8 @@ static void test_auth_check(void **state)
 	assert_int_equal(auth_check(&a, "/metrics/x", NULL, NULL, (struct sockaddr *)&lo), 401);
 	/* the document and the stream are API routes */
 	assert_int_equal(auth_check(&a, "/openapi.json", NULL, NULL, (struct sockaddr *)&lo), 401);
-	assert_int_equal(auth_check(&a, "/api/heartbeat/stream", NULL, NULL,
-				    (struct sockaddr *)&lo), 401);
+	assert_int_equal(
+		auth_check(&a, "/api/heartbeat/stream", NULL, NULL, (struct sockaddr *)&lo), 401);
 	auth_clear(&a);
 	assert_int_equal(auth_init(&a, "", "any", err, sizeof(err)), 0);
 	assert_int_equal(auth_check(&a, "/api/wol", NULL, NULL, (struct sockaddr *)&out), 0);

@@ -49,7 +49,7 @@ static void test_claim_ttl(void **state)
 }
 
 static const char *const conn_vars[] = {
-	"OPS_MAX_CONNECTIONS", "OPS_MAX_CONNECTIONS_PER_ADDRESS", "OPS_REQUEST_TIMEOUT",
+	"OPS_MAX_CONNECTIONS",         "OPS_MAX_CONNECTIONS_PER_ADDRESS",    "OPS_REQUEST_TIMEOUT",
 	"OPS_IDLE_CONNECTION_TIMEOUT", "OPS_HEARTBEAT_SSE_INTERVAL_SECONDS", NULL,
 };
 
@@ -98,7 +98,8 @@ static void test_connections(void **state)
 
 	assert_int_equal(conn_load(&c, err, sizeof(err), "OPS_MAX_CONNECTIONS", " 6 ",
 				   "OPS_REQUEST_TIMEOUT", "2", "OPS_IDLE_CONNECTION_TIMEOUT", "5",
-				   "OPS_HEARTBEAT_SSE_INTERVAL_SECONDS", "0", NULL), 0);
+				   "OPS_HEARTBEAT_SSE_INTERVAL_SECONDS", "0", NULL),
+			 0);
 	assert_int_equal(c.max_connections, 6);
 	assert_int_equal(c.max_per_address, 1); /* a quarter, at least one */
 	assert_int_equal(c.request_timeout, 2);
@@ -106,26 +107,28 @@ static void test_connections(void **state)
 	assert_true(c.stream_interval == 0);
 	config_free(&c);
 
-	assert_int_equal(conn_load(&c, err, sizeof(err), "OPS_MAX_CONNECTIONS_PER_ADDRESS", "8",
-				   NULL), 0);
+	assert_int_equal(
+		conn_load(&c, err, sizeof(err), "OPS_MAX_CONNECTIONS_PER_ADDRESS", "8", NULL), 0);
 	assert_int_equal(c.max_per_address, 8);
 	config_free(&c);
 
 	/* an idle timeout below the default request deadline lowers the deadline ... */
-	assert_int_equal(conn_load(&c, err, sizeof(err), "OPS_IDLE_CONNECTION_TIMEOUT", "30",
-				   NULL), 0);
+	assert_int_equal(conn_load(&c, err, sizeof(err), "OPS_IDLE_CONNECTION_TIMEOUT", "30", NULL),
+			 0);
 	assert_int_equal(c.request_timeout, 30);
 	config_free(&c);
 	/* ... but an explicit deadline above it is an error, as is every bad value */
 	assert_int_equal(conn_load(&c, err, sizeof(err), "OPS_IDLE_CONNECTION_TIMEOUT", "30",
-				   "OPS_REQUEST_TIMEOUT", "31", NULL), -EINVAL);
+				   "OPS_REQUEST_TIMEOUT", "31", NULL),
+			 -EINVAL);
 	assert_string_equal(err, "OPS_REQUEST_TIMEOUT (31) must not exceed "
-			    "OPS_IDLE_CONNECTION_TIMEOUT (30)");
+				 "OPS_IDLE_CONNECTION_TIMEOUT (30)");
 	config_free(&c);
 	assert_int_equal(conn_load(&c, err, sizeof(err), "OPS_MAX_CONNECTIONS", "100",
-				   "OPS_MAX_CONNECTIONS_PER_ADDRESS", "101", NULL), -EINVAL);
+				   "OPS_MAX_CONNECTIONS_PER_ADDRESS", "101", NULL),
+			 -EINVAL);
 	assert_string_equal(err, "OPS_MAX_CONNECTIONS_PER_ADDRESS (101) must not exceed "
-			    "OPS_MAX_CONNECTIONS (100)");
+				 "OPS_MAX_CONNECTIONS (100)");
 	config_free(&c);
 	assert_int_equal(conn_load(&c, err, sizeof(err), "OPS_MAX_CONNECTIONS", "3", NULL),
 			 -EINVAL);
@@ -134,14 +137,16 @@ static void test_connections(void **state)
 	assert_int_equal(conn_load(&c, err, sizeof(err), "OPS_REQUEST_TIMEOUT", "0", NULL),
 			 -EINVAL);
 	config_free(&c);
-	assert_int_equal(conn_load(&c, err, sizeof(err), "OPS_IDLE_CONNECTION_TIMEOUT", "1x",
-				   NULL), -EINVAL);
+	assert_int_equal(conn_load(&c, err, sizeof(err), "OPS_IDLE_CONNECTION_TIMEOUT", "1x", NULL),
+			 -EINVAL);
 	config_free(&c);
-	assert_int_equal(conn_load(&c, err, sizeof(err), "OPS_MAX_CONNECTIONS_PER_ADDRESS", "-1",
-				   NULL), -EINVAL);
+	assert_int_equal(
+		conn_load(&c, err, sizeof(err), "OPS_MAX_CONNECTIONS_PER_ADDRESS", "-1", NULL),
+		-EINVAL);
 	config_free(&c);
-	assert_int_equal(conn_load(&c, err, sizeof(err), "OPS_HEARTBEAT_SSE_INTERVAL_SECONDS",
-				   "0.01", NULL), -EINVAL);
+	assert_int_equal(
+		conn_load(&c, err, sizeof(err), "OPS_HEARTBEAT_SSE_INTERVAL_SECONDS", "0.01", NULL),
+		-EINVAL);
 	config_free(&c);
 	conn_unset();
 }

@@ -15,7 +15,9 @@ static void test_dsn(void **state)
 {
 	struct db_dsn d;
 
-	assert_int_equal(db_dsn_parse("mysql+pymysql://us%40r:p%3Aw@db.example:3307/gw?charset=utf8mb4", &d), 0);
+	assert_int_equal(
+		db_dsn_parse("mysql+pymysql://us%40r:p%3Aw@db.example:3307/gw?charset=utf8mb4", &d),
+		0);
 	assert_string_equal(d.user, "us@r");
 	assert_string_equal(d.password, "p:w");
 	assert_string_equal(d.host, "db.example");

@@ -38,11 +38,13 @@ static void test_hosts(void **state)
 	char err[256], *key;
 
 	setenv("OPS_TEST_USER", "alice", 1);
-	reg = load("{\"hosts\":[{\"name\":\"WS-01\",\"address\":\"10.0.0.1\",\"winrm_user\":"
-		   "\"env:OPS_TEST_USER\",\"winrm_pass\":\"p\",\"labs\":[\" Lab-A \",2,\"\",\"lab-b\"]},"
-		   "{\"name\":\"ws-02\",\"address\":\"10.0.0.2\",\"winrm_user\":\"u\",\"winrm_pass\":\"p\","
-		   "\"labs\":[\"LAB-A\",\"lab-c\"],\"winrm_port\":\"5986\",\"quarantined\":\"yes\"},"
-		   "{\"name\":\"\",\"address\":\"x\"},{\"address\":\"y\"},{\"name\":\"z\"}]}", 0);
+	reg = load(
+		"{\"hosts\":[{\"name\":\"WS-01\",\"address\":\"10.0.0.1\",\"winrm_user\":"
+		"\"env:OPS_TEST_USER\",\"winrm_pass\":\"p\",\"labs\":[\" Lab-A \",2,\"\",\"lab-b\"]},"
+		"{\"name\":\"ws-02\",\"address\":\"10.0.0.2\",\"winrm_user\":\"u\",\"winrm_pass\":\"p\","
+		"\"labs\":[\"LAB-A\",\"lab-c\"],\"winrm_port\":\"5986\",\"quarantined\":\"yes\"},"
+		"{\"name\":\"\",\"address\":\"x\"},{\"address\":\"y\"},{\"name\":\"z\"}]}",
+		0);
 	assert_int_equal(reg->n, 2);
 	h = hosts_get(reg, "ws-01");
 	assert_non_null(h);
@@ -64,7 +66,7 @@ static void test_hosts(void **state)
 	assert_false(h->quarantined);
 	assert_ptr_equal(hosts_get_by_lab(reg, "  LAB-A"), h); /* the first host wins */
 	assert_ptr_equal(hosts_get_by_lab(reg, "2"), h);
-	assert_null(hosts_get_by_lab(reg, "lab-c"));            /* ws-02 is quarantined */
+	assert_null(hosts_get_by_lab(reg, "lab-c")); /* ws-02 is quarantined */
 	assert_true(hosts_get(reg, "ws-02")->quarantined);
 	assert_int_equal(hosts_get(reg, "ws-02")->winrm_port, 5986);
 	assert_int_equal(hosts_count_active(reg), 1);
@@ -86,27 +88,33 @@ static void test_hosts(void **state)
 
 	warnings = 0;
 	load("{\"hosts\":[{\"name\":\"a\",\"address\":\"b\",\"winrm_user\":\"env:OPS_TEST_UNSET\","
-	     "\"winrm_pass\":\"p\"}]}", -EINVAL);
+	     "\"winrm_pass\":\"p\"}]}",
+	     -EINVAL);
 	assert_int_equal(warnings, 1);
 	load("{\"hosts\":[{\"name\":\"a\",\"address\":\"b\",\"winrm_user\":\"u\"}]}", -EINVAL);
 	load("{\"hosts\":{}}", -EINVAL);
 	load("[]", -EINVAL);
 	load("{\"hosts\":[", -EINVAL);
 	load("{\"hosts\":[{\"name\":\"a\",\"address\":\"b\",\"winrm_user\":\"u\",\"winrm_pass\":\"p\","
-	     "\"wol_port\":\"x\"}]}", -EINVAL);
+	     "\"wol_port\":\"x\"}]}",
+	     -EINVAL);
 	load("{\"hosts\":[{\"name\":\"a\",\"address\":\"b\",\"winrm_user\":\"u\",\"winrm_pass\":\"p\","
-	     "\"labs\":\"abc\"}]}", -EINVAL);
+	     "\"labs\":\"abc\"}]}",
+	     -EINVAL);
 	reg = load("{}", 0);
 	assert_int_equal(reg->n, 0);
 	hosts_unref(reg);
 	/* a later duplicate replaces the earlier entry in place */
-	reg = load("{\"hosts\":[{\"name\":\"A\",\"address\":\"1\",\"winrm_user\":\"u\",\"winrm_pass\":\"p\"},"
-		   "{\"name\":\"b\",\"address\":\"2\",\"winrm_user\":\"u\",\"winrm_pass\":\"p\"},"
-		   "{\"name\":\"a\",\"address\":\"3\",\"winrm_user\":\"u\",\"winrm_pass\":\"p\"}]}", 0);
+	reg = load(
+		"{\"hosts\":[{\"name\":\"A\",\"address\":\"1\",\"winrm_user\":\"u\",\"winrm_pass\":\"p\"},"
+		"{\"name\":\"b\",\"address\":\"2\",\"winrm_user\":\"u\",\"winrm_pass\":\"p\"},"
+		"{\"name\":\"a\",\"address\":\"3\",\"winrm_user\":\"u\",\"winrm_pass\":\"p\"}]}",
+		0);
 	assert_int_equal(reg->n, 2);
 	assert_string_equal(reg->hosts[0].address, "3");
 	hosts_unref(reg);
-	assert_int_equal(hosts_load("/nonexistent/hosts.json", NULL, NULL, &reg, err, sizeof(err)), 0);
+	assert_int_equal(hosts_load("/nonexistent/hosts.json", NULL, NULL, &reg, err, sizeof(err)),
+			 0);
 	assert_int_equal(reg->n, 0);
 	hosts_unref(reg);
 }

@@ -26,7 +26,7 @@ static void test_isotime(void **state)
 
 	assert_true(parse("2026-01-01T12:00:00Z") == base);
 	assert_true(parse("2026-01-01T12:00:00+00:00") == base);
-	assert_true(parse("2026-01-01 12:00:00") == base);      /* naive = UTC, DB form */
+	assert_true(parse("2026-01-01 12:00:00") == base); /* naive = UTC, DB form */
 	assert_true(parse("2026-01-01T13:30:00+01:30") == base);
 	assert_true(parse("2026-01-01T07:00:00-0500") == base);
 	assert_true(parse("2026-01-01T12:00:00.5Z") == base + 500000);
@@ -36,11 +36,18 @@ static void test_isotime(void **state)
 	assert_true(parse("1969-12-31T23:59:59Z") == -1000000);
 	assert_true(parse("2024-02-29T00:00:00Z") > 0);
 	{
-		static const char *const bad[] = { "", "2026", "2026-13-01", "2026-02-30T00:00:00",
-						   "2023-02-29", "2026-01-01T24:00:00",
-						   "2026-01-01T12:00:00+", "2026-01-01T12:00:00ZZ",
-						   "2026-01-01T12:00:00.", "2026-01-01T12:60",
-						   "2026-01-01T12:00:00.1234567890Z", "x026-01-01" };
+		static const char *const bad[] = { "",
+						   "2026",
+						   "2026-13-01",
+						   "2026-02-30T00:00:00",
+						   "2023-02-29",
+						   "2026-01-01T24:00:00",
+						   "2026-01-01T12:00:00+",
+						   "2026-01-01T12:00:00ZZ",
+						   "2026-01-01T12:00:00.",
+						   "2026-01-01T12:60",
+						   "2026-01-01T12:00:00.1234567890Z",
+						   "x026-01-01" };
 		int64_t t;
 		size_t i;
 

@@ -34,9 +34,9 @@ static struct {
 	struct job jobs[16];
 	size_t n_jobs;
 	struct db *db;
-	bool db_down;          /* jobs fail with -ENOTCONN without running, like dbq */
+	bool db_down; /* jobs fail with -ENOTCONN without running, like dbq */
 	int done_true, done_false;
-	char order[64];        /* the done callbacks' tags in order */
+	char order[64]; /* the done callbacks' tags in order */
 } fk;
 
 int __wrap_dbq_submit(struct dbq *q, dbq_fn fn, dbq_done_fn done, void *arg);
@@ -119,8 +119,7 @@ static size_t spool_lines(void)
 	return n;
 }
 
-static void add(struct journal *j, const char *action, const char *host, int flags,
-		const char *tag)
+static void add(struct journal *j, const char *action, const char *host, int flags, const char *tag)
 {
 	int64_t code = 200;
 
@@ -177,8 +176,9 @@ static void test_rows_in_order(void **state)
 	assert_int_equal(journal_spooled(j), 0);
 	assert_int_equal(spool_lines(), 0);
 	assert_int_equal(testdb_count(fk.db, "SELECT COUNT(*) FROM reservation_operations WHERE "
-				      "action = 'wake' AND id < (SELECT id FROM "
-				      "reservation_operations WHERE action = 'prepare')"), 1);
+					     "action = 'wake' AND id < (SELECT id FROM "
+					     "reservation_operations WHERE action = 'prepare')"),
+			 1);
 	journal_free(j);
 }
 
@@ -198,7 +198,7 @@ static void test_database_down_then_back(void **state)
 	assert_int_equal(spool_lines(), 2);
 	assert_string_equal(fk.order, "a-");
 	fk.db_down = false;
-	tick();  /* the retry timer */
+	tick(); /* the retry timer */
 	pump();
 	assert_int_equal(rows(), 2);
 	assert_string_equal(fk.order, "a-w+");
@@ -240,7 +240,8 @@ static void test_spool_cap_drops_oldest(void **state)
 	tick();
 	pump();
 	assert_int_equal(testdb_count(fk.db, "SELECT COUNT(*) FROM reservation_operations WHERE "
-				      "action = 'wake'"), 0);
+					     "action = 'wake'"),
+			 0);
 	assert_int_equal(rows(), 2);
 	journal_free(j);
 }
@@ -286,9 +287,12 @@ static void test_data_error_dropped(void **state)
 	struct journal *j;
 	int i;
 
-	assert_int_equal(db_run(fk.db, "CREATE TRIGGER refuse BEFORE INSERT ON "
+	assert_int_equal(db_run(fk.db,
+				"CREATE TRIGGER refuse BEFORE INSERT ON "
 				"reservation_operations WHEN NEW.action = 'bad' "
-				"BEGIN SELECT RAISE(ABORT, 'refused'); END", ""), 0);
+				"BEGIN SELECT RAISE(ABORT, 'refused'); END",
+				""),
+			 0);
 	assert_int_equal(journal_new(&o, &j), 0);
 	add(j, "bad", "ws", 0, "a");
 	add(j, "wake", "ws", 0, "b");
@@ -312,7 +316,8 @@ int main(void)
 		cmocka_unit_test(test_spool_codec),
 		cmocka_unit_test_setup_teardown(test_rows_in_order, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_database_down_then_back, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_stop_releases_waiting_callers, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stop_releases_waiting_callers, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_spool_cap_drops_oldest, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_restart_loads_spool_without_duplicates, setup,
 						teardown),

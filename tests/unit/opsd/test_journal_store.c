@@ -28,12 +28,14 @@ static void test_insert_and_dedup(void **state)
 	assert_int_equal(journal_store_insert(db, &row, false), 0); /* no dedup: a second row */
 	assert_int_equal(testdb_count(db, "SELECT COUNT(*) FROM reservation_operations"), 2);
 	/* every column as written */
-	assert_int_equal(testdb_count(db, "SELECT COUNT(*) FROM reservation_operations WHERE "
-				      "reservation_id = '0xabc' AND lab_id IS NULL AND host = 'ws' AND "
-				      "action = 'wake' AND status = 'completed' AND success = 1 AND "
-				      "response_code = 200 AND duration_ms IS NULL AND "
-				      "payload = '{\"mac\":\"x\"}' AND message IS NULL AND "
-				      "created_at = '2026-01-01 12:00:00'"), 2);
+	assert_int_equal(
+		testdb_count(db, "SELECT COUNT(*) FROM reservation_operations WHERE "
+				 "reservation_id = '0xabc' AND lab_id IS NULL AND host = 'ws' AND "
+				 "action = 'wake' AND status = 'completed' AND success = 1 AND "
+				 "response_code = 200 AND duration_ms IS NULL AND "
+				 "payload = '{\"mac\":\"x\"}' AND message IS NULL AND "
+				 "created_at = '2026-01-01 12:00:00'"),
+		2);
 	journal_row_clear(&row);
 	db_close(db);
 }
@@ -50,7 +52,8 @@ static void test_null_payload(void **state)
 	snprintf(row.created_at, sizeof(row.created_at), "%s", "2026-01-01 12:00:00");
 	assert_int_equal(journal_store_insert(db, &row, false), 0);
 	assert_int_equal(testdb_count(db, "SELECT COUNT(*) FROM reservation_operations WHERE "
-				      "payload IS NULL AND response_code IS NULL"), 1);
+					  "payload IS NULL AND response_code IS NULL"),
+			 1);
 	journal_row_clear(&row);
 	db_close(db);
 }

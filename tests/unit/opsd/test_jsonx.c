@@ -52,7 +52,7 @@ static void test_jsonx(void **state)
 	assert_true(jsonx_parse_bool(json_array_get(v, 5), false));
 	assert_false(jsonx_parse_bool(json_array_get(v, 6), true));
 	assert_true(jsonx_parse_bool(json_array_get(v, 7), false));
-	assert_true(jsonx_parse_bool(json_array_get(v, 8), true));  /* None -> default */
+	assert_true(jsonx_parse_bool(json_array_get(v, 8), true)); /* None -> default */
 	assert_false(jsonx_parse_bool(NULL, false));
 	json_decref(v);
 	v = J("[3, \" 42 \", 3.9, \"-2\", \"1.5\", \"abc\", true, [1], 1e30]");

@@ -19,8 +19,8 @@
 #include "common/router.h"
 #include "openapi.h"
 
-static const char *const operations[] = { "get", "put", "post", "delete", "options", "head",
-					   "patch", "trace", NULL };
+static const char *const operations[] = { "get",  "put",   "post",  "delete", "options",
+					  "head", "patch", "trace", NULL };
 
 static json_t *load(void)
 {
@@ -52,11 +52,13 @@ static void test_document(void **state)
 	assert_int_equal(regcomp(&re, "^3\\.1\\.[0-9]+$", REG_EXTENDED | REG_NOSUB), 0);
 	assert_int_equal(regexec(&re, v, 0, NULL, 0), 0);
 	regfree(&re);
-	assert_string_equal(json_string_value(json_object_get(json_object_get(doc, "info"), "title")),
-			    "ops-worker");
+	assert_string_equal(
+		json_string_value(json_object_get(json_object_get(doc, "info"), "title")),
+		"ops-worker");
 	/* a version bump needs a look at the document */
-	assert_string_equal(json_string_value(json_object_get(json_object_get(doc, "info"),
-							      "version")), RL_VERSION);
+	assert_string_equal(
+		json_string_value(json_object_get(json_object_get(doc, "info"), "version")),
+		RL_VERSION);
 	json_decref(doc);
 }
 
@@ -78,8 +80,9 @@ static void test_routes_in_document(void **state)
 		if (op == NULL)
 			fail_msg("%s %s is served but not in openapi.json", rt->method, rt->path);
 		if ((json_object_get(op, "requestBody") != NULL) != (rt->body == HTTP_BODY_BUFFER))
-			fail_msg("%s %s: requestBody documented %s, the route %s a body", rt->method,
-				 rt->path, json_object_get(op, "requestBody") ? "yes" : "no",
+			fail_msg("%s %s: requestBody documented %s, the route %s a body",
+				 rt->method, rt->path,
+				 json_object_get(op, "requestBody") ? "yes" : "no",
 				 rt->body == HTTP_BODY_BUFFER ? "reads" : "reads no");
 	}
 	json_decref(doc);
@@ -88,14 +91,15 @@ static void test_routes_in_document(void **state)
 /* Every documented operation is served (HEAD by the GET route, as the server does). */
 static void test_document_served(void **state)
 {
-	json_t *doc = load(), *paths = json_object_get(doc, "paths"), *item, *op, *ids = json_object();
+	json_t *doc = load(), *paths = json_object_get(doc, "paths"), *item, *op,
+	       *ids = json_object();
 	const char *path, *key, *id;
 	struct router_match m;
 	char method[16];
 	size_t n = 0, j;
 
-	json_object_foreach(paths, path, item) {
-		json_object_foreach(item, key, op) {
+	json_object_foreach (paths, path, item) {
+		json_object_foreach (item, key, op) {
 			if (!is_operation(key)) {
 				assert_true(strcmp(key, "summary") == 0 ||
 					    strcmp(key, "description") == 0 ||
@@ -107,8 +111,8 @@ static void test_document_served(void **state)
 			method[j] = '\0';
 			if (router_match(api_routes, api_n_routes, method, path, true, &m) !=
 			    ROUTER_FOUND)
-				fail_msg("openapi.json documents %s %s, which is not served", method,
-					 path);
+				fail_msg("openapi.json documents %s %s, which is not served",
+					 method, path);
 			/* the pattern itself, not a route that happens to match the text */
 			assert_string_equal(m.route->path, path);
 			/* each operation: a unique id and at least one 2xx answer */
@@ -121,7 +125,7 @@ static void test_document_served(void **state)
 				json_t *r;
 				bool ok = false;
 
-				json_object_foreach(json_object_get(op, "responses"), code, r)
+				json_object_foreach (json_object_get(op, "responses"), code, r)
 					ok = ok || code[0] == '2';
 				if (!ok)
 					fail_msg("%s %s documents no 2xx answer", method, path);
@@ -169,13 +173,13 @@ static void check_refs(json_t *doc, json_t *v, unsigned *count)
 	size_t i;
 
 	if (json_is_array(v)) {
-		json_array_foreach(v, i, x)
+		json_array_foreach (v, i, x)
 			check_refs(doc, x, count);
 		return;
 	}
 	if (!json_is_object(v))
 		return;
-	json_object_foreach(v, key, x) {
+	json_object_foreach (v, key, x) {
 		if (strcmp(key, "$ref") == 0 && json_is_string(x)) {
 			const char *ref = json_string_value(x);
 

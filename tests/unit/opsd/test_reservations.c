@@ -34,27 +34,25 @@ struct fake_row {
 	bool success;
 	bool has_code, has_dur;
 	int64_t code, dur;
-	char *payload;   /* NULL: SQL NULL */
+	char *payload; /* NULL: SQL NULL */
 	char *message;
 };
 
 static struct {
 	struct fake_wake wake;
 	int wakes;
-	struct remote_call *call;   /* the submitted command, completed by the test */
+	struct remote_call *call; /* the submitted command, completed by the test */
 	int calls;
 	int submit_result;
 	struct fake_row rows[8];
 	size_t n_rows;
-	unsigned status;            /* the flow's answer */
+	unsigned status; /* the flow's answer */
 	json_t *response;
 	int answers;
 } fk;
 
-void __wrap_wake_start(struct opsd *o, struct wake_request *req, wake_done_fn done,
-		       void *userdata);
-void __wrap_wake_start(struct opsd *o, struct wake_request *req, wake_done_fn done,
-		       void *userdata)
+void __wrap_wake_start(struct opsd *o, struct wake_request *req, wake_done_fn done, void *userdata);
+void __wrap_wake_start(struct opsd *o, struct wake_request *req, wake_done_fn done, void *userdata)
 {
 	fk.wake.req = *req;
 	memset(req, 0, sizeof(*req));
@@ -191,7 +189,8 @@ static void run(const char *body, bool start, const char *host)
 
 	assert_non_null(b);
 	assert_int_equal(request_parse(start ? REQUEST_RESV_START : REQUEST_RESV_END, b, &env, &u,
-				       err, sizeof(err)), 0);
+				       err, sizeof(err)),
+			 0);
 	json_decref(b);
 	resv_run(&o, &u.resv, hosts_get(o.hosts, host), flow_done, NULL);
 }
@@ -219,10 +218,11 @@ static void test_start_wake_then_prepare(void **state)
 	assert_string_equal(fk.rows[0].action, "wake");
 	assert_true(fk.rows[0].success && fk.rows[0].has_code && fk.rows[0].code == 200);
 	assert_true(fk.rows[0].has_dur && fk.rows[0].dur == 1234);
-	assert_string_equal(fk.rows[0].payload,
-			    "{\"attemptsRequested\":3,\"attemptsUsed\":2,\"broadcast\":\"10.0.0.255\","
-			    "\"mac\":\"00:11:22:33:44:55\",\"pingTarget\":\"10.0.0.5\",\"port\":7,"
-			    "\"waitSeconds\":10.0}");
+	assert_string_equal(
+		fk.rows[0].payload,
+		"{\"attemptsRequested\":3,\"attemptsUsed\":2,\"broadcast\":\"10.0.0.255\","
+		"\"mac\":\"00:11:22:33:44:55\",\"pingTarget\":\"10.0.0.5\",\"port\":7,"
+		"\"waitSeconds\":10.0}");
 	/* then prepare-session with the default grace */
 	assert_int_equal(fk.calls, 1);
 	assert_string_equal(fk.call->exe, "C:\\LabStation\\LabStation.exe");
@@ -253,7 +253,8 @@ static void test_start_wake_then_prepare(void **state)
 static void test_start_wake_fails_no_prepare(void **state)
 {
 	run("{\"reservationId\":\"0xr1\",\"host\":\"ws-1\",\"wakeOptions\":{\"attempts\":5,"
-	    "\"ping_target\":\"10.9.9.9\",\"ping_timeout\":2}}", true, "ws-1");
+	    "\"ping_target\":\"10.9.9.9\",\"ping_timeout\":2}}",
+	    true, "ws-1");
 	assert_int_equal(fk.wake.req.attempts, 5);
 	assert_true(fk.wake.req.wait_s == 2);
 	assert_string_equal(fk.wake.req.ping_target, "10.9.9.9");
@@ -293,7 +294,8 @@ static void test_start_command_errors(void **state)
 {
 	/* No wake; the WinRM call fails: exitCode null, our words, no code. */
 	run("{\"reservationId\":\"0xr1\",\"host\":\"ws-1\",\"wake\":false,"
-	    "\"prepareArgs\":[\"--x\"]}", true, "ws-1");
+	    "\"prepareArgs\":[\"--x\"]}",
+	    true, "ws-1");
 	assert_int_equal(fk.wakes, 0);
 	assert_string_equal(fk.call->args[1], "--x");
 	finish_call(-ECONNREFUSED, 0, NULL);
@@ -321,7 +323,8 @@ static void test_start_command_errors(void **state)
 static void test_end_release_then_power(void **state)
 {
 	run("{\"reservationId\":\"0xr1\",\"host\":\"ws-1\",\"powerAction\":{\"mode\":\"hibernate\","
-	    "\"args\":[\"--force\"]}}", false, "ws-1");
+	    "\"args\":[\"--force\"]}}",
+	    false, "ws-1");
 	assert_int_equal(fk.wakes, 0);
 	assert_string_equal(fk.call->args[0], "release-session");
 	assert_string_equal(fk.call->args[1], "--reboot");

@@ -21,9 +21,15 @@
 /* Scan and claim parameters of worker owner at now (seconds are the test's choice). */
 static struct scheduler_params params(const char *owner, int64_t now, long max_attempts)
 {
-	struct scheduler_params p = { .now_usec = now, .lookback = 3600, .start_lead = 120,
-				      .end_delay = 60, .cooldown = 60, .claim_ttl = 600,
-				      .max_attempts = max_attempts, .max_batch = 10, .owner = owner };
+	struct scheduler_params p = { .now_usec = now,
+				      .lookback = 3600,
+				      .start_lead = 120,
+				      .end_delay = 60,
+				      .cooldown = 60,
+				      .claim_ttl = 600,
+				      .max_attempts = max_attempts,
+				      .max_batch = 10,
+				      .owner = owner };
 
 	return p;
 }
@@ -67,13 +73,15 @@ static void test_candidates_claims_transitions(void **state)
 	assert_int_equal(scheduler_store_candidates(db, &p, true, &c, &n), 0);
 	assert_int_equal(n, 1); /* a held claim hides the candidate */
 	scheduler_store_candidates_free(c, n);
-	assert_int_equal(scheduler_store_release(db, &other, "due", true), 0); /* not the owner: no-op */
+	assert_int_equal(scheduler_store_release(db, &other, "due", true),
+			 0); /* not the owner: no-op */
 	assert_int_equal(scheduler_store_claim(db, &other, "due", true, &attempt, &status), 0);
 	assert_int_equal(attempt, 0);
 	assert_int_equal(scheduler_store_release(db, &p, "due", true), 0);
 	/* a scheduler row within the cooldown makes the claim back off */
 	{
-		struct journal_row row = { .reservation_id = (char *)"due", .host = (char *)"h",
+		struct journal_row row = { .reservation_id = (char *)"due",
+					   .host = (char *)"h",
 					   .action = (char *)"scheduler:start",
 					   .status = (char *)"failed" };
 
@@ -101,10 +109,14 @@ static void test_candidates_claims_transitions(void **state)
 	assert_true(scheduler_store_transition_allowed("CONFIRMED", "ACTIVE"));
 	assert_false(scheduler_store_transition_allowed("COMPLETED", "ACTIVE"));
 	assert_false(scheduler_store_transition_allowed("PENDING", "ACTIVE"));
-	assert_int_equal(scheduler_store_set_status(db, now, "due", "ACTIVE", "CONFIRMED", &changed), -EINVAL);
-	assert_int_equal(scheduler_store_set_status(db, now, "due", "ACTIVE", "COMPLETED", &changed), 0);
+	assert_int_equal(
+		scheduler_store_set_status(db, now, "due", "ACTIVE", "CONFIRMED", &changed),
+		-EINVAL);
+	assert_int_equal(
+		scheduler_store_set_status(db, now, "due", "ACTIVE", "COMPLETED", &changed), 0);
 	assert_false(changed); /* it is CONFIRMED */
-	assert_int_equal(scheduler_store_set_status(db, now, "due", "CONFIRMED", "ACTIVE", &changed), 0);
+	assert_int_equal(
+		scheduler_store_set_status(db, now, "due", "CONFIRMED", "ACTIVE", &changed), 0);
 	assert_true(changed);
 	db_close(db);
 }

@@ -34,7 +34,7 @@ static struct {
 	int submit_result;
 	int sends, checks;
 	int send_result;
-	int up_at_check;      /* the check that finds the host up (1-based); 0: never */
+	int up_at_check; /* the check that finds the host up (1-based); 0: never */
 	char last_target[64];
 	double last_timeout;
 	bool finished;
@@ -58,8 +58,10 @@ int __wrap_wol_send(const uint8_t mac[6], const char *broadcast, unsigned port)
 	return fk.send_result;
 }
 
-int __wrap_reach_check(enum reach_method method, unsigned port, const char *target, double timeout_s);
-int __wrap_reach_check(enum reach_method method, unsigned port, const char *target, double timeout_s)
+int __wrap_reach_check(enum reach_method method, unsigned port, const char *target,
+		       double timeout_s);
+int __wrap_reach_check(enum reach_method method, unsigned port, const char *target,
+		       double timeout_s)
 {
 	fk.checks++;
 	snprintf(fk.last_target, sizeof(fk.last_target), "%s", target ? target : "");
@@ -136,7 +138,7 @@ static void test_up_on_second_attempt(void **state)
 	assert_int_equal(fk.out.attempts_used, 2);
 	assert_int_equal(fk.out.error, 0);
 	assert_string_equal(fk.out.message, "Host reachable");
-	assert_int_equal(fk.sends, 2);  /* one packet per attempt, a check after each */
+	assert_int_equal(fk.sends, 2); /* one packet per attempt, a check after each */
 	assert_int_equal(fk.checks, 2);
 	assert_string_equal(fk.last_target, "10.0.0.5");
 	assert_true(fk.last_timeout == 0.001); /* the wait is also the check's timeout */

@@ -14,11 +14,16 @@
 static void test_mac_and_packet(void **state)
 {
 	static const uint8_t want[6] = { 0x00, 0x11, 0x22, 0xaa, 0xBB, 0xcc };
-	static const char *const good[] = { "00:11:22:aa:bb:cc", "00-11-22-AA-BB-CC", "001122aabbcc",
-					    "0011.22aa.bbcc", "00 11 22 aa bb cc" };
-	static const char *const bad[] = { "", "00:11:22:aa:bb", "00:11:22:aa:bb:cg",
-					   "00:11-22:aa:bb:cc", "001122aabbc", "001122aabbccddee",
-					   "0011.22aa.bbc.", "00:11:22:aa:bb:c:" };
+	static const char *const good[] = { "00:11:22:aa:bb:cc", "00-11-22-AA-BB-CC",
+					    "001122aabbcc", "0011.22aa.bbcc", "00 11 22 aa bb cc" };
+	static const char *const bad[] = { "",
+					   "00:11:22:aa:bb",
+					   "00:11:22:aa:bb:cg",
+					   "00:11-22:aa:bb:cc",
+					   "001122aabbc",
+					   "001122aabbccddee",
+					   "0011.22aa.bbc.",
+					   "00:11:22:aa:bb:c:" };
 	uint8_t mac[6], pkt[WOL_PACKET_LEN];
 	char s[WOL_MAC_STR];
 	size_t i;

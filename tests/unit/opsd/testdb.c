@@ -43,9 +43,12 @@ void testdb_reservation(struct db *db, const char *id, const char *status, int64
 
 	isotime_format_db(start, s);
 	isotime_format_db(end, e);
-	assert_int_equal(db_run(db, "INSERT INTO lab_reservations (transaction_hash, user_id, "
+	assert_int_equal(db_run(db,
+				"INSERT INTO lab_reservations (transaction_hash, user_id, "
 				"wallet_address, lab_id, start_time, end_time, status) VALUES "
-				"(?, 1, 'w', 'lab', ?, ?, ?)", "ssss", id, s, e, status), 0);
+				"(?, 1, 'w', 'lab', ?, ?, ?)",
+				"ssss", id, s, e, status),
+			 0);
 }
 
 void testdb_journal_row(struct journal_row *row)

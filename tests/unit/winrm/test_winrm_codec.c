@@ -16,8 +16,8 @@
 static void test_b64_encode(void **state)
 {
 	static const char *const in[] = { "", "f", "fo", "foo", "foob", "fooba", "foobar" };
-	static const char *const out[] = { "", "Zg==", "Zm8=", "Zm9v", "Zm9vYg==", "Zm9vYmE=",
-	                                   "Zm9vYmFy" };
+	static const char *const out[] = { "",         "Zg==",     "Zm8=",    "Zm9v",
+					   "Zm9vYg==", "Zm9vYmE=", "Zm9vYmFy" };
 	size_t i;
 
 	for (i = 0; i < 7; i++) {
@@ -32,8 +32,12 @@ static void test_b64_encode(void **state)
 static void test_b64_decode(void **state)
 {
 	static const char *const good[][2] = {
-		{ "", "" }, { "Zg==", "f" }, { "Zm8=", "fo" }, { "Zm9v", "foo" },
-		{ " Zm9v\r\nYmFy \n", "foobar" }, { "Zm9vYg==", "foob" },
+		{ "", "" },
+		{ "Zg==", "f" },
+		{ "Zm8=", "fo" },
+		{ "Zm9v", "foo" },
+		{ " Zm9v\r\nYmFy \n", "foobar" },
+		{ "Zm9vYg==", "foob" },
 	};
 	static const char *const bad[] = {
 		"Z", "Zg=", "Zg===", "Z===", "Zm9v=", "Zg==Zg==", "Zm9-", "Zm9v!", "=Zm9",
@@ -85,8 +89,8 @@ static void test_utf16le(void **state)
 {
 	struct buf b;
 	static const char *const bad[] = {
-		"\xc0\xaf", "\xe0\x80\xaf", "\xed\xa0\x80", "\xf4\x90\x80\x80", "\x80", "\xc3",
-		"a\xff", "\xf0\x9f\x98",
+		"\xc0\xaf", "\xe0\x80\xaf", "\xed\xa0\x80", "\xf4\x90\x80\x80",
+		"\x80",     "\xc3",         "a\xff",        "\xf0\x9f\x98",
 	};
 	size_t i;
 

@@ -78,7 +78,7 @@ static void test_transports(void **state)
 static void test_unsupported_transports(void **state)
 {
 	static const char *const names[] = { "kerberos", "credssp", "certificate", "negotiate",
-	                                     "ntlm-plain" };
+					     "ntlm-plain" };
 	struct winrm_conf c;
 	char err[256], want[128];
 	size_t i;
@@ -92,7 +92,8 @@ static void test_unsupported_transports(void **state)
 	}
 	/* Hostile transport text is shortened and flattened in the message. */
 	{
-		struct winrm_target t = target("evil\r\nInjected: header and a very long tail that goes on");
+		struct winrm_target t =
+			target("evil\r\nInjected: header and a very long tail that goes on");
 
 		assert_int_equal(resolve(&t, &c, err, sizeof(err)), -ENOTSUP);
 		assert_null(strchr(err, '\n'));
@@ -178,10 +179,10 @@ static void test_credentials_and_limits(void **state)
 	assert_string_equal(err, "WinRM credentials are required");
 
 	t = target("basic");
-	t.operation_timeout_ms = 30000;  /* equal to the default read timeout */
+	t.operation_timeout_ms = 30000; /* equal to the default read timeout */
 	assert_int_equal(resolve(&t, &c, err, sizeof(err)), -EINVAL);
 	assert_string_equal(err, "WinRM read timeout (30000 ms) must exceed the operation timeout "
-	                         "(30000 ms)");
+				 "(30000 ms)");
 	t.read_timeout_ms = 40000;
 	assert_int_equal(resolve(&t, &c, err, sizeof(err)), 0);
 	winrm_conf_done(&c);
@@ -208,9 +209,10 @@ static void test_api_errors_before_network(void **state)
 	static const char *const args[] = { "a", NULL };
 
 	memset(&res, 0x5a, sizeof(res));
-	assert_int_equal(winrm_run_command(&t, "ipconfig", NULL, 0, &res, err, sizeof(err)), -ENOTSUP);
+	assert_int_equal(winrm_run_command(&t, "ipconfig", NULL, 0, &res, err, sizeof(err)),
+			 -ENOTSUP);
 	assert_string_equal(err, "WinRM transport 'kerberos' is not supported");
-	assert_int_equal(res.out_len, 0x5a5a5a5a5a5a5a5aULL);  /* ret untouched on failure */
+	assert_int_equal(res.out_len, 0x5a5a5a5a5a5a5a5aULL); /* ret untouched on failure */
 	assert_int_equal(winrm_run_powershell(&t, "Get-Date", &res, err, sizeof(err)), -ENOTSUP);
 	assert_int_equal(winrm_read_file(&t, "C:\\x", &content, &len, err, sizeof(err)), -ENOTSUP);
 	assert_string_equal(content, "untouched");
@@ -232,7 +234,8 @@ static void test_api_errors_before_network(void **state)
 		assert_non_null(big);
 		memset(big, 'a', n);
 		big[n] = 0;
-		assert_int_equal(winrm_run_command(&t, big, NULL, 0, &res, err, sizeof(err)), -E2BIG);
+		assert_int_equal(winrm_run_command(&t, big, NULL, 0, &res, err, sizeof(err)),
+				 -E2BIG);
 		free(big);
 	}
 	winrm_result_free(NULL);

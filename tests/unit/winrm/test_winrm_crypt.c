@@ -15,12 +15,14 @@
 static const uint8_t sig[16] = { 1, 0, 0, 0, 0xde, 0xad, 0xbe, 0xef, 1, 2, 3, 4, 0, 0, 0, 0 };
 
 /* A sealed payload that contains the boundary text and CRLFs, to prove binary safety. */
-static const uint8_t sealed[] = "\x00\xff--Encrypted Boundary\r\n\tContent-Type: x\r\nLength=9\r\n\x80";
+static const uint8_t sealed[] =
+	"\x00\xff--Encrypted Boundary\r\n\tContent-Type: x\r\nLength=9\r\n\x80";
 
 static void build(struct buf *b, size_t plain_len)
 {
 	buf_init(b, 1 << 20);
-	assert_int_equal(winrm_crypt_build(plain_len, sig, sizeof(sig), sealed, sizeof(sealed), b), 0);
+	assert_int_equal(winrm_crypt_build(plain_len, sig, sizeof(sig), sealed, sizeof(sealed), b),
+			 0);
 }
 
 static void test_build_exact_bytes(void **state)
@@ -72,7 +74,8 @@ static void test_windows_variants(void **state)
 		"OriginalContent: type=application/soap+xml;charset=UTF-8;Length=5;\r\n"
 		"--Encrypted Boundary\r\n"
 		"Content-Type: application/octet-stream\r\n"
-		"\x02\x00\x00\x00" "SGabcde"
+		"\x02\x00\x00\x00"
+		"SGabcde"
 		"--Encrypted Boundary--\r\n";
 	struct winrm_crypt_part p;
 
@@ -110,7 +113,8 @@ static void replace(struct buf *b, const char *from, const char *to)
 	assert_int_equal(buf_try_append(&n, b->data, (size_t)(at - b->data)), 0);
 	assert_int_equal(buf_try_append_str(&n, to), 0);
 	assert_int_equal(buf_try_append(&n, at + strlen(from),
-	                                  b->len - (size_t)(at - b->data) - strlen(from)), 0);
+					b->len - (size_t)(at - b->data) - strlen(from)),
+			 0);
 	buf_free(b);
 	*b = n;
 }
@@ -118,7 +122,8 @@ static void replace(struct buf *b, const char *from, const char *to)
 static void test_malformed(void **state)
 {
 	static const char *const edits[][2] = {
-		{ "--Encrypted Boundary\r\n\tContent-Type: application/HTTP", "--Other Boundary\r\n\tContent-Type: application/HTTP" },
+		{ "--Encrypted Boundary\r\n\tContent-Type: application/HTTP",
+		  "--Other Boundary\r\n\tContent-Type: application/HTTP" },
 		{ "HTTP-SPNEGO-session-encrypted", "HTTP-CredSSP-session-encrypted" },
 		{ "Length=10", "Length=" },
 		{ "Length=10", "Length=1x0" },
@@ -126,9 +131,9 @@ static void test_malformed(void **state)
 		{ "Length=10", "Len=10" },
 		{ "application/octet-stream", "application/json" },
 		{ "--Encrypted Boundary--", "--Encrypted Boundary!!" },
-		{ "\x10\x00\x00\x00", "\x00\x00\x00\x00" },            /* zero-length signature */
-		{ "\x10\x00\x00\x00", "\xff\xff\xff\xff" },            /* signature beyond the data */
-		{ "\x10\x00\x00\x00", "\x00\x10\x00\x00" },            /* 4096 > limit */
+		{ "\x10\x00\x00\x00", "\x00\x00\x00\x00" }, /* zero-length signature */
+		{ "\x10\x00\x00\x00", "\xff\xff\xff\xff" }, /* signature beyond the data */
+		{ "\x10\x00\x00\x00", "\x00\x10\x00\x00" }, /* 4096 > limit */
 	};
 	struct winrm_crypt_part p;
 	size_t i;

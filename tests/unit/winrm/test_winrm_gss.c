@@ -21,13 +21,13 @@
 static bool emulate_sig_last;
 
 OM_uint32 __real_gss_wrap(OM_uint32 *, gss_ctx_id_t, int, gss_qop_t, gss_buffer_t, int *,
-                          gss_buffer_t);
+			  gss_buffer_t);
 OM_uint32 __real_gss_unwrap(OM_uint32 *, gss_ctx_id_t, gss_buffer_t, gss_buffer_t, int *,
-                            gss_qop_t *);
+			    gss_qop_t *);
 OM_uint32 __wrap_gss_wrap(OM_uint32 *, gss_ctx_id_t, int, gss_qop_t, gss_buffer_t, int *,
-                          gss_buffer_t);
+			  gss_buffer_t);
 OM_uint32 __wrap_gss_unwrap(OM_uint32 *, gss_ctx_id_t, gss_buffer_t, gss_buffer_t, int *,
-                            gss_qop_t *);
+			    gss_qop_t *);
 
 /* Rotate a token so that its first `n` bytes move to the end (or back). */
 static void rotate(uint8_t *p, size_t len, size_t n)
@@ -40,7 +40,7 @@ static void rotate(uint8_t *p, size_t len, size_t n)
 }
 
 OM_uint32 __wrap_gss_wrap(OM_uint32 *minor, gss_ctx_id_t ctx, int conf, gss_qop_t qop,
-                          gss_buffer_t in, int *conf_state, gss_buffer_t out)
+			  gss_buffer_t in, int *conf_state, gss_buffer_t out)
 {
 	OM_uint32 major = __real_gss_wrap(minor, ctx, conf, qop, in, conf_state, out);
 
@@ -49,8 +49,8 @@ OM_uint32 __wrap_gss_wrap(OM_uint32 *minor, gss_ctx_id_t ctx, int conf, gss_qop_
 	return major;
 }
 
-OM_uint32 __wrap_gss_unwrap(OM_uint32 *minor, gss_ctx_id_t ctx, gss_buffer_t in,
-                            gss_buffer_t out, int *conf_state, gss_qop_t *qop)
+OM_uint32 __wrap_gss_unwrap(OM_uint32 *minor, gss_ctx_id_t ctx, gss_buffer_t in, gss_buffer_t out,
+			    int *conf_state, gss_qop_t *qop)
 {
 	if (emulate_sig_last && in->length > 16)
 		rotate(in->value, in->length, in->length - 16);
@@ -87,7 +87,7 @@ static void acceptor_init(struct acceptor *a)
 
 	a->ctx = GSS_C_NO_CONTEXT;
 	major = gss_acquire_cred(&minor, GSS_C_NO_NAME, GSS_C_INDEFINITE, &mechs, GSS_C_ACCEPT,
-	                         &a->cred, NULL, NULL);
+				 &a->cred, NULL, NULL);
 	assert_false(GSS_ERROR(major));
 }
 
@@ -107,7 +107,7 @@ static OM_uint32 accept_step(struct acceptor *a, const struct buf *in, struct bu
 	gss_buffer_desc itok = { in->len, in->data }, otok = GSS_C_EMPTY_BUFFER;
 
 	major = gss_accept_sec_context(&minor, &a->ctx, a->cred, &itok, GSS_C_NO_CHANNEL_BINDINGS,
-	                               NULL, NULL, &otok, NULL, NULL, NULL);
+				       NULL, NULL, &otok, NULL, NULL, NULL);
 	buf_reset(out);
 	if (otok.length)
 		assert_int_equal(buf_try_append(out, otok.value, otok.length), 0);
@@ -127,7 +127,7 @@ static OM_uint32 handshake(struct winrm_gss *g, struct acceptor *a)
 	buf_init(&s, 65536);
 	assert_int_equal(winrm_auth_gss_step(g, NULL, 0, &c, &complete, err, sizeof(err)), 0);
 	assert_false(complete);
-	assert_memory_equal(c.data, "NTLMSSP\0\x01\0\0\0", 12);  /* raw NTLM, not SPNEGO */
+	assert_memory_equal(c.data, "NTLMSSP\0\x01\0\0\0", 12); /* raw NTLM, not SPNEGO */
 	major = accept_step(a, &c, &s);
 	assert_int_equal(major, GSS_S_CONTINUE_NEEDED);
 	buf_reset(&c);
@@ -140,8 +140,7 @@ static OM_uint32 handshake(struct winrm_gss *g, struct acceptor *a)
 }
 
 /* Seal with the client, unseal with the acceptor. */
-static void client_to_server(struct winrm_gss *g, struct acceptor *a, const char *msg,
-                             uint32_t seq)
+static void client_to_server(struct winrm_gss *g, struct acceptor *a, const char *msg, uint32_t seq)
 {
 	struct buf sig, sealed;
 	OM_uint32 major, minor;
@@ -152,13 +151,14 @@ static void client_to_server(struct winrm_gss *g, struct acceptor *a, const char
 
 	buf_init(&sig, 16);
 	buf_init(&sealed, 4096);
-	assert_int_equal(winrm_auth_gss_wrap(g, (const uint8_t *)msg, n, &sig, &sealed, err,
-	                                     sizeof(err)), 0);
+	assert_int_equal(
+		winrm_auth_gss_wrap(g, (const uint8_t *)msg, n, &sig, &sealed, err, sizeof(err)),
+		0);
 	assert_int_equal(sig.len, 16);
 	assert_int_equal(sealed.len, n);
-	assert_memory_equal(sig.data, "\x01\0\0\0", 4);           /* MS-WSMV wants it first */
+	assert_memory_equal(sig.data, "\x01\0\0\0", 4); /* MS-WSMV wants it first */
 	assert_int_equal(sig.data[12], seq);
-	assert_memory_not_equal(sealed.data, msg, n);             /* really sealed */
+	assert_memory_not_equal(sealed.data, msg, n); /* really sealed */
 	/* What goes on the wire is sig || sealed; the acceptor unwraps exactly that. */
 	tok = malloc(16 + n);
 	memcpy(tok, sig.data, 16);
@@ -176,8 +176,7 @@ static void client_to_server(struct winrm_gss *g, struct acceptor *a, const char
 }
 
 /* Seal with the acceptor (Windows order: sig || sealed), unseal with the client. */
-static int server_to_client(struct winrm_gss *g, struct acceptor *a, const char *msg,
-                            bool tamper)
+static int server_to_client(struct winrm_gss *g, struct acceptor *a, const char *msg, bool tamper)
 {
 	OM_uint32 major, minor;
 	gss_buffer_desc in = { strlen(msg), (void *)msg }, out = GSS_C_EMPTY_BUFFER;
@@ -193,7 +192,7 @@ static int server_to_client(struct winrm_gss *g, struct acceptor *a, const char 
 		((uint8_t *)out.value)[20] ^= 1;
 	buf_init(&plain, 4096);
 	r = winrm_auth_gss_unwrap(g, out.value, 16, (uint8_t *)out.value + 16, out.length - 16,
-	                          &plain, err, sizeof(err));
+				  &plain, err, sizeof(err));
 	if (r == 0) {
 		assert_int_equal(plain.len, strlen(msg));
 		assert_memory_equal(plain.data, msg, plain.len);
@@ -211,7 +210,8 @@ static void session(bool sig_last)
 	uint8_t sig[16] = { 1 };
 
 	emulate_sig_last = sig_last;
-	assert_int_equal(winrm_auth_gss_new("labuser", "S3cret!", "127.0.0.1", &g, err, sizeof(err)), 0);
+	assert_int_equal(
+		winrm_auth_gss_new("labuser", "S3cret!", "127.0.0.1", &g, err, sizeof(err)), 0);
 	acceptor_init(&a);
 	assert_int_equal(handshake(g, &a), GSS_S_COMPLETE);
 	assert_true(winrm_auth_gss_can_seal(g));
@@ -221,8 +221,10 @@ static void session(bool sig_last)
 	assert_int_equal(server_to_client(g, &a, "reply two", false), 0);
 	/* A flipped bit is caught, and bad shapes are refused before gss_unwrap. */
 	assert_int_equal(server_to_client(g, &a, "reply three", true), -EPROTO);
-	assert_int_equal(winrm_auth_gss_unwrap(g, sig, 15, sig, 1, NULL, err, sizeof(err)), -EPROTO);
-	assert_int_equal(winrm_auth_gss_unwrap(g, sig, 16, sig, 0, NULL, err, sizeof(err)), -EPROTO);
+	assert_int_equal(winrm_auth_gss_unwrap(g, sig, 15, sig, 1, NULL, err, sizeof(err)),
+			 -EPROTO);
+	assert_int_equal(winrm_auth_gss_unwrap(g, sig, 16, sig, 0, NULL, err, sizeof(err)),
+			 -EPROTO);
 	/* After a reset the context is gone until a new handshake. */
 	winrm_auth_gss_reset(g);
 	assert_false(winrm_auth_gss_can_seal(g));
@@ -251,15 +253,17 @@ static void test_wrong_password(void **state)
 	struct acceptor a;
 	char err[256];
 
-	assert_int_equal(winrm_auth_gss_new("labuser", "wrong", "127.0.0.1", &g, err, sizeof(err)), 0);
+	assert_int_equal(winrm_auth_gss_new("labuser", "wrong", "127.0.0.1", &g, err, sizeof(err)),
+			 0);
 	acceptor_init(&a);
 	assert_true(GSS_ERROR(handshake(g, &a)));
 	acceptor_done(&a);
 	winrm_auth_gss_free(g);
 	/* Without an established context nothing can be sealed. */
 	assert_int_equal(winrm_auth_gss_new("labuser", "x", "h", &g, err, sizeof(err)), 0);
-	assert_int_equal(winrm_auth_gss_wrap(g, (const uint8_t *)"x", 1, NULL, NULL, err, sizeof(err)),
-	                 -EPROTO);
+	assert_int_equal(
+		winrm_auth_gss_wrap(g, (const uint8_t *)"x", 1, NULL, NULL, err, sizeof(err)),
+		-EPROTO);
 	winrm_auth_gss_free(g);
 	winrm_auth_gss_free(NULL);
 }
@@ -273,7 +277,8 @@ static void test_domain_user_forms(void **state)
 	size_t i;
 
 	for (i = 0; i < 2; i++) {
-		assert_int_equal(winrm_auth_gss_new(users[i], "S3cret!", "h", &g, err, sizeof(err)), 0);
+		assert_int_equal(winrm_auth_gss_new(users[i], "S3cret!", "h", &g, err, sizeof(err)),
+				 0);
 		acceptor_init(&a);
 		assert_int_equal(handshake(g, &a), GSS_S_COMPLETE);
 		acceptor_done(&a);
@@ -297,32 +302,38 @@ static void test_export_import_unseal(void **state)
 	buf_init(&framed, 1 << 20);
 	buf_init(&plain, 1 << 20);
 	assert_int_equal(winrm_auth_gss_new("labuser", "S3cret!", "h", &g, err, sizeof(err)), 0);
-	assert_int_equal(winrm_auth_gss_export(g, &ctx, err, sizeof(err)), -EINVAL); /* no context */
+	assert_int_equal(winrm_auth_gss_export(g, &ctx, err, sizeof(err)),
+			 -EINVAL); /* no context */
 	acceptor_init(&a);
 	assert_int_equal(handshake(g, &a), GSS_S_COMPLETE);
 	assert_int_equal(winrm_auth_gss_export(g, &ctx, err, sizeof(err)), 0);
 	assert_false(winrm_auth_gss_can_seal(g)); /* the context moved into the token */
-	assert_false(GSS_ERROR(__real_gss_wrap(&minor, a.ctx, 1, GSS_C_QOP_DEFAULT, &in, NULL, &out)));
+	assert_false(
+		GSS_ERROR(__real_gss_wrap(&minor, a.ctx, 1, GSS_C_QOP_DEFAULT, &in, NULL, &out)));
 	assert_int_equal(winrm_crypt_build(in.length, out.value, 16, (uint8_t *)out.value + 16,
-	                                   in.length, &framed), 0);
+					   in.length, &framed),
+			 0);
 	assert_int_equal(winrm_auth_gss_import(ctx.data, ctx.len, &copy, err, sizeof(err)), 0);
 	assert_true(winrm_auth_gss_can_seal(copy));
-	assert_int_equal(winrm_auth_gss_unseal(copy, framed.data, framed.len, &plain, err,
-	                                       sizeof(err)), 0);
+	assert_int_equal(
+		winrm_auth_gss_unseal(copy, framed.data, framed.len, &plain, err, sizeof(err)), 0);
 	assert_int_equal(plain.len, in.length);
 	assert_memory_equal(plain.data, msg, plain.len);
 	/* the same message again is a replay for this context */
 	buf_reset(&plain);
-	assert_int_equal(winrm_auth_gss_unseal(copy, framed.data, framed.len, &plain, err,
-	                                       sizeof(err)), -EPROTO);
+	assert_int_equal(
+		winrm_auth_gss_unseal(copy, framed.data, framed.len, &plain, err, sizeof(err)),
+		-EPROTO);
 	winrm_auth_gss_free(copy);
 	/* a Length= that does not match the plaintext is refused */
 	buf_reset(&framed);
 	assert_int_equal(winrm_crypt_build(in.length + 1, out.value, 16, (uint8_t *)out.value + 16,
-	                                   in.length, &framed), 0);
+					   in.length, &framed),
+			 0);
 	assert_int_equal(winrm_auth_gss_import(ctx.data, ctx.len, &copy, err, sizeof(err)), 0);
-	assert_int_equal(winrm_auth_gss_unseal(copy, framed.data, framed.len, &plain, err,
-	                                       sizeof(err)), -EPROTO);
+	assert_int_equal(
+		winrm_auth_gss_unseal(copy, framed.data, framed.len, &plain, err, sizeof(err)),
+		-EPROTO);
 	assert_non_null(strstr(err, "length mismatch"));
 	winrm_auth_gss_free(copy);
 	assert_int_equal(winrm_auth_gss_import("junk", 4, &copy, err, sizeof(err)), -EPROTO);

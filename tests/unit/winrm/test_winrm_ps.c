@@ -34,16 +34,16 @@ static void test_ps_path_quoting(void **state)
 
 	assert_int_equal(winrm_ps_read_file_script("C:\\LabStation\\heartbeat.json", &s), 0);
 	assert_string_equal(s, "Get-Content -LiteralPath 'C:\\LabStation\\heartbeat.json' -Raw "
-	                       "-Encoding UTF8");
+			       "-Encoding UTF8");
 	free(s);
 	assert_int_equal(winrm_ps_read_file_script("C:\\it's ''here''.txt", &s), 0);
 	assert_string_equal(s, "Get-Content -LiteralPath 'C:\\it''s ''''here''''.txt' -Raw "
-	                       "-Encoding UTF8");
+			       "-Encoding UTF8");
 	free(s);
 	/* PowerShell also closes '...' at U+2018..U+201B: they are doubled too. */
 	assert_int_equal(winrm_ps_read_file_script("a\u2019; rm x; \u2018b\u201a\u201bc", &s), 0);
 	assert_string_equal(s, "Get-Content -LiteralPath 'a\u2019\u2019; rm x; \u2018\u2018b"
-	                       "\u201a\u201a\u201b\u201bc' -Raw -Encoding UTF8");
+			       "\u201a\u201a\u201b\u201bc' -Raw -Encoding UTF8");
 	free(s);
 	/* Other characters in the same UTF-8 block are left alone. */
 	assert_int_equal(winrm_ps_read_file_script("\u201c\u2014", &s), 0);
@@ -85,9 +85,12 @@ static void test_clixml(void **state)
 	assert_string_equal(out, want);
 	free(out);
 	/* Other _xHHHH_ escapes are decoded. */
-	assert_int_equal(clixml("#< CLIXML\r\n<Objs xmlns=\"http://schemas.microsoft.com/powershell/2004/04\">"
-	                        "<Obj S=\"progress\"><S>ignored? no: nested</S></Obj>"
-	                        "<S S=\"Error\">tab_x0009_e_x00E9_</S></Objs>", &out), 1);
+	assert_int_equal(
+		clixml("#< CLIXML\r\n<Objs xmlns=\"http://schemas.microsoft.com/powershell/2004/04\">"
+		       "<Obj S=\"progress\"><S>ignored? no: nested</S></Obj>"
+		       "<S S=\"Error\">tab_x0009_e_x00E9_</S></Objs>",
+		       &out),
+		1);
 	assert_string_equal(out, "tab\te\xc3\xa9");
 	free(out);
 	/* Not CLIXML, broken XML, DTDs, or no S text: left alone. */
@@ -97,8 +100,10 @@ static void test_clixml(void **state)
 	assert_int_equal(clixml("#< CLIXML\r\n<Objs><S>unterminated", &out), 0);
 	assert_string_equal(out, "#< CLIXML\r\n<Objs><S>unterminated");
 	free(out);
-	assert_int_equal(clixml("#< CLIXML\r\n<!DOCTYPE x [<!ENTITY a \"b\">]><Objs><S>&a;</S></Objs>",
-	                        &out), 0);
+	assert_int_equal(
+		clixml("#< CLIXML\r\n<!DOCTYPE x [<!ENTITY a \"b\">]><Objs><S>&a;</S></Objs>",
+		       &out),
+		0);
 	free(out);
 	assert_int_equal(clixml("#< CLIXML\r\n<Objs><S> </S></Objs>", &out), 0);
 	assert_string_equal(out, "#< CLIXML\r\n<Objs><S> </S></Objs>");
