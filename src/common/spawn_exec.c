@@ -113,7 +113,8 @@ static _Noreturn void spawn_child(const struct spawn_exec *x)
 	int sig, err;
 
 	/* Handlers reset themselves at exec; ignored signals (SIGPIPE in the daemons) do not.
-	 * All signals stay blocked until just before exec (the parent blocked them). */
+	 * All signals stay blocked until just before exec (the parent blocked them). glibc's
+	 * own signals (32, 33) refuse sigaction and keep what our parent gave us. */
 	memset(&dfl, 0, sizeof(dfl));
 	dfl.sa_handler = SIG_DFL;
 	for (sig = 1; sig < NSIG; sig++)
