@@ -16,36 +16,29 @@ void client_wipe_free(char *s)
 	free(s);
 }
 
-int rl_client_set_token(struct rl_client *c, const char *token)
+/* Replace *slot with a copy of token (NULL or "" clears it), wiping the old one. */
+static int set_secret(char **slot, const char *token)
 {
 	char *t = NULL;
 
-	if (c == NULL)
-		return -EINVAL;
 	if (token != NULL && token[0] != '\0') {
 		t = strdup(token);
 		if (t == NULL)
 			return -ENOMEM;
 	}
-	client_wipe_free(c->token);
-	c->token = t;
+	client_wipe_free(*slot);
+	*slot = t;
 	return 0;
+}
+
+int rl_client_set_token(struct rl_client *c, const char *token)
+{
+	return c == NULL ? -EINVAL : set_secret(&c->token, token);
 }
 
 int rl_client_set_admin_token(struct rl_client *c, const char *token)
 {
-	char *t = NULL;
-
-	if (c == NULL)
-		return -EINVAL;
-	if (token != NULL && token[0] != '\0') {
-		t = strdup(token);
-		if (t == NULL)
-			return -ENOMEM;
-	}
-	client_wipe_free(c->admin_token);
-	c->admin_token = t;
-	return 0;
+	return c == NULL ? -EINVAL : set_secret(&c->admin_token, token);
 }
 
 /* Read a token file (one line, trimmed) into a stack buffer that is wiped afterwards, and
