@@ -46,16 +46,21 @@ function(rl_add_unit_test name)
                        ENVIRONMENT "${RL_SAN_ENV}")
 endfunction()
 
-# rl_add_e2e_test(<name> <pytest path> [TIMEOUT s] [ENV k=v...])
+# rl_add_e2e_test(<name> <pytest path> [TIMEOUT s] [COST s] [ENV k=v...])
 # Runs Debian's pytest against the real binaries (label "e2e"). Exit code 5 (no tests) fails.
+# COST: the suite's usual run time in seconds; `ctest -j` starts the costliest first, so a
+# fresh tree (no CTestCostData.txt yet) does not leave the longest suite for last.
 function(rl_add_e2e_test name path)
-  cmake_parse_arguments(T "" "TIMEOUT" "ENV" ${ARGN})
+  cmake_parse_arguments(T "" "TIMEOUT;COST" "ENV" ${ARGN})
   if(NOT T_TIMEOUT)
     set(T_TIMEOUT 600)
   endif()
+  if(NOT T_COST)
+    set(T_COST 10)
+  endif()
   add_test(NAME ${name}
            COMMAND ${CMAKE_SOURCE_DIR}/tests/e2e/run-pytest ${CMAKE_SOURCE_DIR}/${path})
-  set_tests_properties(${name} PROPERTIES LABELS e2e TIMEOUT ${T_TIMEOUT}
+  set_tests_properties(${name} PROPERTIES LABELS e2e TIMEOUT ${T_TIMEOUT} COST ${T_COST}
     ENVIRONMENT "RL_BIN_DIR=${CMAKE_BINARY_DIR}/bin;RL_BUILD_DIR=${CMAKE_BINARY_DIR};RL_SOURCE_DIR=${CMAKE_SOURCE_DIR};${T_ENV}")
 endfunction()
 
