@@ -89,8 +89,9 @@ cmd_test() {
 	say "unit tests (gcc, ASan+UBSan)"
 	ctest --test-dir build-asan -L unit -j "$(jobs)" --output-on-failure
 	# The e2e suites spend most of their time waiting on daemons, netlab-sim and timers, so
-	# three run at once (their tests assert properties, never timings); the package test
-	# (build, contents, lintian, install into a scratch root) runs beside them.
+	# three run at once (their tests assert properties, never timings), the longest first
+	# (their COST); the package test (a whole package build, contents, lintian, install into
+	# a scratch root) is RUN_SERIAL: it runs alone once they are done.
 	say "end-to-end tests (real daemons on loopback, gcc, ASan+UBSan) and the Debian packages"
 	ctest --test-dir build-asan -L 'e2e|package' -j 3 --output-on-failure
 	say "fuzz smoke runs (clang, libFuzzer)"

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""What a restart costs a job that holds a lab (issue 12), with and without --keep-labs.
+"""What a restart costs a job that holds a lab (issue 13), with and without --keep-labs.
 
 A job holds a lab (session ACTIVE, `netlab up` done); the server gets SIGTERM and is started
 again. Measured from the SIGTERM until the job can use its lab again:
