@@ -56,8 +56,8 @@ cmd_serve() {
 	install_missing "${BUILD_PKGS[@]}"
 	cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRL_SANITIZE=OFF -DRL_FUZZ=OFF
 	cmake --build build -j "$(jobs)"
-	local args=("$@")
-	[ ${#args[@]} -eq 0 ] && args=(--host 127.0.0.1 --port 8000)
+	# Loopback and port 8000 unless the extra arguments say otherwise (the last one wins).
+	local args=(--host 127.0.0.1 --port 8000 "$@")
 	if command -v netlab >/dev/null 2>&1 && netlab version >/dev/null 2>&1 &&
 	   ! netlab version 2>&1 | grep -q netlab-sim; then
 		say "using the real netlab at $(command -v netlab)"
