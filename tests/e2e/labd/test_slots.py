@@ -189,14 +189,17 @@ def test_handoff_runs_three_netlab_calls(server):
 
 def test_sanity_teardown_when_netlab_registers_a_default_lab(server, tmp_path):
     # A local user's lab on the default instance, in another directory: the original tears
-    # the default instance down before every start, and so do we -- but only then.
+    # the default instance down before every start, and so do we -- but only then. The lab
+    # comes up after the server's start-up cleanup (which tears the default instance down
+    # too, and runs after /healthz answers), so that it is still there when we acquire.
+    server.wait_log("Startup cleanup (completed|encountered)")
     local = tmp_path / "local"
     local.mkdir()
     (local / "topology.yml").write_bytes(OTHER_TOPOLOGY)
     subprocess.run([str(server.bin / "netlab"), "up", "topology.yml"], cwd=local,
                    env=server.env, check=True, stdin=subprocess.DEVNULL, capture_output=True,
                    timeout=60)
-    server.wait_log("Startup cleanup (completed|encountered)")
+    assert (local / "netlab.lock").exists()
     a = server.new_session()
     before = len(server.netlab_calls())
     assert server.acquire(a).status_code == 200
