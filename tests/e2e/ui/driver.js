@@ -23,6 +23,7 @@ let browser = null;
 let context = null;
 let page = null;
 let log = null; // what the current page did: requests, errors, dialogs, navigations
+let pending = []; // header reads of log.requests still under way
 
 function fn(source) {
   // A function written in the test, run in the page (playwright serialises it by source).
@@ -53,14 +54,14 @@ const ops = {
     page.setDefaultTimeout(a.timeout);
     log = { requests: [], errors: [], dialogs: [], navigations: 0 };
     const mine = log;
-    page.on('request', async (r) => {
+    // A request is listed at once; its full headers come asynchronously, so `log` waits for
+    // every pending read before it answers (a test never sees a request without headers).
+    pending = [];
+    page.on('request', (r) => {
       const entry = { method: r.method(), url: r.url(), headers: null };
       mine.requests.push(entry);
-      try {
-        entry.headers = await r.allHeaders();
-      } catch (e) {
-        entry.headers = r.headers();
-      }
+      pending.push(r.allHeaders().then((h) => { entry.headers = h; },
+                                         () => { entry.headers = r.headers(); }));
     });
     page.on('console', (m) => {
       if (m.type() === 'error')
@@ -98,7 +99,10 @@ const ops = {
   async fill(a) { await locator(a).fill(a.value, { timeout: a.timeout }); return true; },
   async content() { return page.content(); },
   async screenshot(a) { await page.screenshot({ path: a.path, fullPage: true }); return a.path; },
-  async log() { return log; },
+  async log() {
+    await Promise.all(pending);
+    return log;
+  },
   async close() {
     if (browser)
       await browser.close();
