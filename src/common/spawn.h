@@ -49,7 +49,8 @@ struct spawn_result {
 #define SPAWN_BOOT_ID_SIZE 37
 struct spawn_group {
 	pid_t pgid;         /* the group: the child's pid (it leads its own group) */
-	pid_t sid;          /* its session: the server's */
+	pid_t sid;          /* its session: the server's (0 when the session's leader is
+			     * outside our pid namespace, as in a container) */
 	uint64_t starttime; /* the child's start, clock ticks after boot (/proc/<pid>/stat #22) */
 	char boot_id[SPAWN_BOOT_ID_SIZE]; /* /proc/sys/kernel/random/boot_id, NUL-terminated */
 };

@@ -107,7 +107,9 @@ int spawn_group_alive(const struct spawn_group *g)
 	int n = 0, r;
 	DIR *d;
 
-	if (g->pgid <= 1 || g->sid <= 0)
+	/* sid 0 is a real answer: the session's leader lives outside our pid namespace (a
+	 * container, a CI runner), and every process of that session reads 0. */
+	if (g->pgid <= 1 || g->sid < 0)
 		return -EINVAL;
 	/* Start times count from boot: after a reboot nothing of the group can be left. */
 	r = spawn_boot_id(boot_id);

@@ -14,6 +14,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
+#include <sys/mount.h>
 #include <sys/pidfd.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
@@ -399,6 +401,77 @@ static void test_group_identity(void **state)
 	spawn_result_free(&o.res);
 }
 
+/* Run in a new pid namespace whose /proc is its own, as pid 1 there: our session's leader
+ * is outside, so /proc (and getsid) say session 0 for every process of it. Returns the
+ * number of the first check that failed, 0 when all held. */
+static int foreign_session_checks(void)
+{
+	const char *argv[] = { "/bin/sh", "-c", "sleep 600 & sleep 600", NULL };
+	struct spawn_options opt = { .argv = argv, .stdout_max = 64, .stderr_max = 64 };
+	struct spawn_group g, other;
+	struct spawn *sp = NULL;
+	struct outcome o = { 0 };
+	sd_event *e = NULL;
+
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+	    mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+		return 1;
+	if (getpid() != 1 || getsid(0) != 0)
+		return 2;
+	if (sd_event_new(&e) < 0 || spawn_start(e, &opt, on_done, &o, &sp) != 0)
+		return 3;
+	if (spawn_get_group(sp, &g) != 0 || g.sid != 0 || g.pgid != spawn_pid(sp))
+		return 4;
+	if (spawn_group_alive(&g) < 1)
+		return 5;
+	other = g;
+	other.sid = 1; /* a session that is not ours */
+	if (spawn_group_alive(&other) != 0)
+		return 6;
+	other.sid = -1;
+	if (spawn_group_alive(&other) != -EINVAL)
+		return 7;
+	if (spawn_kill_group(&g, SIGKILL) != 0)
+		return 8;
+	while (!o.done)
+		if (sd_event_run(e, 10 * USEC_PER_SEC) < 0)
+			return 9;
+	if (o.res.signal != SIGKILL || spawn_group_alive(&g) != 0)
+		return 10;
+	spawn_free(sp);
+	sd_event_unref(e);
+	spawn_result_free(&o.res);
+	return 0;
+}
+
+static void test_group_in_foreign_session(void **state)
+{
+	/* Where the session's leader lives outside our pid namespace (a container, a CI
+	 * runner), every process reads session 0: a record of such a group still finds and
+	 * ends it. Needs CAP_SYS_ADMIN for the namespaces; skipped without. */
+	int status;
+	pid_t pid = fork();
+
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		pid_t inner;
+
+		if (unshare(CLONE_NEWPID | CLONE_NEWNS) < 0)
+			_exit(errno == EPERM ? 77 : 99);
+		inner = fork();
+		if (inner == 0)
+			_exit(foreign_session_checks());
+		if (inner < 0 || waitpid(inner, &status, 0) != inner)
+			_exit(98);
+		_exit(WIFEXITED(status) ? WEXITSTATUS(status) : 97);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	if (WEXITSTATUS(status) == 77)
+		skip();
+	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
 static void test_path_search(void **state)
 {
 	/* PATH is searched in order; a file that is there but not executable is EACCES when
@@ -498,6 +571,7 @@ int main(void)
 		cmocka_unit_test(test_other_children_untouched),
 		cmocka_unit_test(test_leftover_group_after_crash),
 		cmocka_unit_test(test_group_identity),
+		cmocka_unit_test(test_group_in_foreign_session),
 		cmocka_unit_test(test_path_search),
 	};
 	int failed;
