@@ -202,6 +202,15 @@ def server(make_server):
     return make_server()
 
 
+def token_server(root, option, token):
+    """A started Server whose token `option` (--token-file, --admin-token-file) names a
+    0600 file holding `token`; the caller stops it (module fixtures share one)."""
+    f = root / "token"
+    f.write_text(token + "\n")
+    f.chmod(0o600)
+    return Server(root / "srv", args=[option, str(f)]).start(timeout=60)
+
+
 def new_session(server, label=None, priority=None):
     """POST /session with a JSON body (so the answer names the handle): (id, handle)."""
     body = {}

@@ -7,7 +7,7 @@ add a header to a navigation); everything the page reads it must authorise itsel
 import pytest
 import requests
 
-from conftest import Server, row
+from conftest import row, token_server
 
 ACCESS = "acc-93b1e6f0c2d4"
 
@@ -15,11 +15,7 @@ ACCESS = "acc-93b1e6f0c2d4"
 @pytest.fixture(scope="module")
 def locked(tmp_path_factory):
     """One server for the module: the tests only add sessions and look for their own."""
-    root = tmp_path_factory.mktemp("locked")
-    f = root / "token"
-    f.write_text(ACCESS + "\n")
-    f.chmod(0o600)
-    s = Server(root / "srv", args=["--token-file", str(f)]).start(timeout=60)
+    s = token_server(tmp_path_factory.mktemp("locked"), "--token-file", ACCESS)
     yield s
     s.stop()
 

@@ -3,7 +3,7 @@ with it (drain/undrain, end a session by handle, force-destroy a slot's lab); th
 ever travels in an Authorization header."""
 import pytest
 
-from conftest import Server, new_session, row
+from conftest import new_session, row, token_server
 
 TOKEN = "adm-4f0c9e7b1d2a"
 
@@ -14,11 +14,7 @@ def auth():
 
 @pytest.fixture(scope="module")
 def shared_admin_server(tmp_path_factory):
-    root = tmp_path_factory.mktemp("admin")
-    f = root / "admin-token"
-    f.write_text(TOKEN + "\n")
-    f.chmod(0o600)
-    s = Server(root / "srv", args=["--admin-token-file", str(f)]).start(timeout=60)
+    s = token_server(tmp_path_factory.mktemp("admin"), "--admin-token-file", TOKEN)
     yield s
     s.stop()
 
