@@ -102,7 +102,7 @@ def test_a_restart_during_netlab_up_cleans_that_lab(make_server):
     s.wait_log("Startup cleanup", 60)
     assert s.get(f"/session/{a}").json() == {"status": "active", "position": 0}
     assert s.get("/lab", session=a).json()["running"] is False
-    assert not list(s.tmp.glob("netlab_topo_*"))
+    s.wait_for(lambda: not list(s.tmp.glob("netlab_topo_*")), 30, "leftovers removed")
     assert s.acquire(a).status_code == 200
 
 
@@ -145,10 +145,11 @@ def test_an_unusable_state_file_is_moved_aside(make_server, content, why):
     s.wait_log("Startup cleanup", 60)
     assert f"State file {path} {why}; moved aside to" in s.log()
     assert list(s.tmp.glob("neops_remote_lab_state.json.bad-*"))
-    # a clean start: no sessions, no labs, our leftovers cleaned up
+    # a clean start: no sessions, no labs, our leftovers cleaned up (right after the
+    # "Startup cleanup" line, which is written before they are removed)
     assert s.get("/sessions").json()["sessions"] == []
     assert s.get(f"/session/{a}").status_code == 404
-    assert not list(s.tmp.glob("netlab_topo_*"))
+    s.wait_for(lambda: not list(s.tmp.glob("netlab_topo_*")), 30, "leftovers removed")
 
 
 def test_without_keep_labs_labs_go_down_and_a_state_file_is_ignored(make_server):
@@ -193,7 +194,7 @@ def test_kill_during_netlab_up_leaves_no_orphan_and_keeps_the_session(make_serve
     s.wait_for(lambda: not os.path.exists(f"/proc/{up_pid}"), 30, "netlab up gone")
     assert s.get(f"/session/{a}").json() == {"status": "active", "position": 0}
     assert s.get("/lab", session=a).json()["running"] is False
-    assert not list(s.tmp.glob("netlab_topo_*"))
+    s.wait_for(lambda: not list(s.tmp.glob("netlab_topo_*")), 30, "leftovers removed")
     r = s.acquire(a)
     assert r.status_code == 200 and r.json()["reused"] is False
 

@@ -439,8 +439,13 @@ static int foreign_session_checks(void)
 	while (!o.done)
 		if (sd_event_run(e, 10 * USEC_PER_SEC) < 0)
 			return 9;
-	if (o.res.signal != SIGKILL || spawn_group_alive(&g) != 0)
+	if (o.res.signal != SIGKILL)
 		return 10;
+	/* the other members were orphaned to us (pid 1 here): once reaped, nothing is left */
+	while (waitpid(-g.pgid, NULL, 0) > 0)
+		;
+	if (errno != ECHILD || spawn_group_alive(&g) != 0)
+		return 11;
 	spawn_free(sp);
 	sd_event_unref(e);
 	spawn_result_free(&o.res);
