@@ -112,6 +112,9 @@ def test_least_recently_used_idle_lab_is_replaced(make_server):
     r = s.acquire(c, topology=THIRD_TOPOLOGY)
     assert r.status_code == 200 and r.json()["reused"] is False
     s.wait_log("Tearing down lab .* \\(reason: replace-idle\\)", 30)
+    # the teardown overlaps the new lab's start: its `down` may not have begun yet
+    s.wait_for(lambda: any(e["event"] == "start" and e["argv"][0] == "down"
+                           for e in s.netlab_events()[before:]), 30, "the teardown's start")
     events = s.netlab_events()[before:]
     starts = [e for e in events if e["event"] == "start"]
     down = [e for e in starts if e["argv"][0] == "down"]
