@@ -1,7 +1,6 @@
 """labctl status, watch and admin, and the queue controls (priority, label, max_wait, try-lock)."""
 import json
 import threading
-import time
 
 from conftest import Labctl, check_sanitizer, wait_for
 
@@ -23,19 +22,38 @@ def test_status_table_and_json(labctl, server, topo):
     assert sid not in json.dumps(st) + text  # never a session id
 
 
-def test_watch_prints_events(labctl, server):
-    p = labctl.popen("watch", "--json")
+def event_readers(server):
+    for line in server.get("/metrics").text.splitlines():
+        if line.startswith("remote_lab_event_readers "):
+            return int(float(line.split()[1]))
+    raise AssertionError("no remote_lab_event_readers in /metrics")
+
+
+def watch(labctl, server, *args):
+    """labctl watch, once the server counts it among its event readers (a reader that comes
+    late is not sent what happened before): (process, its stdout lines so far, reader thread)."""
+    before = event_readers(server)
+    p = labctl.popen("watch", *args)
     lines = []
     t = threading.Thread(target=lambda: lines.extend(p.stdout))
     t.start()
-    time.sleep(1)
-    sid = labctl.json("session", "new", "--label", "watched")["session_id"]
-    labctl("session", "end", sid, check=0)
-    wait_for(lambda: any('"session.ended"' in l for l in lines), timeout=30, what="session.ended")
+    wait_for(lambda: event_readers(server) == before + 1, timeout=30, what="labctl watch reading")
+    return p, lines, t
+
+
+def end_watch(p, t):
     p.terminate()
     p.wait(timeout=30)
     t.join()
     check_sanitizer(p.stderr.read())
+
+
+def test_watch_prints_events(labctl, server):
+    p, lines, t = watch(labctl, server, "--json")
+    sid = labctl.json("session", "new", "--label", "watched")["session_id"]
+    labctl("session", "end", sid, check=0)
+    wait_for(lambda: any('"session.ended"' in l for l in lines), timeout=30, what="session.ended")
+    end_watch(p, t)
     evs = [json.loads(l) for l in lines]
     kinds = [e["event"] for e in evs]
     assert "session.created" in kinds and "session.ended" in kinds
@@ -43,14 +61,12 @@ def test_watch_prints_events(labctl, server):
     assert ended["data"]["reason"] == "deleted"
     assert sid not in "".join(lines)
     # the text form: one line per event
-    p = labctl.popen("watch")
-    time.sleep(1)
+    p, lines, t = watch(labctl, server)
     sid = labctl.json("session", "new")["session_id"]
     labctl("session", "end", sid, check=0)
-    time.sleep(1)
-    p.terminate()
-    out, _ = p.communicate(timeout=30)
-    assert any("session.created" in l and "handle=" in l for l in out.splitlines()), out
+    wait_for(lambda: any("session.ended" in l for l in lines), timeout=30, what="session.ended")
+    end_watch(p, t)
+    assert any("session.created" in l and "handle=" in l for l in lines), lines
 
 
 def test_admin(make_server, tmp_path):

@@ -208,8 +208,10 @@ def test_schema_created_at_startup(make_worker, db):
             sql = ("SELECT column_name FROM information_schema.columns WHERE table_schema = "
                    "DATABASE() AND table_name = '%s' ORDER BY ordinal_position" % table)
         db.wait_for(sql, lambda rows, want=columns: [r[0] for r in rows] == want, timeout=30)
+    # created after the tables above (with MariaDB at the first connection, one statement
+    # at a time, while the worker already answers): wait for them too
     for table in ("lab_reservations", "ops_reservation_claims"):
-        assert db.query("SELECT COUNT(*) FROM %s" % table) == [("0",)]
+        db.wait_for("SELECT COUNT(*) FROM %s" % table, lambda rows: rows == [("0",)], timeout=30)
 
 
 def test_missing_credentials_abort_startup(make_worker, tmp_path):

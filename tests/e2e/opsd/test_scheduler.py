@@ -5,12 +5,16 @@ import json
 import os
 import re
 import signal
+import sys
 import time
 
 import pytest
 
 from conftest import (HEARTBEAT_PATH, db_time, heartbeat_doc, make_db, seed_reservation,
                       start_mariadb, station, wait_db_ready)
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from rawhttp import wait_until  # noqa: E402
 
 PREPARE = r".*LabStation\.exe prepare-session --guard-grace=90"
 RELEASE = r".*LabStation\.exe release-session --reboot"
@@ -223,7 +227,10 @@ def test_scans_never_overlap(make_worker, winrm, udp, tmp_path, request):
     seed_reservation(db, "0xo1", start=db_time(5), end=db_time(3600))
     db.wait_for("SELECT status FROM lab_reservations WHERE transaction_hash = '0xo1'",
                 lambda rows: rows[0][0] == "ACTIVE")
-    time.sleep(0.5)
+    # the scan that dispatched the start ends after the status write (the claim's release)
+    wait_until(lambda: any(float(x) >= 1.5 for x in
+                           re.findall(r"reservation scan finished after ([0-9.]+)s", w.log())),
+               30, "the slow scan to finish")
     lines = [l for l in w.log().splitlines() if "reservation scan started" in l or
              "reservation scan finished" in l]
     kinds = ["finished" if "finished" in l else "started" for l in lines]

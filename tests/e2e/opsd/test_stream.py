@@ -12,7 +12,7 @@ import sys
 import threading
 import time
 
-from conftest import EVENTS_PATH, HEARTBEAT_PATH, heartbeat_doc, station
+from conftest import EVENTS_PATH, HEARTBEAT_PATH, heartbeat_doc, station, wait_db_ready
 from promtext import scrape
 from sse import SSEReader, Stream
 
@@ -79,6 +79,7 @@ def test_stream_polls_the_hosts_it_watches(make_worker, winrm, db):
     winrm.set_script(files())
     hosts = [station(winrm.port), station(winrm.port, name="lab-ws-02", labs=["2"])]
     w = make_worker(hosts, env=dict(db.env, OPS_HEARTBEAT_SSE_INTERVAL_SECONDS="0.3"))
+    wait_db_ready(w)  # the tables are there (MariaDB: after /health already answers)
     r = w.get("/api/heartbeat/stream?host=nope")
     assert r.status_code == 404 and r.json() == {"error": "host 'nope' not found in config"}
 

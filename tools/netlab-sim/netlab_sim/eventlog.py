@@ -20,6 +20,7 @@ def stdin_is_devnull():
 class EventLog:
   def __init__(self, path):
     self.path = os.path.abspath(path) if path else None   # -i changes the directory later
+    self.started = False
     self.exited = False
 
   def write(self, record):
@@ -39,6 +40,8 @@ class EventLog:
         view = memoryview(line)
         while view:                         # a short write continues under the same lock
           view = view[os.write(fd, view):]
+        if record['event'] == 'start':
+          self.started = True               # still under the blocked signals: exit() agrees
       finally:
         os.close(fd)                        # releases the flock
     except OSError as ex:
@@ -60,7 +63,9 @@ class EventLog:
       'home': os.environ.get('HOME'), 'time': time.time()})
 
   def exit(self, rc, **extra):
-    if self.exited:
+    """The "exit" line of an invocation whose "start" line was written (a signal can end
+    the process before that: then neither is)."""
+    if self.exited or not self.started:
       return
     self.exited = True
     self.write({'event': 'exit', 'pid': os.getpid(), 'rc': rc, 'time': time.time(), **extra})

@@ -148,8 +148,6 @@ def main():
     events.exit(SIM_CONFIG_ERROR_RC)
     return SIM_CONFIG_ERROR_RC
   events = State.events = EventLog(State.knobs['log'])
-  events.start(argv)
-
   if signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
     def on_sigterm(signum, frame):
       events.exit(-signal.SIGTERM, signal='SIGTERM')
@@ -159,6 +157,9 @@ def main():
 
   rc = 1
   try:
+    # Inside the try: a SIGINT that arrives the moment the "start" line is written (it is
+    # held while writing) still ends in the interrupt report and an "exit" line.
+    events.start(argv)
     rc = dispatch(argv) or 0
   except SystemExit as ex:
     if ex.code is None:
