@@ -359,46 +359,78 @@ static void test_leftover_group_after_crash(void **state)
 	assert_int_equal(prctl(PR_SET_CHILD_SUBREAPER, 0), 0);
 }
 
+/* A group to take records of: `sh -c 'sleep 600 & sleep 600'` (a leader and two members)
+ * on a loop of its own. The helpers return 0 or the number of the step that failed, not
+ * cmocka asserts: they also run in a forked child (test_group_in_foreign_session). */
+struct sleepers {
+	sd_event *e;
+	struct spawn *sp;
+	struct outcome o;
+	struct spawn_group g; /* as a server records it */
+};
+
+static int sleepers_start(struct sleepers *s)
+{
+	static const char *argv[] = { "/bin/sh", "-c", "sleep 600 & sleep 600", NULL };
+	struct spawn_options opt = { .argv = argv, .stdout_max = 64, .stderr_max = 64 };
+
+	memset(s, 0, sizeof(*s));
+	if (sd_event_new(&s->e) < 0)
+		return 1;
+	if (spawn_start(s->e, &opt, on_done, &s->o, &s->sp) != 0)
+		return 2;
+	if (spawn_get_group(s->sp, &s->g) != 0 || s->g.pgid != spawn_pid(s->sp))
+		return 3;
+	return 0;
+}
+
+/* End the group through its record, as the next server start does, and wait for the leader:
+ * 0, or 1 when the kill was refused, 2 when the loop failed, 3 when the leader was not
+ * killed by that SIGKILL. */
+static int sleepers_kill(struct sleepers *s)
+{
+	if (spawn_kill_group(&s->g, SIGKILL) != 0)
+		return 1;
+	while (!s->o.done)
+		if (sd_event_run(s->e, 10 * USEC_PER_SEC) < 0)
+			return 2;
+	return s->o.res.exited || s->o.res.signal != SIGKILL ? 3 : 0;
+}
+
+static void sleepers_free(struct sleepers *s)
+{
+	spawn_free(s->sp);
+	sd_event_unref(s->e);
+	spawn_result_free(&s->o.res);
+}
+
 static void test_group_identity(void **state)
 {
 	/* A record only matches the very group it was taken from. */
-	const char *argv[] = { "/bin/sh", "-c", "sleep 600 & sleep 600", NULL };
-	struct spawn_options opt = { .argv = argv, .stdout_max = 64, .stderr_max = 64 };
-	struct spawn_group g, other;
-	struct spawn *sp = NULL;
-	struct outcome o = { 0 };
-	sd_event *e = NULL;
+	struct sleepers s;
+	struct spawn_group other;
 
-	assert_int_equal(sd_event_new(&e), 0);
-	assert_int_equal(spawn_start(e, &opt, on_done, &o, &sp), 0);
-	assert_int_equal(spawn_get_group(sp, &g), 0);
-	assert_int_equal(g.pgid, spawn_pid(sp));
-	assert_true(g.starttime > 0);
-	assert_true(spawn_group_alive(&g) >= 1);
+	assert_int_equal(sleepers_start(&s), 0);
+	assert_true(s.g.starttime > 0);
+	assert_true(spawn_group_alive(&s.g) >= 1);
 	/* the leader's pid reused by a process with another start time */
-	other = g;
+	other = s.g;
 	other.starttime++;
 	assert_int_equal(spawn_group_alive(&other), 0);
 	assert_int_equal(spawn_kill_group(&other, SIGKILL), -ESRCH);
 	/* another boot */
-	other = g;
+	other = s.g;
 	other.boot_id[0] = other.boot_id[0] == '0' ? '1' : '0';
 	assert_int_equal(spawn_group_alive(&other), 0);
 	/* another session */
-	other = g;
+	other = s.g;
 	other.sid++;
 	assert_int_equal(spawn_group_alive(&other), 0);
 	other.pgid = 1;
 	assert_int_equal(spawn_group_alive(&other), -EINVAL);
 	/* still ours: a record's kill reaches the whole group */
-	assert_int_equal(spawn_kill_group(&g, SIGKILL), 0);
-	while (!o.done)
-		assert_true(sd_event_run(e, 10 * USEC_PER_SEC) >= 0);
-	assert_false(o.res.exited);
-	assert_int_equal(o.res.signal, SIGKILL);
-	spawn_free(sp);
-	sd_event_unref(e);
-	spawn_result_free(&o.res);
+	assert_int_equal(sleepers_kill(&s), 0);
+	sleepers_free(&s);
 }
 
 /* Run in a new pid namespace whose /proc is its own, as pid 1 there: our session's leader
@@ -407,12 +439,8 @@ static void test_group_identity(void **state)
  * mounted. */
 static int foreign_session_checks(void)
 {
-	const char *argv[] = { "/bin/sh", "-c", "sleep 600 & sleep 600", NULL };
-	struct spawn_options opt = { .argv = argv, .stdout_max = 64, .stderr_max = 64 };
-	struct spawn_group g, other;
-	struct spawn *sp = NULL;
-	struct outcome o = { 0 };
-	sd_event *e = NULL;
+	struct sleepers s;
+	struct spawn_group other;
 
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
 	    mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0) {
@@ -421,34 +449,27 @@ static int foreign_session_checks(void)
 	}
 	if (getpid() != 1 || getsid(0) != 0)
 		return 2;
-	if (sd_event_new(&e) < 0 || spawn_start(e, &opt, on_done, &o, &sp) != 0)
+	if (sleepers_start(&s) != 0)
 		return 3;
-	if (spawn_get_group(sp, &g) != 0 || g.sid != 0 || g.pgid != spawn_pid(sp))
+	if (s.g.sid != 0)
 		return 4;
-	if (spawn_group_alive(&g) < 1)
+	if (spawn_group_alive(&s.g) < 1)
 		return 5;
-	other = g;
+	other = s.g;
 	other.sid = 1; /* a session that is not ours */
 	if (spawn_group_alive(&other) != 0)
 		return 6;
 	other.sid = -1;
 	if (spawn_group_alive(&other) != -EINVAL)
 		return 7;
-	if (spawn_kill_group(&g, SIGKILL) != 0)
+	if (sleepers_kill(&s) != 0)
 		return 8;
-	while (!o.done)
-		if (sd_event_run(e, 10 * USEC_PER_SEC) < 0)
-			return 9;
-	if (o.res.signal != SIGKILL)
-		return 10;
 	/* the other members were orphaned to us (pid 1 here): once reaped, nothing is left */
-	while (waitpid(-g.pgid, NULL, 0) > 0)
+	while (waitpid(-s.g.pgid, NULL, 0) > 0)
 		;
-	if (errno != ECHILD || spawn_group_alive(&g) != 0)
+	if (errno != ECHILD || spawn_group_alive(&s.g) != 0)
 		return 11;
-	spawn_free(sp);
-	sd_event_unref(e);
-	spawn_result_free(&o.res);
+	sleepers_free(&s);
 	return 0;
 }
 
