@@ -3,6 +3,7 @@ import json
 import threading
 
 from conftest import Labctl, check_sanitizer, wait_for
+from promtext import scrape
 
 EXIT_SERVER, EXIT_TIMEOUT, EXIT_NOSESSION, EXIT_BUSY = 1, 4, 6, 8
 
@@ -23,10 +24,7 @@ def test_status_table_and_json(labctl, server, topo):
 
 
 def event_readers(server):
-    for line in server.get("/metrics").text.splitlines():
-        if line.startswith("remote_lab_event_readers "):
-            return int(float(line.split()[1]))
-    raise AssertionError("no remote_lab_event_readers in /metrics")
+    return scrape(server).value("remote_lab_event_readers")
 
 
 def watch(labctl, server, *args):

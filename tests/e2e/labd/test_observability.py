@@ -8,54 +8,39 @@ import time
 
 import pytest
 import requests
-from prometheus_client.parser import text_string_to_metric_families
 
 from labd_harness import TOPOLOGY
-
-
-def metrics(s):
-    r = s.get("/metrics")
-    assert r.status_code == 200
-    assert r.headers["Content-Type"].startswith("text/plain; version=0.0.4")
-    out = {}
-    for fam in text_string_to_metric_families(r.text):
-        for sample in fam.samples:
-            out[(sample.name, tuple(sorted(sample.labels.items())))] = sample.value
-    return out
-
-
-def value(m, name, **labels):
-    return m.get((name, tuple(sorted(labels.items()))), 0)
+from promtext import scrape
 
 
 def test_metrics_move_with_what_happens(server):
     a = server.new_session()
     b = server.new_session()
-    m = metrics(server)
-    assert value(m, "remote_lab_sessions", state="active") == 1
-    assert value(m, "remote_lab_sessions", state="waiting") == 1
-    assert value(m, "remote_lab_slots_configured") == 1
+    m = scrape(server)
+    assert m.value("remote_lab_sessions", state="active") == 1
+    assert m.value("remote_lab_sessions", state="waiting") == 1
+    assert m.value("remote_lab_slots_configured") == 1
     assert server.acquire(a).status_code == 200
     assert server.acquire(a).json()["reused"] is True
     server.post("/lab/release", session=a)
     server.post("/lab/release", session=a)
     server.delete(f"/session/{a}")
     server.get("/no/such/route")
-    m = metrics(server)
-    assert value(m, "remote_lab_lab_operations_total", kind="start", result="ok") == 1
-    assert value(m, "remote_lab_lab_operations_total", kind="stop", result="ok") == 1
-    assert value(m, "remote_lab_lab_operation_seconds_count", kind="start") == 1
-    assert value(m, "remote_lab_lab_reuse_total") == 1
-    assert value(m, "remote_lab_netlab_commands_total", command="up", result="ok") == 1
-    assert value(m, "remote_lab_netlab_commands_total", command="inspect", result="ok") == 1
+    m = scrape(server)
+    assert m.value("remote_lab_lab_operations_total", kind="start", result="ok") == 1
+    assert m.value("remote_lab_lab_operations_total", kind="stop", result="ok") == 1
+    assert m.value("remote_lab_lab_operation_seconds_count", kind="start") == 1
+    assert m.value("remote_lab_lab_reuse_total") == 1
+    assert m.value("remote_lab_netlab_commands_total", command="up", result="ok") == 1
+    assert m.value("remote_lab_netlab_commands_total", command="inspect", result="ok") == 1
     # a and then b were promoted
-    assert value(m, "remote_lab_queue_wait_seconds_count") == 2
-    assert value(m, "remote_lab_http_requests_total", route="POST /lab", code="200") == 2
-    assert value(m, "remote_lab_http_requests_total", route="POST /session", code="201") == 2
-    assert value(m, "remote_lab_http_requests_total", route="unmatched", code="404") == 1
-    assert value(m, "remote_lab_sessions", state="active") == 1
-    assert value(m, "remote_lab_slots", state="empty") == 1
-    assert value(m, "remote_lab_info", version=server.get("/host").json()["version"]) == 1
+    assert m.value("remote_lab_queue_wait_seconds_count") == 2
+    assert m.value("remote_lab_http_requests_total", route="POST /lab", code="200") == 2
+    assert m.value("remote_lab_http_requests_total", route="POST /session", code="201") == 2
+    assert m.value("remote_lab_http_requests_total", route="unmatched", code="404") == 1
+    assert m.value("remote_lab_sessions", state="active") == 1
+    assert m.value("remote_lab_slots", state="empty") == 1
+    assert m.value("remote_lab_info", version=server.get("/host").json()["version"]) == 1
     # no session id anywhere
     text = server.get("/metrics").text
     assert a not in text and b not in text
@@ -65,9 +50,9 @@ def test_failed_lab_operations_are_counted(server):
     sid = server.new_session()
     server.knobs(fail="start")
     assert server.acquire(sid).status_code == 500
-    m = metrics(server)
-    assert value(m, "remote_lab_lab_operations_total", kind="start", result="failed") == 1
-    assert value(m, "remote_lab_netlab_commands_total", command="up", result="failed") == 1
+    m = scrape(server)
+    assert m.value("remote_lab_lab_operations_total", kind="start", result="failed") == 1
+    assert m.value("remote_lab_netlab_commands_total", command="up", result="failed") == 1
 
 
 class SSEReader:
@@ -175,8 +160,8 @@ def test_a_slow_reader_is_dropped_and_the_server_stays_responsive(server):
             break
     server.wait_log("An event stream reader fell 64 KiB behind; disconnected it", 60)
     assert server.get("/healthz").status_code == 204
-    m = metrics(server)
-    assert value(m, "remote_lab_event_readers") == 0
+    m = scrape(server)
+    assert m.value("remote_lab_event_readers") == 0
     slow.close()
 
 

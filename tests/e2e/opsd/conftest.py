@@ -20,6 +20,7 @@ SRC = os.environ.get("RL_SOURCE_DIR") or os.path.abspath(os.path.join(HERE, ".."
 BIN = os.environ.get("RL_BIN_DIR") or os.path.join(SRC, "build", "bin")
 WORKER = os.path.join(BIN, "ops-worker")
 sys.path.insert(0, os.path.join(SRC, "tests", "fakes"))
+sys.path.insert(0, os.path.join(SRC, "tests", "e2e", "lib"))  # rawhttp, promtext
 
 from fake_winrm_harness import DOMAIN, PASSWORD, USER, FakeWinRM  # noqa: E402
 

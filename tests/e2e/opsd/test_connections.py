@@ -6,14 +6,11 @@ uses 127.0.0.1."""
 import os
 import socket
 import subprocess
-import sys
 import time
 
 from conftest import WORKER
 from promtext import scrape
-
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from rawhttp import count_closed, open_idle, wait_until  # noqa: E402
+from rawhttp import count_closed, open_idle, wait_until
 
 
 def refused_lines(w, address="127.0.0.2"):

@@ -9,7 +9,6 @@ rows that were written are not written twice)."""
 import json
 import os
 import sqlite3
-import sys
 import threading
 import time
 
@@ -19,9 +18,7 @@ import requests
 from conftest import (HEARTBEAT_PATH, db_time, free_port, heartbeat_doc, seed_reservation,
                       station, wait_db_ready)
 from tcpcut import TcpCut
-
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from rawhttp import wait_until  # noqa: E402
+from rawhttp import wait_until
 
 PREPARE = r".*LabStation\.exe prepare-session --guard-grace=90"
 

@@ -4,14 +4,11 @@ MariaDB (the original's tables and mapping), and surviving a database outage."""
 import json
 import os
 import re
-import sys
 import time
 
 from conftest import (EVENTS_PATH, HEARTBEAT_PATH, SRC, free_port, heartbeat_doc,
                       start_mariadb, station, wait_db_ready)
-
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from rawhttp import wait_until  # noqa: E402
+from rawhttp import wait_until
 
 
 def script(hb=None, events=None):

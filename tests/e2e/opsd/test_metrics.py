@@ -2,17 +2,13 @@
 parser after exercising the worker, asserting that each metric moved as it should; bounded
 label sets (route patterns, never raw paths); access control like /health."""
 import json
-import os
 import subprocess
-import sys
 import time
 
 from conftest import (HEARTBEAT_PATH, MAC, WORKER, db_time, free_port, heartbeat_doc,
                       seed_reservation, station, wait_db_ready)
 from promtext import scrape
-
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from rawhttp import exchange, parse_one  # noqa: E402
+from rawhttp import exchange, parse_one
 
 FAMILIES = {
     "ops_worker_build_info": "gauge",

@@ -5,16 +5,13 @@ import json
 import os
 import re
 import signal
-import sys
 import time
 
 import pytest
 
 from conftest import (HEARTBEAT_PATH, db_time, heartbeat_doc, make_db, seed_reservation,
                       start_mariadb, station, wait_db_ready)
-
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from rawhttp import wait_until  # noqa: E402
+from rawhttp import wait_until
 
 PREPARE = r".*LabStation\.exe prepare-session --guard-grace=90"
 RELEASE = r".*LabStation\.exe release-session --reboot"

@@ -5,19 +5,15 @@ streams."""
 import concurrent.futures
 import datetime
 import json
-import os
 import signal
 import socket
-import sys
 import threading
 import time
 
 from conftest import EVENTS_PATH, HEARTBEAT_PATH, heartbeat_doc, station, wait_db_ready
 from promtext import scrape
 from sse import SSEReader, Stream
-
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from rawhttp import wait_until  # noqa: E402
+from rawhttp import wait_until
 
 EVENT_LINE = '{"timestamp":"2026-01-01T11:30:00Z","user":"labuser","event":"session-started"}'
 
